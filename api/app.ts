@@ -1,0 +1,71 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from '../lib/logger';
+import { bearerAuth, type AuthEnv } from './auth';
+import type { createCheckoutService } from './checkout-service';
+import { ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from './problem';
+import { checkoutRoutes } from './routes/checkouts';
+import { healthRoutes, type ReadinessCheck } from './routes/health';
+import { inventoryRoutes } from './routes/inventory';
+import type { Db } from '../lib/db';
+
+export interface AppDeps {
+  db: Db;
+  checkouts: ReturnType<typeof createCheckoutService>;
+  tokens: readonly string[];
+  readiness: Record<string, ReadinessCheck>;
+  logger: Logger;
+}
+
+const DOCS_HTML = `<!doctype html><html><head><title>checkout-saga API</title><meta charset="utf-8"></head>
+<body><script id="api-reference" data-url="/openapi.json"></script>
+<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script></body></html>`;
+
+/**
+ * The HTTP API as a Hono app, over injected services (no I/O at construction).
+ *
+ * @example
+ * const app = createApp({ db, checkouts, tokens: config.api.tokens, readiness, logger });
+ * serve({ fetch: app.fetch, port: 3000 });
+ */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AuthEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw validationProblem(
+          result.error.issues.map((i) => ({
+            path: [result.target, ...i.path.map(String)].join('.'),
+            message: i.message,
+          })),
+        );
+      }
+    },
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ProblemError) {
+      return problemResponse(c, err.toProblem(), err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="checkout-saga"' } : {});
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      return problemResponse(c, { type: `${PROBLEM_BASE}http-${status}`, title: err.message || 'Request error', status, detail: err.message });
+    }
+    deps.logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error');
+    return problemResponse(c, { type: `${PROBLEM_BASE}internal`, title: 'Internal Server Error', status: 500, detail: 'an unexpected error occurred; it has been logged' });
+  });
+  app.notFound((c) => problemResponse(c, { type: `${PROBLEM_BASE}not-found`, title: 'Not Found', status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  app.route('/', healthRoutes(deps.readiness));
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'checkout-saga API', version: '1.0.0' } });
+  app.get('/docs', (c) => c.html(DOCS_HTML));
+
+  const auth = bearerAuth(deps.tokens);
+  app.use('/checkouts', auth);
+  app.use('/checkouts/*', auth);
+  app.use('/inventory/*', auth);
+  app.route('/', checkoutRoutes(deps.checkouts));
+  app.route('/', inventoryRoutes(deps.db));
+  return app;
+}

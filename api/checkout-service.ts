@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { checkoutWorkflowId, orderTotalCents, type CheckoutInput, type CheckoutState, type OrderItem } from '../domain/order';
+import type { Db } from '../lib/db';
+import type { Logger } from '../lib/logger';
+import { withTransaction } from '../lib/db';
+import { newTraceparent, type Clock, type Ids } from '../lib/runtime';
+import { appendEvent } from '../outbox/append';
+import { checkoutSaga, getStateQuery } from '../workflows/checkout-saga';
+import { CustomerIdKey, OrderStatusKey } from '../workflows/search-attributes';
+import { ProblemError, validationProblem } from './problem';
+import type { CheckoutRequest } from './schemas';
+
+export interface CheckoutServiceDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  clock: Clock;
+  ids: Ids;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlMs: number;
+  logger: Logger;
+}
+
+export interface Accepted {
+  orderId: string;
+  status: 'PENDING';
+}
+
+/** Canonical JSON (sorted keys) so equal bodies hash equal whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+interface KeyRow {
+  request_hash: string;
+  order_id: string;
+  response: Accepted;
+  expired: boolean;
+}
+
+/**
+ * Places checkouts and reads them back.
+ *
+ * @example
+ * const service = createCheckoutService({ db, temporal, taskQueue: 'checkout', clock, ids, idempotencyTtlMs: 86_400_000 });
+ * const { orderId } = await service.place(principal, key, body);
+ */
+export function createCheckoutService(deps: CheckoutServiceDeps) {
+  const { db, temporal } = deps;
+
+  async function startSaga(input: CheckoutInput): Promise<void> {
+    const itemCount = input.items.reduce((n, i) => n + i.quantity, 0);
+    try {
+      await temporal.workflow.start(checkoutSaga, {
+        taskQueue: deps.taskQueue,
+        workflowId: checkoutWorkflowId(input.orderId),
+        args: [input],
+        // A replayed request must neither start a second run nor fail: join the running one,
+        // and refuse (then ignore) a new run after the saga has closed.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: OrderStatusKey, value: 'PENDING' },
+          { key: CustomerIdKey, value: input.customerId },
+        ]),
+        staticSummary: `Order ${input.orderId} · customer ${input.customerId} · ${itemCount} item(s) · ${(input.totalCents / 100).toFixed(2)} ${input.currency}`,
+        staticDetails: input.items.map((i) => `- ${i.quantity} × ${i.sku} (${i.name}) @ ${i.unitPriceCents}¢`).join('\n'),
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  async function loadInput(orderId: string): Promise<CheckoutInput> {
+    const { rows } = await db.query<{
+      customer_id: string;
+      items: OrderItem[];
+      total_cents: string;
+      currency: string;
+      payment_method: string;
+      shipping_address: CheckoutInput['shippingAddress'];
+      created_at: Date;
+      traceparent: string;
+    }>('SELECT customer_id, items, total_cents, currency, payment_method, shipping_address, created_at, traceparent FROM orders WHERE id = $1', [orderId]);
+    const row = rows[0];
+    if (!row) throw new Error(`order ${orderId} vanished`);
+    return {
+      orderId,
+      customerId: row.customer_id,
+      items: row.items,
+      totalCents: Number(row.total_cents),
+      currency: row.currency,
+      paymentMethod: row.payment_method,
+      shippingAddress: row.shipping_address,
+      createdAt: row.created_at.toISOString(),
+      traceparent: row.traceparent,
+    };
+  }
+
+  return {
+    /**
+     * Prices the order from the catalog, stores it with its `checkout.order.placed` event and the
+     * Idempotency-Key in one transaction, then starts the saga. Requests with one key are
+     * serialised by an advisory lock; a replay re-issues the (idempotent) start, which also
+     * recovers a request that crashed between commit and start.
+     */
+    async place(principal: string, key: string, body: CheckoutRequest): Promise<Accepted> {
+      const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
+      const skus = body.items.map((i) => i.sku);
+      const { rows: products } = await db.query<{ sku: string; name: string; price_cents: string }>(
+        'SELECT sku, name, price_cents FROM products WHERE sku = ANY($1)',
+        [skus],
+      );
+      const bySku = new Map(products.map((p) => [p.sku, p]));
+      const unknown = body.items.flatMap((item, i) => (bySku.has(item.sku) ? [] : [{ path: `items.${i}.sku`, message: `unknown SKU ${item.sku}` }]));
+      if (unknown.length > 0) throw validationProblem(unknown);
+      const items: OrderItem[] = body.items.map((item) => {
+        const p = bySku.get(item.sku)!;
+        return { sku: item.sku, name: p.name, quantity: item.quantity, unitPriceCents: Number(p.price_cents) };
+      });
+
+      const outcome = await withTransaction(db, async (tx): Promise<{ accepted: Accepted; fresh: boolean }> => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${principal}:${key}`]);
+        const { rows } = await tx.query<KeyRow>(
+          'SELECT request_hash, order_id, response, expires_at < now() AS expired FROM idempotency_keys WHERE principal = $1 AND key = $2',
+          [principal, key],
+        );
+        const existing = rows[0];
+        if (existing && !existing.expired) {
+          if (existing.request_hash !== requestHash) {
+            throw new ProblemError(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request body');
+          }
+          return { accepted: existing.response, fresh: false };
+        }
+        if (existing) await tx.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2', [principal, key]);
+
+        const orderId = deps.ids.uuid();
+        const now = deps.clock.now();
+        const totalCents = orderTotalCents(items);
+        const traceparent = newTraceparent(deps.ids);
+        await tx.query(
+          `INSERT INTO orders (id, customer_id, status, currency, total_cents, items, shipping_address, payment_method, traceparent, created_at, updated_at)
+           VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $9)`,
+          [orderId, body.customerId, body.currency, totalCents, JSON.stringify(items), JSON.stringify(body.shippingAddress), body.payment.method, traceparent, now],
+        );
+        await appendEvent(tx, { clock: deps.clock, ids: deps.ids, source: '/checkout-saga/checkout' }, {
+          orderId,
+          traceparent,
+          event: {
+            type: 'checkout.order.placed',
+            dataversion: 1,
+            data: {
+              orderId,
+              customerId: body.customerId,
+              items: items.map((i) => ({ ...i, lineTotalCents: i.quantity * i.unitPriceCents })),
+              totalCents,
+              currency: body.currency,
+              shippingAddress: body.shippingAddress,
+              placedAt: now.toISOString(),
+            },
+          },
+        });
+        const accepted: Accepted = { orderId, status: 'PENDING' };
+        await tx.query(
+          `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response, expires_at)
+           VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
+          [principal, key, requestHash, orderId, JSON.stringify(accepted), deps.idempotencyTtlMs / 1000],
+        );
+        return { accepted, fresh: true };
+      });
+      await startSaga(await loadInput(outcome.accepted.orderId));
+      return outcome.accepted;
+    },
+
+    /** The saga's live state (query), or the stored order when the saga cannot answer. */
+    async get(orderId: string): Promise<CheckoutState | undefined> {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId)) return undefined;
+      try {
+        const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
+        return await temporal.withDeadline(Date.now() + 3_000, () => handle.query(getStateQuery));
+      } catch (err) {
+        // No saga (e.g. never started), no worker to answer, or Temporal unreachable: the database answers.
+        if (!(err instanceof WorkflowNotFoundError)) deps.logger.warn({ err, orderId }, 'saga query failed; answering from the database');
+      }
+      return stored(db, orderId);
+    },
+  };
+}
+
+async function stored(db: Db, orderId: string): Promise<CheckoutState | undefined> {
+  const { rows } = await db.query<{
+    id: string;
+    status: CheckoutState['status'];
+    failure_reason: CheckoutState['failureReason'] | null;
+    customer_id: string;
+    items: OrderItem[];
+    total_cents: string;
+    currency: string;
+    steps: CheckoutState['steps'];
+    created_at: Date;
+    updated_at: Date;
+  }>('SELECT id, status, failure_reason, customer_id, items, total_cents, currency, steps, created_at, updated_at FROM orders WHERE id = $1', [orderId]);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    orderId: row.id,
+    status: row.status,
+    ...(row.failure_reason ? { failureReason: row.failure_reason } : {}),
+    customerId: row.customer_id,
+    items: row.items,
+    totalCents: Number(row.total_cents),
+    currency: row.currency,
+    steps: row.steps,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

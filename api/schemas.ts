@@ -1,0 +1,106 @@
+import { z } from '@hono/zod-openapi';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const CheckoutRequest = z
+  .object({
+    customerId: text(128).openapi({ example: 'cust-42' }),
+    items: z
+      .array(
+        z.object({
+          sku: text(64).openapi({ example: 'SKU-001' }),
+          quantity: z.number().int().min(1).max(100),
+        }),
+      )
+      .min(1)
+      .max(50)
+      .superRefine((items, ctx) => {
+        const seen = new Set<string>();
+        items.forEach((item, i) => {
+          if (seen.has(item.sku)) ctx.addIssue({ code: 'custom', path: [i, 'sku'], message: 'duplicate SKU; combine the quantities' });
+          seen.add(item.sku);
+        });
+      }),
+    payment: z.object({ method: text(64).openapi({ example: 'pm_card_visa', description: 'Payment-method token' }) }),
+    shippingAddress: z.object({
+      name: text(200),
+      line1: text(200),
+      line2: z.string().trim().max(200).optional(),
+      city: text(100),
+      postalCode: text(20),
+      country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 country code, upper case').openapi({ example: 'DE' }),
+    }),
+    currency: z.literal('USD', { message: 'only USD is supported' }).default('USD'),
+  })
+  .strict()
+  .openapi('CheckoutRequest');
+export type CheckoutRequest = z.infer<typeof CheckoutRequest>;
+
+export const IdempotencyKeyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x20-\x7E]{1,255}$/, '1 to 255 printable ASCII characters')
+    .openapi({ param: { name: 'Idempotency-Key', in: 'header' }, example: 'b3f1c1f0-order-1' }),
+});
+
+export const OrderStatusSchema = z.enum([
+  'PENDING',
+  'RESERVING_STOCK',
+  'CHARGING_PAYMENT',
+  'AWAITING_PAYMENT_CONFIRMATION',
+  'SHIPPING',
+  'COMPENSATING',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+]);
+
+export const CheckoutAccepted = z.object({ orderId: z.uuid(), status: OrderStatusSchema }).openapi('CheckoutAccepted');
+
+export const CheckoutState = z
+  .object({
+    orderId: z.uuid(),
+    status: OrderStatusSchema,
+    failureReason: z.enum(['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'PAYMENT_CONFIRMATION_TIMEOUT', 'SHIPPING_UNAVAILABLE']).optional(),
+    customerId: z.string(),
+    items: z.array(z.object({ sku: z.string(), name: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() })),
+    totalCents: z.number().int(),
+    currency: z.string(),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        kind: z.enum(['FORWARD', 'COMPENSATION']),
+        state: z.enum(['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'SKIPPED']),
+        startedAt: z.string().optional(),
+        finishedAt: z.string().optional(),
+        detail: z.string().optional(),
+      }),
+    ),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('CheckoutState');
+
+export const OrderIdParam = z.object({ orderId: z.string().openapi({ param: { name: 'orderId', in: 'path' } }) });
+export const SkuParam = z.object({ sku: text(64).openapi({ param: { name: 'sku', in: 'path' }, example: 'SKU-001' }) });
+
+export const InventoryItem = z
+  .object({ sku: z.string(), name: z.string(), priceCents: z.number().int(), available: z.number().int(), reserved: z.number().int() })
+  .openapi('InventoryItem');
+
+export const InventoryUpdate = z
+  .object({ name: text(200), priceCents: z.number().int().min(0).max(100_000_000), available: z.number().int().min(0).max(1_000_000_000) })
+  .strict()
+  .openapi('InventoryUpdate');
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const problemContent = { 'application/problem+json': { schema: ProblemSchema } };

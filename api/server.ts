@@ -1,0 +1,76 @@
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { loadConfig, type Config } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger, type Logger } from '../lib/logger';
+import { connectNats } from '../lib/nats';
+import { randomIds, systemClock } from '../lib/runtime';
+import { onShutdownSignal } from '../lib/shutdown';
+import { createTemporalClient } from '../lib/temporal';
+import { createApp } from './app';
+import { createCheckoutService } from './checkout-service';
+
+/** Idempotency-Keys are remembered for 24 hours (documented in the README). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/**
+ * Runs the HTTP API until `signal` aborts, then stops accepting connections, lets in-flight
+ * requests finish, and closes its clients.
+ *
+ * @example
+ * await runApi(loadConfig(), logger, signal, (port) => console.log(port));
+ */
+export async function runApi(config: Config, logger: Logger, signal: AbortSignal, onListening?: (port: number) => void): Promise<void> {
+  const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-api' });
+  const temporal = await createTemporalClient(config.temporal);
+  const nc = await connectNats(config.nats, 'checkout-api');
+  try {
+    if (config.api.usingDevToken) logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
+    const checkouts = createCheckoutService({
+      db,
+      temporal,
+      taskQueue: config.temporal.taskQueue,
+      clock: systemClock,
+      ids: randomIds,
+      idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+      logger,
+    });
+    const app = createApp({
+      db,
+      checkouts,
+      tokens: config.api.tokens,
+      logger,
+      readiness: {
+        postgres: async () => {
+          await db.query('SELECT 1');
+        },
+        nats: async () => {
+          await nc.flush();
+        },
+        temporal: async () => {
+          await temporal.connection.workflowService.getSystemInfo({});
+        },
+      },
+    });
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, (info) => {
+        logger.info({ port: info.port, host: config.http.host }, 'API listening');
+        onListening?.(info.port);
+        resolve(s);
+      });
+    });
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    logger.info('API stopped');
+  } finally {
+    await nc.drain();
+    await temporal.connection.close();
+    await db.end();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = loadConfig();
+  const logger = createLogger('api', config.logLevel);
+  await runApi(config, logger, onShutdownSignal(logger));
+}

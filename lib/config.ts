@@ -1,0 +1,132 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Repository root, derived from this file's location so no path is hard-coded. */
+export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s, 15m, 2h or 1d');
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0),
+  );
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .default('postgres://checkout:checkout@127.0.0.1:55432/checkout'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  NATS_URL: csv.pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\//, 'expected nats:// URLs')).min(1)).default(['nats://127.0.0.1:4222']),
+  NATS_CREDS_FILE: z.string().min(1).optional(),
+  NATS_TOKEN: z.string().min(1).optional(),
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  NATS_DUPLICATE_WINDOW: duration.default('2h'),
+  NATS_MONITOR_URL: z.string().url().default('http://127.0.0.1:8222'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('checkout'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
+  TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  API_TOKENS: csv.pipe(z.array(z.string().min(16, 'each API token needs at least 16 characters'))).optional(),
+  PAYMENT_CONFIRMATION_TIMEOUT: duration.default('15m'),
+  RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
+  RELAY_POLL_INTERVAL: duration.default('1s'),
+  STACK_DIR: z.string().min(1).default(join(repoRoot, '.stack')),
+  STACK_CACHE_DIR: z.string().min(1).optional(),
+  XDG_CACHE_HOME: z.string().min(1).optional(),
+  TEMPORAL_TEST_SERVER_PATH: z.string().min(1).optional(),
+});
+
+/** The whole process configuration, parsed once at start-up and passed to whoever needs it. */
+export type Config = ReturnType<typeof buildConfig>;
+
+/** Token used when API_TOKENS is unset outside production, so `npm start` works out of the box. */
+export const DEV_API_TOKEN = 'dev-token-change-me-0000';
+
+/** Raised for an invalid environment; the message names every bad variable and why. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function buildConfig(env: z.infer<typeof envSchema>) {
+  const cacheDir =
+    env.STACK_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'checkout-saga');
+  if (env.NODE_ENV === 'production' && !env.API_TOKENS?.length) {
+    throw new ConfigError('Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)');
+  }
+  return {
+    env: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    http: { port: env.PORT, host: env.HOST },
+    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX },
+    nats: {
+      servers: env.NATS_URL,
+      credsFile: env.NATS_CREDS_FILE,
+      token: env.NATS_TOKEN,
+      streamReplicas: env.NATS_STREAM_REPLICAS,
+      duplicateWindow: env.NATS_DUPLICATE_WINDOW,
+      monitorUrl: env.NATS_MONITOR_URL,
+    },
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      apiKey: env.TEMPORAL_API_KEY,
+      tls: env.TEMPORAL_TLS || env.TEMPORAL_API_KEY !== undefined,
+      tlsCertFile: env.TEMPORAL_TLS_CERT_FILE,
+      tlsKeyFile: env.TEMPORAL_TLS_KEY_FILE,
+      uiUrl: env.TEMPORAL_UI_URL,
+      testServerPath: env.TEMPORAL_TEST_SERVER_PATH,
+    },
+    api: {
+      tokens: env.API_TOKENS ?? [DEV_API_TOKEN],
+      usingDevToken: env.API_TOKENS === undefined,
+    },
+    saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT },
+    relay: { batchSize: env.RELAY_BATCH_SIZE, pollInterval: env.RELAY_POLL_INTERVAL },
+    stack: { dir: env.STACK_DIR, cacheDir, binDir: join(cacheDir, 'bin') },
+  };
+}
+
+/**
+ * Parses the environment once. Entry points call this and inject the result.
+ *
+ * @example
+ * const config = loadConfig();            // reads process.env
+ * const testConfig = loadConfig({ PORT: '0' });
+ * @throws ConfigError naming each invalid variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return buildConfig(parsed.data);
+}
+
+/** Parses durations like `15m` into milliseconds (the same grammar the config accepts). */
+export function durationToMs(value: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+  if (!match) throw new ConfigError(`not a duration: ${value}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,45 @@
+import pg from 'pg';
+
+export type Db = pg.Pool;
+export type Tx = pg.PoolClient;
+
+/**
+ * Creates the process's connection pool. One per process, created by the entry point and injected.
+ *
+ * @example
+ * const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-api' });
+ */
+export function createDb(url: string, opts: { max?: number; applicationName: string }): Db {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName });
+  // An idle client losing its connection (e.g. Postgres restarted) must not crash the process;
+  // the pool discards it and the next query gets a fresh one.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * Runs `fn` in one transaction: COMMIT if it resolves, ROLLBACK (and rethrow) if it throws.
+ *
+ * @example
+ * await withTransaction(db, async (tx) => { await tx.query('UPDATE ...'); });
+ */
+export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      // The connection is unusable; release it destroyed so the pool does not reuse it.
+      broken = rollbackErr as Error;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

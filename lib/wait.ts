@@ -1,0 +1,59 @@
+/**
+ * Sleeps `ms` unless `signal` aborts first (then resolves early, never rejects).
+ *
+ * @example
+ * await sleep(500, signal);
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * A wake-up latch: `wait(ms)` resolves on the next `wake()`, after `ms`, or on abort,
+ * whichever comes first. A `wake()` with nobody waiting is remembered once.
+ */
+export class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  wake(): void {
+    if (this.resolve) {
+      const r = this.resolve;
+      this.resolve = undefined;
+      r();
+    } else {
+      this.pending = true;
+    }
+  }
+
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return;
+    }
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.resolve = resolve;
+        }),
+        sleep(ms, controller.signal),
+      ]);
+    } finally {
+      this.resolve = undefined;
+      controller.abort();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}

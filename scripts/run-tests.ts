@@ -1,0 +1,41 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { repoRoot } from '../lib/config';
+
+/**
+ * Runs type-check, lint, then every `test/**\/*.test.ts` with Node's built-in runner (via tsx),
+ * one file at a time: integration files share one Postgres, NATS and Temporal.
+ * Extra arguments filter the files by substring, e.g. `npm run test:only -- workflow`.
+ */
+function find(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return find(path);
+    return entry.endsWith('.test.ts') ? [relative(repoRoot, path)] : [];
+  });
+}
+
+function step(name: string, cmd: string, args: string[]): void {
+  console.log(`\n== ${name}`);
+  const r = spawnSync(cmd, args, { cwd: repoRoot, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`${name} failed`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+const filters = process.argv.slice(2);
+const files = find(join(repoRoot, 'test'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
+if (filters.length === 0) {
+  step('typecheck', bin('tsc'), ['--noEmit', '-p', '.']);
+  step('lint', bin('eslint'), ['.']);
+}
+step('tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);

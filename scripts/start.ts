@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { loadConfig, repoRoot } from '../lib/config';
+
+/**
+ * `npm start`: brings up what is missing of the stack, migrates and seeds, then runs the API,
+ * the saga worker, the outbox relay and the example subscriber as child processes. Ctrl-C
+ * (or SIGTERM) is passed on to each, which drain their in-flight work before exiting.
+ */
+const config = loadConfig();
+const tsx = ['--import', 'tsx'];
+
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...tsx, ...args], { cwd: repoRoot, stdio: 'inherit' });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+await run([join('scripts', 'stack', 'cli.ts'), 'up']);
+await run([join('scripts', 'db-setup.ts')]);
+
+const processes: Record<string, string> = {
+  api: join('api', 'server.ts'),
+  'saga-worker': join('workers', 'saga-worker.ts'),
+  'outbox-relay': join('workers', 'relay.ts'),
+  'audit-subscriber': join('workers', 'subscriber.ts'),
+};
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+const exited = Object.entries(processes).map(
+  ([name, file]) =>
+    new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, [...tsx, file], { cwd: repoRoot, stdio: 'inherit' });
+      children.set(name, child);
+      child.on('exit', (code, signal) => {
+        children.delete(name);
+        if (!stopping) {
+          console.error(`${name} exited unexpectedly (${signal ?? code}); stopping the others`);
+          process.exitCode = 1;
+          stopAll();
+        }
+        resolve();
+      });
+    }),
+);
+
+function stopAll(): void {
+  stopping = true;
+  for (const child of children.values()) child.kill('SIGTERM');
+}
+process.on('SIGINT', stopAll);
+process.on('SIGTERM', stopAll);
+
+const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+console.log(`
+checkout-saga is running
+  API               http://${host}:${config.http.port}
+  API docs          http://${host}:${config.http.port}/docs  (OpenAPI: /openapi.json)
+  Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
+  Bearer token      ${config.api.usingDevToken ? 'dev-token-change-me-0000 (set API_TOKENS to choose your own)' : 'one of API_TOKENS'}
+Ctrl-C stops the application (in-flight work drains); \`npm run stack:down\` stops the stack.
+`);
+await Promise.all(exited);

@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import proto from '@temporalio/proto';
+import { loadConfig, type Config } from '../../lib/config';
+
+/** Version of the Java time-skipping test server the stack scripts install (scripts/test-server/pom.xml). */
+export const TEST_SERVER_VERSION = '1.38.0';
+
+/** Path of the offline test-server wrapper, if the stack scripts installed one. */
+export function testServerPath(config: Config): string | undefined {
+  const candidate = config.temporal.testServerPath ?? join(config.stack.binDir, `temporal-test-server-${TEST_SERVER_VERSION}`);
+  return existsSync(candidate) ? candidate : undefined;
+}
+
+/**
+ * A time-skipping Temporal environment: the offline Java test server when installed
+ * (`npm test` installs it), else the SDK's own download, which needs internet.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const config = loadConfig();
+  const path = testServerPath(config);
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+  );
+  // The saga upserts these; a server that does not know them fails every workflow task.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: {
+      OrderStatus: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      CustomerId: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    },
+  });
+  return env;
+}

@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { durationToMs, loadConfig, type Config } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger, type Logger } from '../lib/logger';
+import { connectNats } from '../lib/nats';
+import { onShutdownSignal } from '../lib/shutdown';
+import { DEFAULT_MAX_AGE_MS, ensureStreams } from '../events/streams';
+import { OutboxRelay } from '../outbox/relay';
+
+/**
+ * The outbox relay process: declares the streams, then publishes outbox rows until `signal`
+ * aborts, finishing the batch in flight and draining the NATS connection.
+ *
+ * @example
+ * await runRelay(loadConfig(), logger, signal);
+ */
+export async function runRelay(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-outbox-relay' });
+  const nc = await connectNats(config.nats, 'checkout-outbox-relay');
+  try {
+    await ensureStreams(await nc.jetstreamManager(), {
+      replicas: config.nats.streamReplicas,
+      duplicateWindowMs: durationToMs(config.nats.duplicateWindow),
+      maxAgeMs: DEFAULT_MAX_AGE_MS,
+    });
+    const relay = new OutboxRelay(
+      { db, js: nc.jetstream(), logger },
+      {
+        batchSize: config.relay.batchSize,
+        pollIntervalMs: durationToMs(config.relay.pollInterval),
+        publishTimeoutMs: 5_000,
+        retentionMs: 86_400_000,
+      },
+    );
+    await relay.run(signal);
+  } finally {
+    await nc.drain();
+    await db.end();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = loadConfig();
+  const logger = createLogger('outbox-relay', config.logLevel);
+  await runRelay(config, logger, onShutdownSignal(logger));
+}

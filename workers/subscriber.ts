@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+import { runConsumer } from '../events/consumer';
+import { STREAMS } from '../events/streams';
+import { loadConfig, type Config } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger, type Logger } from '../lib/logger';
+import { connectNats } from '../lib/nats';
+import { onShutdownSignal } from '../lib/shutdown';
+
+/** Durable name of the example subscriber's consumers (one per service stream). */
+export const AUDIT_CONSUMER = 'order-audit';
+
+/**
+ * Example subscriber, written as another team would: it records every event it sees, once,
+ * through the idempotent consumer helper.
+ *
+ * @example
+ * await runAuditSubscriber(loadConfig(), logger, signal);
+ */
+export async function runAuditSubscriber(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  const db = createDb(config.database.url, { max: 4, applicationName: 'checkout-audit-subscriber' });
+  const nc = await connectNats(config.nats, 'checkout-audit-subscriber');
+  try {
+    await Promise.all(
+      STREAMS.filter((s) => s.name !== 'DLQ').map((stream) =>
+        runConsumer(
+          { nc, db, logger },
+          { name: AUDIT_CONSUMER, stream: stream.name, filterSubjects: [...stream.subjects] },
+          async (event, { tx, msg }) => {
+            await tx.query(
+              'INSERT INTO seen_events (consumer, event_id, subject, order_id, stream_seq) VALUES ($1, $2, $3, $4, $5)',
+              [AUDIT_CONSUMER, event.id, event.type, event.subject, msg.info.streamSequence],
+            );
+          },
+          signal,
+        ),
+      ),
+    );
+  } finally {
+    await nc.drain();
+    await db.end();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = loadConfig();
+  const logger = createLogger('audit-subscriber', config.logLevel);
+  await runAuditSubscriber(config, logger, onShutdownSignal(logger));
+}

@@ -1,0 +1,1 @@
+export { checkoutSaga, getStateQuery } from './checkout-saga';
