@@ -25,6 +25,8 @@ export interface ConsumerOptions {
   backoffMs?: number[];
   ackWaitMs?: number;
   maxAckPending?: number;
+  /** Start from messages stored at or after this time instead of the whole stream (new consumers only). */
+  deliverFrom?: Date;
 }
 
 const decoder = new TextDecoder();
@@ -66,7 +68,9 @@ export async function runConsumer(
   const config = {
     durable_name: options.name,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    ...(options.deliverFrom
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.deliverFrom.toISOString() }
+      : { deliver_policy: DeliverPolicy.All }),
     filter_subjects: options.filterSubjects,
     // Dead-lettering is decided here, after our own count, so the server never silently drops.
     max_deliver: -1,

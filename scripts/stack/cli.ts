@@ -1,0 +1,78 @@
+/**
+ * `tsx scripts/stack/cli.ts <up|down|status> [--test-server] [--natscli] [--only postgres,nats,temporal]`
+ *
+ * Exit codes: 0 ok, 1 a component failed (message says what and how to fix), 2 bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../../lib/config';
+import { componentNames, describeError, stackDown, stackStatus, stackUp, type ComponentName, type StackOptions } from './index';
+
+const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli]
+  up             start what is not reachable yet (idempotent)
+  down           stop what \`up\` started; external servers and data are kept
+  status         one line per component
+  --only LIST    restrict to these components
+  --test-server  (up) also prepare the Temporal time-skipping test server
+  --natscli      (up) also build the nats CLI used by benchmarks`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function isComponent(name: string): name is ComponentName {
+  return (componentNames as readonly string[]).includes(name);
+}
+
+function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: StackOptions } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { only: { type: 'string' }, 'test-server': { type: 'boolean' }, natscli: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const [command, ...extra] = positionals;
+  if (command !== 'up' && command !== 'down' && command !== 'status') throw new UsageError(command ? `unknown command: ${command}` : 'missing command');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (command !== 'up' && (values['test-server'] || values.natscli)) throw new UsageError('--test-server and --natscli only apply to up');
+  const options: StackOptions = { testServer: values['test-server'] ?? false, natscli: values.natscli ?? false };
+  if (values.only !== undefined) {
+    const names = values.only.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const unknown = names.filter((n) => !isComponent(n));
+    if (unknown.length > 0 || names.length === 0) throw new UsageError(`--only takes a comma-separated list of ${componentNames.join(', ')}; got ${values.only}`);
+    options.only = names.filter(isComponent);
+  }
+  return { command, options };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let command: 'up' | 'down' | 'status';
+  let options: StackOptions;
+  try {
+    ({ command, options } = parse(argv));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${err.message}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const config = loadConfig();
+    const run = { up: stackUp, down: stackDown, status: stackStatus }[command];
+    await run(config, options);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) console.error(err.message);
+    else console.error(`stack ${command} failed: ${describeError(err)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
