@@ -40,7 +40,7 @@ export const IdempotencyKeyHeader = z.object({
   'idempotency-key': z
     .string()
     .regex(/^[\x20-\x7E]{1,255}$/, '1 to 255 printable ASCII characters')
-    .openapi({ param: { name: 'Idempotency-Key', in: 'header' }, example: 'b3f1c1f0-order-1' }),
+    .openapi({ param: { name: 'idempotency-key', in: 'header', description: 'Idempotency-Key (header names are case-insensitive)' }, example: 'b3f1c1f0-order-1' }),
 });
 
 export const OrderStatusSchema = z.enum([

@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { NatsConnection } from 'nats';
+import { runApi } from '../../api/server';
+import { runConsumer } from '../../events/consumer';
+import type { ParsedEvent } from '../../events/envelope';
+import { STREAMS } from '../../events/streams';
+import type { Config } from '../../lib/config';
+import type { Db } from '../../lib/db';
+import { connectNats } from '../../lib/nats';
+import { runRelay } from '../../workers/relay';
+import { runSagaWorker } from '../../workers/saga-worker';
+import { eventually, stockOf, testConfig, testDb, testLogger } from '../support/services';
+
+const TOKEN = 'e2e-token-0123456789abcdef';
+
+describe('checkout end to end (HTTP in, saga on the Temporal dev server, events out of JetStream)', () => {
+  let config: Config;
+  let db: Db;
+  let nc: NatsConnection;
+  let base = '';
+  const stop = new AbortController();
+  const running: Promise<void>[] = [];
+  /** Every event received for an order, with its NATS headers, in arrival order. */
+  const events = new Map<string, { event: ParsedEvent; msgId: string | undefined; traceparent: string | undefined }[]>();
+
+  before(async () => {
+    config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
+    db = await testDb(config);
+    nc = await connectNats(config.nats, 'e2e-test');
+    const logger = testLogger('e2e');
+    const since = new Date(Date.now() - 1_000);
+    let onListening: (port: number) => void = () => undefined;
+    const listening = new Promise<number>((resolve) => {
+      onListening = resolve;
+    });
+    running.push(runApi(config, logger, stop.signal, onListening));
+    running.push(runSagaWorker(config, logger, stop.signal));
+    running.push(runRelay(config, logger, stop.signal));
+    for (const stream of STREAMS.filter((s) => s.name !== 'DLQ')) {
+      running.push(
+        runConsumer(
+          { nc, db, logger },
+          { name: `e2e-${randomUUID().slice(0, 8)}`, stream: stream.name, filterSubjects: [...stream.subjects], deliverFrom: since },
+          async (event, { msg }) => {
+            const list = events.get(event.subject) ?? [];
+            list.push({ event, msgId: msg.headers?.get('Nats-Msg-Id'), traceparent: msg.headers?.get('traceparent') });
+            events.set(event.subject, list);
+          },
+          stop.signal,
+        ),
+      );
+    }
+    base = `http://127.0.0.1:${await listening}`;
+  });
+
+  after(async () => {
+    stop.abort();
+    await Promise.all(running);
+    await nc?.drain();
+    await db?.end();
+  });
+
+  const headers = (key?: string) => ({
+    Authorization: `Bearer ${TOKEN}`,
+    'Content-Type': 'application/json',
+    ...(key ? { 'Idempotency-Key': key } : {}),
+  });
+
+  async function putSku(available: number, priceCents = 1250): Promise<string> {
+    const sku = `E2E-${randomUUID().slice(0, 8)}`;
+    const res = await fetch(`${base}/inventory/${sku}`, { method: 'PUT', headers: headers(), body: JSON.stringify({ name: `E2E ${sku}`, priceCents, available }) });
+    assert.equal(res.status, 200);
+    return sku;
+  }
+
+  function body(sku: string, quantity: number, method = 'pm_card_visa', country = 'DE') {
+    return {
+      customerId: 'cust-e2e',
+      items: [{ sku, quantity }],
+      payment: { method },
+      shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country },
+    };
+  }
+
+  async function place(payload: unknown, key = randomUUID()): Promise<{ status: number; json: { orderId: string; status: string }; location: string | null }> {
+    const res = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(key), body: JSON.stringify(payload) });
+    return { status: res.status, json: (await res.json()) as { orderId: string; status: string }, location: res.headers.get('Location') };
+  }
+
+  async function settled(orderId: string): Promise<Record<string, unknown>> {
+    return eventually(async () => {
+      const res = await fetch(`${base}/checkouts/${orderId}`, { headers: headers() });
+      const state = (await res.json()) as Record<string, unknown>;
+      return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(String(state.status)) ? state : undefined;
+    }, 60_000, `order ${orderId} to settle`);
+  }
+
+  async function subjectsOf(orderId: string, last: string): Promise<string[]> {
+    await eventually(async () => (events.get(orderId)?.some((e) => e.event.type === last) ? true : undefined), 30_000, `${last} of ${orderId} on JetStream`);
+    const received = events.get(orderId) ?? [];
+    for (const { event, msgId, traceparent } of received) {
+      assert.equal(msgId, event.id, 'Nats-Msg-Id header is the event id');
+      assert.equal(traceparent, event.traceparent, 'traceparent header matches the envelope');
+      assert.equal(event.specversion, '1.0');
+      assert.equal(event.datacontenttype, 'application/json');
+      assert.equal(event.subject, orderId);
+    }
+    return received.map((e) => e.event.type).sort();
+  }
+
+  it('completes a checkout: 202 + Location, COMPLETED, catalog prices, stock shipped, every event on JetStream', async () => {
+    const sku = await putSku(10, 1250);
+    const placed = await place(body(sku, 2));
+    assert.equal(placed.status, 202);
+    assert.equal(placed.location, `/checkouts/${placed.json.orderId}`);
+    const state = await settled(placed.json.orderId);
+    assert.equal(state.status, 'COMPLETED');
+    assert.equal(state.totalCents, 2500);
+    assert.deepEqual(state.items, [{ sku, name: `E2E ${sku}`, quantity: 2, unitPriceCents: 1250 }]);
+    assert.deepEqual(await stockOf(db, sku), { available: 8, reserved: 0, shipped: 2 });
+    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.completed'), [
+      'checkout.order.completed',
+      'checkout.order.placed',
+      'inventory.stock.reserved',
+      'payments.payment.charged',
+      'shipping.shipment.created',
+    ]);
+    const placedEvent = events.get(placed.json.orderId)?.find((e) => e.event.type === 'checkout.order.placed')?.event;
+    assert.ok(placedEvent?.type === 'checkout.order.placed');
+    assert.equal(placedEvent.data.totalCents, 2500);
+    assert.equal(placedEvent.data.shippingAddress.city, 'Berlin');
+  });
+
+  it('fails OUT_OF_STOCK and leaves stock untouched', async () => {
+    const sku = await putSku(1);
+    const placed = await place(body(sku, 2));
+    const state = await settled(placed.json.orderId);
+    assert.equal(state.status, 'FAILED');
+    assert.equal(state.failureReason, 'OUT_OF_STOCK');
+    assert.deepEqual(await stockOf(db, sku), { available: 1, reserved: 0, shipped: 0 });
+    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.failed'), ['checkout.order.failed', 'checkout.order.placed', 'inventory.stock.reservation_failed']);
+  });
+
+  it('fails PAYMENT_DECLINED, releases the stock, publishes the compensation', async () => {
+    const sku = await putSku(5);
+    const placed = await place(body(sku, 3, 'pm_card_declined'));
+    const state = await settled(placed.json.orderId);
+    assert.equal(state.failureReason, 'PAYMENT_DECLINED');
+    assert.deepEqual(await stockOf(db, sku), { available: 5, reserved: 0, shipped: 0 });
+    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.failed'), [
+      'checkout.order.failed',
+      'checkout.order.placed',
+      'inventory.stock.released',
+      'inventory.stock.reserved',
+      'payments.payment.declined',
+    ]);
+  });
+
+  it('fails SHIPPING_UNAVAILABLE for AQ after charging: refunds, releases, stock back where it started', async () => {
+    const sku = await putSku(5);
+    const placed = await place(body(sku, 1, 'pm_card_visa', 'AQ'));
+    const state = await settled(placed.json.orderId);
+    assert.equal(state.failureReason, 'SHIPPING_UNAVAILABLE');
+    assert.deepEqual(await stockOf(db, sku), { available: 5, reserved: 0, shipped: 0 });
+    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.failed'), [
+      'checkout.order.failed',
+      'checkout.order.placed',
+      'inventory.stock.released',
+      'inventory.stock.reserved',
+      'payments.payment.charged',
+      'payments.payment.refunded',
+    ]);
+  });
+
+  it('pm_card_flaky completes with exactly one charge at the provider', async () => {
+    const sku = await putSku(5);
+    const placed = await place(body(sku, 1, 'pm_card_flaky'));
+    const state = await settled(placed.json.orderId);
+    assert.equal(state.status, 'COMPLETED');
+    const { rows } = await db.query('SELECT status, attempts FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${placed.json.orderId}:charge`]);
+    assert.deepEqual(rows, [{ status: 'CHARGED', attempts: 3 }]);
+  });
+
+  it('Idempotency-Key: same body gives the same order, another body is 422, and neither starts a second saga', async () => {
+    const sku = await putSku(5);
+    const key = randomUUID();
+    const first = await place(body(sku, 1), key);
+    const again = await place(body(sku, 1), key);
+    assert.equal(first.status, 202);
+    assert.equal(again.status, 202);
+    assert.equal(again.json.orderId, first.json.orderId);
+    const res = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(key), body: JSON.stringify(body(sku, 2)) });
+    assert.equal(res.status, 422);
+    assert.equal(res.headers.get('Content-Type'), 'application/problem+json');
+    await settled(first.json.orderId);
+    const orders = await db.query("SELECT count(*)::int AS n FROM orders WHERE items @> $1::jsonb", [JSON.stringify([{ sku }])]);
+    assert.equal(orders.rows[0]?.n, 1);
+  });
+
+  it('rejects bad input with problem+json, no 5xx, and no order written', async () => {
+    const before = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders')).rows[0]?.n;
+    const bad = await place({ ...body('SKU-001', 0), shippingAddress: { country: 'germany' } });
+    assert.equal(bad.status, 400);
+    const problem = bad.json as unknown as { type: string; status: number; errors: { path: string }[] };
+    assert.equal(problem.status, 400);
+    assert.ok(problem.errors.some((e) => e.path === 'json.items.0.quantity'));
+    const unknownSku = await place(body('NO-SUCH-SKU', 1));
+    assert.equal(unknownSku.status, 400);
+    const noKey = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(), body: JSON.stringify(body('SKU-001', 1)) });
+    assert.equal(noKey.status, 400);
+    const noAuth = await fetch(`${base}/checkouts`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'x' }, body: '{}' });
+    assert.equal(noAuth.status, 401);
+    assert.match(noAuth.headers.get('WWW-Authenticate') ?? '', /^Bearer/);
+    const malformed = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(randomUUID()), body: '{"customerId":' });
+    assert.equal(malformed.status, 400);
+    const missing = await fetch(`${base}/checkouts/${randomUUID()}`, { headers: headers() });
+    assert.equal(missing.status, 404);
+    const after = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders')).rows[0]?.n;
+    assert.equal(after, before);
+  });
+
+  it('serves health, readiness of every dependency, and the OpenAPI document', async () => {
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), ['nats', 'postgres', 'temporal']);
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/checkouts', '/checkouts/{orderId}', '/inventory/{sku}']);
+  });
+});

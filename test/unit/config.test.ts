@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, durationToMs, loadConfig } from '../../lib/config';
+
+describe('config', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.http.port, 3000);
+    assert.deepEqual(c.nats.servers, ['nats://127.0.0.1:4222']);
+    assert.equal(c.temporal.address, '127.0.0.1:7233');
+    assert.equal(c.temporal.namespace, 'default');
+    assert.equal(c.temporal.taskQueue, 'checkout');
+    assert.equal(c.saga.paymentConfirmationTimeout, '15m');
+  });
+
+  it('names every bad variable in one clear error', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', PAYMENT_CONFIRMATION_TIMEOUT: 'soon' }),
+      (err: unknown) => err instanceof ConfigError && /PORT/.test(err.message) && /DATABASE_URL/.test(err.message) && /PAYMENT_CONFIRMATION_TIMEOUT/.test(err.message),
+    );
+  });
+
+  it('requires API_TOKENS in production and splits them on commas', () => {
+    assert.throws(() => loadConfig({ NODE_ENV: 'production' }), ConfigError);
+    const c = loadConfig({ NODE_ENV: 'production', API_TOKENS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb' });
+    assert.deepEqual(c.api.tokens, ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+  });
+
+  it('parses durations', () => {
+    assert.equal(durationToMs('15m'), 900_000);
+    assert.equal(durationToMs('250ms'), 250);
+  });
+});
