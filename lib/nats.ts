@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
-import type { Config } from './config';
+import { DEFAULT_MAX_AGE_MS, ensureStreams } from '../events/streams';
+import { durationToMs, type Config } from './config';
 
 /**
  * Connects to NATS with endless reconnects: a NATS restart pauses work, it never ends a process.
@@ -19,4 +20,19 @@ export async function connectNats(config: Config['nats'], name: string): Promise
   if (config.token) options.token = config.token;
   if (config.credsFile) options.authenticator = credsAuthenticator(await readFile(config.credsFile));
   return connect(options);
+}
+
+/**
+ * Declares every stream with this deployment's settings. Each process that publishes or consumes
+ * calls it at start, so start-up order does not matter (a subscriber may start before the relay).
+ *
+ * @example
+ * await declareStreams(nc, config.nats);
+ */
+export async function declareStreams(nc: NatsConnection, config: Config['nats']): Promise<void> {
+  await ensureStreams(await nc.jetstreamManager(), {
+    replicas: config.streamReplicas,
+    duplicateWindowMs: durationToMs(config.duplicateWindow),
+    maxAgeMs: DEFAULT_MAX_AGE_MS,
+  });
 }

@@ -16,9 +16,13 @@ function find(dir: string): string[] {
   });
 }
 
+/** A hung test process must fail the run, not stall CI: the whole suite gets 25 minutes. */
+const SUITE_TIMEOUT_MS = 25 * 60_000;
+
 function step(name: string, cmd: string, args: string[]): void {
   console.log(`\n== ${name}`);
-  const r = spawnSync(cmd, args, { cwd: repoRoot, stdio: 'inherit' });
+  const r = spawnSync(cmd, args, { cwd: repoRoot, stdio: 'inherit', timeout: SUITE_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  if (r.error) console.error(`${name}: ${r.error.message}`);
   if (r.status !== 0) {
     console.error(`${name} failed`);
     process.exit(r.status ?? 1);
@@ -38,4 +42,4 @@ if (filters.length === 0) {
   step('typecheck', bin('tsc'), ['--noEmit', '-p', '.']);
   step('lint', bin('eslint'), ['.']);
 }
-step('tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);
+step('tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', '--test-reporter=spec', ...files]);

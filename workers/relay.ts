@@ -2,9 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { durationToMs, loadConfig, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger, type Logger } from '../lib/logger';
-import { connectNats } from '../lib/nats';
+import { connectNats, declareStreams } from '../lib/nats';
 import { onShutdownSignal } from '../lib/shutdown';
-import { DEFAULT_MAX_AGE_MS, ensureStreams } from '../events/streams';
 import { OutboxRelay } from '../outbox/relay';
 
 /**
@@ -18,11 +17,7 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
   const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-outbox-relay' });
   const nc = await connectNats(config.nats, 'checkout-outbox-relay');
   try {
-    await ensureStreams(await nc.jetstreamManager(), {
-      replicas: config.nats.streamReplicas,
-      duplicateWindowMs: durationToMs(config.nats.duplicateWindow),
-      maxAgeMs: DEFAULT_MAX_AGE_MS,
-    });
+    await declareStreams(nc, config.nats);
     const relay = new OutboxRelay(
       { db, js: nc.jetstream(), logger },
       {

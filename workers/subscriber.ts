@@ -4,7 +4,7 @@ import { STREAMS } from '../events/streams';
 import { loadConfig, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger, type Logger } from '../lib/logger';
-import { connectNats } from '../lib/nats';
+import { connectNats, declareStreams } from '../lib/nats';
 import { onShutdownSignal } from '../lib/shutdown';
 
 /** Durable name of the example subscriber's consumers (one per service stream). */
@@ -21,6 +21,7 @@ export async function runAuditSubscriber(config: Config, logger: Logger, signal:
   const db = createDb(config.database.url, { max: 4, applicationName: 'checkout-audit-subscriber' });
   const nc = await connectNats(config.nats, 'checkout-audit-subscriber');
   try {
+    await declareStreams(nc, config.nats);
     await Promise.all(
       STREAMS.filter((s) => s.name !== 'DLQ').map((stream) =>
         runConsumer(

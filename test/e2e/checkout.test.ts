@@ -8,7 +8,7 @@ import type { ParsedEvent } from '../../events/envelope';
 import { STREAMS } from '../../events/streams';
 import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
-import { connectNats } from '../../lib/nats';
+import { connectNats, declareStreams } from '../../lib/nats';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { eventually, stockOf, testConfig, testDb, testLogger } from '../support/services';
@@ -29,6 +29,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
     db = await testDb(config);
     nc = await connectNats(config.nats, 'e2e-test');
+    await declareStreams(nc, config.nats);
     const logger = testLogger('e2e');
     const since = new Date(Date.now() - 1_000);
     let onListening: (port: number) => void = () => undefined;
@@ -57,7 +58,9 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
 
   after(async () => {
     stop.abort();
-    await Promise.all(running);
+    // Settle everything even if one part failed, so no process is left running.
+    const results = await Promise.allSettled(running);
+    for (const r of results) if (r.status === 'rejected') console.error('e2e component failed:', r.reason);
     await nc?.drain();
     await db?.end();
   });

@@ -6,7 +6,7 @@ import type { NatsConnection } from 'nats';
 import { runConsumer } from '../../events/consumer';
 import { repoRoot, type Config } from '../../lib/config';
 import { withTransaction, type Db } from '../../lib/db';
-import { connectNats } from '../../lib/nats';
+import { connectNats, declareStreams } from '../../lib/nats';
 import { randomIds, systemClock } from '../../lib/runtime';
 import { appendEvent } from '../../outbox/append';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
@@ -37,6 +37,7 @@ describe('outbox relay against real Postgres and NATS', () => {
     db = await testDb(config);
     try {
       nc = await connectNats(config.nats, 'relay-test');
+      await declareStreams(nc, config.nats);
     } catch (err) {
       throw new Error(`NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`);
     }
