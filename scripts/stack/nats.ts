@@ -7,7 +7,7 @@ import { findExecutable, indent, run, tailLines } from './commands';
 import type { StackContext } from './context';
 import { errorMessage, StackError } from './errors';
 import { goInstall, type GoTool } from './installers';
-import { assertStillRunning, ownedPid, readLogTail, removePidFile, spawnDetached, stopProcess } from './processes';
+import { assertStillRunning, ownedPid, readLogTail, spawnDetached, stopOwned } from './processes';
 import { displayPath } from './report';
 import type { ComponentReport } from './types';
 import { waitFor, type ProbeResult } from './wait';
@@ -180,13 +180,8 @@ export async function natsUp(ctx: StackContext): Promise<ComponentReport> {
 /** Stops nats-server if we started it (SIGTERM, then SIGKILL after 10 s); JetStream data stays. */
 export async function natsDown(ctx: StackContext): Promise<ComponentReport> {
   const paths = natsPaths(ctx);
-  const pid = ownedPid(paths.pidFile, 'nats-server');
-  if (pid !== undefined) {
-    await stopProcess('nats-server', pid, STOP_GRACE_MS);
-    removePidFile(paths.pidFile);
-    return report(ctx, paths, 'stopped', pid);
-  }
-  removePidFile(paths.pidFile);
+  const pid = await stopOwned('nats-server', paths.pidFile, 'nats-server', STOP_GRACE_MS);
+  if (pid !== undefined) return report(ctx, paths, 'stopped', pid);
   return report(ctx, paths, (await probe(ctx.config)).kind === 'down' ? 'not running' : 'external');
 }
 

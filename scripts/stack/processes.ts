@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { basename } from 'node:path';
 import { StackError } from './errors';
 import { tailLines } from './commands';
-import { sleep } from './wait';
+import { sleep } from '../../lib/wait';
 
 /** The pid in a pid file, or undefined when the file is missing or holds no number. */
 export function readPidFile(pidFile: string): number | undefined {
@@ -114,6 +114,19 @@ async function exitedWithin(pid: number, timeoutMs: number): Promise<boolean> {
 /** Removes a pid file once its process is gone. */
 export function removePidFile(pidFile: string): void {
   rmSync(pidFile, { force: true });
+}
+
+/**
+ * Stops the process recorded in `pidFile` if it is one we started (`executable` matches), and
+ * clears the pid file either way.
+ *
+ * @returns the pid that was stopped, or undefined when none of ours was running.
+ */
+export async function stopOwned(name: string, pidFile: string, executable: string, graceMs: number): Promise<number | undefined> {
+  const pid = ownedPid(pidFile, executable);
+  if (pid !== undefined) await stopProcess(name, pid, graceMs);
+  removePidFile(pidFile);
+  return pid;
 }
 
 /** Reads the tail of a log file for error messages; empty when it does not exist yet. */

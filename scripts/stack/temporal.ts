@@ -7,7 +7,7 @@ import { findExecutable } from './commands';
 import type { StackContext } from './context';
 import { errorMessage, StackError } from './errors';
 import { goInstall, type GoTool } from './installers';
-import { assertStillRunning, ownedPid, readLogTail, removePidFile, spawnDetached, stopProcess } from './processes';
+import { assertStillRunning, ownedPid, readLogTail, spawnDetached, stopOwned } from './processes';
 import { displayPath, stepLine } from './report';
 import type { ComponentReport, Say } from './types';
 import { waitFor } from './wait';
@@ -238,13 +238,8 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
 /** Stops the dev server if we started it (SIGTERM, then SIGKILL after 15 s); its SQLite file stays. */
 export async function temporalDown(ctx: StackContext): Promise<ComponentReport> {
   const paths = temporalPaths(ctx);
-  const pid = ownedPid(paths.pidFile, 'temporal');
-  if (pid !== undefined) {
-    await stopProcess('temporal', pid, STOP_GRACE_MS);
-    removePidFile(paths.pidFile);
-    return report(ctx, paths, 'stopped', pid);
-  }
-  removePidFile(paths.pidFile);
+  const pid = await stopOwned('temporal', paths.pidFile, 'temporal', STOP_GRACE_MS);
+  if (pid !== undefined) return report(ctx, paths, 'stopped', pid);
   return report(ctx, paths, (await probe(ctx.config, paths.frontend)).kind === 'down' ? 'not running' : 'external');
 }
 

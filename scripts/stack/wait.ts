@@ -1,9 +1,5 @@
+import { sleep } from '../../lib/wait';
 import { StackError } from './errors';
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Outcome of one readiness probe: done with a value, or not yet and why (shown on timeout). */
 export type ProbeResult<T> = { done: true; value: T } | { done: false; reason: string };

@@ -5,6 +5,7 @@ import { createDb, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
 import { seedCatalog } from '../../lib/seed';
+import { sleep } from '../../lib/wait';
 
 /**
  * Configuration for tests: the stack's services, a separate `<db>_test` database (so a running
@@ -111,7 +112,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
