@@ -1,9 +1,8 @@
 import { OutOfStockError, StepAlreadyCompensatedError } from '../domain/errors';
 import { withTransaction } from '../lib/db';
 import { appendEvent } from '../outbox/append';
-import { atBoundary, lockOrder, lockProducts, moveStock, stockLines, type ActivityDeps } from './shared';
+import { atBoundary, lockOrder, lockProducts, moveLockedStock, moveStock, stockLines, type ActivityDeps, type StockLine } from './shared';
 
-type StockLine = { sku: string; quantity: number };
 type Shortage = { sku: string; requested: number; available: number };
 
 type ReserveOutcome =
@@ -61,7 +60,7 @@ export function createInventoryActivities(deps: ActivityDeps) {
             return { kind: 'failed', shortages };
           }
 
-          await moveStock(tx, lines, 'available', 'reserved', now);
+          await moveLockedStock(tx, lines, 'available', 'reserved', now);
           await tx.query(
             `INSERT INTO stock_reservations (order_id, status, items, created_at, updated_at) VALUES ($1, 'RESERVED', $2, $3, $3)`,
             [order.id, JSON.stringify({ lines }), now],

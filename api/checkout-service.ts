@@ -128,7 +128,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         return { sku: item.sku, name: p.name, quantity: item.quantity, unitPriceCents: Number(p.price_cents) };
       });
 
-      const outcome = await withTransaction(db, async (tx): Promise<{ accepted: Accepted; fresh: boolean }> => {
+      const outcome = await withTransaction(db, async (tx): Promise<{ accepted: Accepted; input?: CheckoutInput }> => {
         await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${principal}:${key}`]);
         const { rows } = await tx.query<KeyRow>(
           'SELECT request_hash, order_id, response, expires_at < now() AS expired FROM idempotency_keys WHERE principal = $1 AND key = $2',
@@ -139,7 +139,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
           if (existing.request_hash !== requestHash) {
             throw new ProblemError(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request body');
           }
-          return { accepted: existing.response, fresh: false };
+          return { accepted: existing.response };
         }
         if (existing) await tx.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2', [principal, key]);
 
@@ -175,9 +175,21 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
            VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
           [principal, key, requestHash, orderId, JSON.stringify(accepted), deps.idempotencyTtlMs / 1000],
         );
-        return { accepted, fresh: true };
+        const input: CheckoutInput = {
+          orderId,
+          customerId: body.customerId,
+          items,
+          totalCents,
+          currency: body.currency,
+          paymentMethod: body.payment.method,
+          shippingAddress: body.shippingAddress,
+          createdAt: now.toISOString(),
+          traceparent,
+        };
+        return { accepted, input };
       });
-      await startSaga(await loadInput(outcome.accepted.orderId));
+      // A replay has no input in hand: load the stored order and re-issue the idempotent start.
+      await startSaga(outcome.input ?? (await loadInput(outcome.accepted.orderId)));
       return outcome.accepted;
     },
 
