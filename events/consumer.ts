@@ -3,6 +3,7 @@ import type { Db, Tx } from '../lib/db';
 import { withTransaction } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { parseEvent, type ParsedEvent } from './envelope';
+import { missingAsUndefined } from './jetstream-errors';
 import type { StreamName } from './streams';
 
 /** Context a handler gets: the transaction its effects must use, and the raw message. */
@@ -77,7 +78,7 @@ export async function runConsumer(
     ack_wait: nanos(options.ackWaitMs ?? 30_000),
     max_ack_pending: options.maxAckPending ?? 1_000,
   };
-  const existing = await jsm.consumers.info(options.stream, options.name).catch(() => undefined);
+  const existing = await missingAsUndefined(jsm.consumers.info(options.stream, options.name));
   if (existing) await jsm.consumers.update(options.stream, options.name, config);
   else await jsm.consumers.add(options.stream, config);
 

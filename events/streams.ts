@@ -1,3 +1,4 @@
+import { missingAsUndefined } from './jetstream-errors';
 import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
 
 /** One stream per owning service (first subject token), plus the dead-letter stream. */
@@ -48,10 +49,7 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
       duplicate_window: nanos(settings.duplicateWindowMs),
       max_age: nanos(stream.name === 'DLQ' ? 30 * DAY_MS : settings.maxAgeMs),
     };
-    const existing = await jsm.streams.info(stream.name).catch((err: unknown) => {
-      if (err instanceof Error && /stream not found/i.test(err.message)) return undefined;
-      throw err;
-    });
+    const existing = await missingAsUndefined(jsm.streams.info(stream.name));
     if (!existing) {
       try {
         await jsm.streams.add(config);
