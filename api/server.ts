@@ -1,11 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
-import { loadConfig, type Config } from '../lib/config';
+import type { Config } from '../lib/config';
 import { createDb } from '../lib/db';
-import { createLogger, type Logger } from '../lib/logger';
+import type { Logger } from '../lib/logger';
+import { runIfMain } from '../lib/main';
 import { connectNats } from '../lib/nats';
 import { randomIds, systemClock } from '../lib/runtime';
-import { onShutdownSignal } from '../lib/shutdown';
 import { createTemporalClient } from '../lib/temporal';
 import { createApp } from './app';
 import { createCheckoutService } from './checkout-service';
@@ -69,8 +68,4 @@ export async function runApi(config: Config, logger: Logger, signal: AbortSignal
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const config = loadConfig();
-  const logger = createLogger('api', config.logLevel);
-  await runApi(config, logger, onShutdownSignal(logger));
-}
+await runIfMain(import.meta.url, 'api', runApi);

@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
-import { durationToMs, loadConfig, type Config } from '../lib/config';
+import { durationToMs, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
-import { createLogger, type Logger } from '../lib/logger';
+import type { Logger } from '../lib/logger';
+import { runIfMain } from '../lib/main';
 import { connectNats, declareStreams } from '../lib/nats';
-import { onShutdownSignal } from '../lib/shutdown';
 import { OutboxRelay } from '../outbox/relay';
 
 /**
@@ -34,8 +33,4 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const config = loadConfig();
-  const logger = createLogger('outbox-relay', config.logLevel);
-  await runRelay(config, logger, onShutdownSignal(logger));
-}
+await runIfMain(import.meta.url, 'outbox-relay', runRelay);

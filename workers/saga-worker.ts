@@ -3,11 +3,11 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createSimulatedCarrier } from '../activities/providers/carrier';
 import { createSimulatedPaymentProvider } from '../activities/providers/payment-provider';
-import { loadConfig, type Config } from '../lib/config';
+import type { Config } from '../lib/config';
 import { createDb } from '../lib/db';
-import { createLogger, type Logger } from '../lib/logger';
+import type { Logger } from '../lib/logger';
+import { runIfMain } from '../lib/main';
 import { randomIds, systemClock } from '../lib/runtime';
-import { onShutdownSignal } from '../lib/shutdown';
 import { createWorkerConnection } from '../lib/temporal';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -48,8 +48,4 @@ export async function runSagaWorker(config: Config, logger: Logger, signal: Abor
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const config = loadConfig();
-  const logger = createLogger('saga-worker', config.logLevel);
-  await runSagaWorker(config, logger, onShutdownSignal(logger));
-}
+await runIfMain(import.meta.url, 'saga-worker', runSagaWorker);

@@ -1,11 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { runConsumer } from '../events/consumer';
 import { STREAMS } from '../events/streams';
-import { loadConfig, type Config } from '../lib/config';
+import type { Config } from '../lib/config';
 import { createDb } from '../lib/db';
-import { createLogger, type Logger } from '../lib/logger';
+import type { Logger } from '../lib/logger';
+import { runIfMain } from '../lib/main';
 import { connectNats, declareStreams } from '../lib/nats';
-import { onShutdownSignal } from '../lib/shutdown';
 
 /** Durable name of the example subscriber's consumers (one per service stream). */
 export const AUDIT_CONSUMER = 'order-audit';
@@ -43,8 +42,4 @@ export async function runAuditSubscriber(config: Config, logger: Logger, signal:
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const config = loadConfig();
-  const logger = createLogger('audit-subscriber', config.logLevel);
-  await runAuditSubscriber(config, logger, onShutdownSignal(logger));
-}
+await runIfMain(import.meta.url, 'audit-subscriber', runAuditSubscriber);
