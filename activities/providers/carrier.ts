@@ -1,6 +1,6 @@
 import type { ShippingAddress } from '../../domain/order';
 import type { Db } from '../../lib/db';
-import { withTransaction } from '../../lib/db';
+import { withTransaction, type Tx } from '../../lib/db';
 import type { Ids } from '../../lib/runtime';
 
 export type CreateShipmentResult =
@@ -25,6 +25,15 @@ interface ShipmentRow {
   tracking_number: string | null;
 }
 
+/** The carrier's record for a key, locked for the rest of the transaction. */
+async function lockShipment(tx: Tx, key: string): Promise<ShipmentRow | undefined> {
+  const { rows } = await tx.query<ShipmentRow>(
+    'SELECT status, shipment_id, tracking_number FROM sim_carrier_shipments WHERE idempotency_key = $1 FOR UPDATE',
+    [key],
+  );
+  return rows[0];
+}
+
 /**
  * The simulated carrier: ships anywhere but Antarctica (`AQ`). Its state lives in
  * `sim_carrier_shipments`, written outside the activities' transactions.
@@ -38,11 +47,7 @@ export function createSimulatedCarrier(deps: { db: Db; ids: Ids }): Carrier {
   return {
     async createShipment(req) {
       return withTransaction(db, async (tx): Promise<CreateShipmentResult> => {
-        const { rows } = await tx.query<ShipmentRow>(
-          `SELECT status, shipment_id, tracking_number FROM sim_carrier_shipments WHERE idempotency_key = $1 FOR UPDATE`,
-          [req.idempotencyKey],
-        );
-        const row = rows[0];
+        const row = await lockShipment(tx, req.idempotencyKey);
         if (row?.status === 'CREATED' || row?.status === 'CANCELLED') {
           return { status: 'created', shipmentId: row.shipment_id ?? '', trackingNumber: row.tracking_number ?? '', carrier: CARRIER };
         }
@@ -64,11 +69,7 @@ export function createSimulatedCarrier(deps: { db: Db; ids: Ids }): Carrier {
 
     async cancelShipment(req) {
       return withTransaction(db, async (tx): Promise<CancelShipmentResult> => {
-        const { rows } = await tx.query<ShipmentRow>(
-          `SELECT status, shipment_id, tracking_number FROM sim_carrier_shipments WHERE idempotency_key = $1 FOR UPDATE`,
-          [req.idempotencyKey],
-        );
-        const row = rows[0];
+        const row = await lockShipment(tx, req.idempotencyKey);
         if (row?.status === 'CREATED' || row?.status === 'CANCELLED') {
           await tx.query(`UPDATE sim_carrier_shipments SET status = 'CANCELLED', updated_at = now() WHERE idempotency_key = $1`, [
             req.idempotencyKey,

@@ -136,46 +136,49 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.equal(placedEvent.data.shippingAddress.city, 'Berlin');
   });
 
-  it('fails OUT_OF_STOCK and leaves stock untouched', async () => {
-    const sku = await putSku(1);
-    const placed = await place(body(sku, 2));
-    const state = await settled(placed.json.orderId);
-    assert.equal(state.status, 'FAILED');
-    assert.equal(state.failureReason, 'OUT_OF_STOCK');
-    assert.deepEqual(await stockOf(db, sku), { available: 1, reserved: 0, shipped: 0 });
-    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.failed'), ['checkout.order.failed', 'checkout.order.placed', 'inventory.stock.reservation_failed']);
-  });
-
-  it('fails PAYMENT_DECLINED, releases the stock, publishes the compensation', async () => {
-    const sku = await putSku(5);
-    const placed = await place(body(sku, 3, 'pm_card_declined'));
-    const state = await settled(placed.json.orderId);
-    assert.equal(state.failureReason, 'PAYMENT_DECLINED');
-    assert.deepEqual(await stockOf(db, sku), { available: 5, reserved: 0, shipped: 0 });
-    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.failed'), [
-      'checkout.order.failed',
-      'checkout.order.placed',
-      'inventory.stock.released',
-      'inventory.stock.reserved',
-      'payments.payment.declined',
-    ]);
-  });
-
-  it('fails SHIPPING_UNAVAILABLE for AQ after charging: refunds, releases, stock back where it started', async () => {
-    const sku = await putSku(5);
-    const placed = await place(body(sku, 1, 'pm_card_visa', 'AQ'));
-    const state = await settled(placed.json.orderId);
-    assert.equal(state.failureReason, 'SHIPPING_UNAVAILABLE');
-    assert.deepEqual(await stockOf(db, sku), { available: 5, reserved: 0, shipped: 0 });
-    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.failed'), [
-      'checkout.order.failed',
-      'checkout.order.placed',
-      'inventory.stock.released',
-      'inventory.stock.reserved',
-      'payments.payment.charged',
-      'payments.payment.refunded',
-    ]);
-  });
+  // Each business failure: the saga ends FAILED with its reason, stock is back where it started,
+  // and exactly the events of the steps that ran and their compensations reach JetStream.
+  const failures = [
+    {
+      title: 'fails OUT_OF_STOCK and leaves stock untouched',
+      available: 1,
+      order: { quantity: 2, method: 'pm_card_visa', country: 'DE' },
+      reason: 'OUT_OF_STOCK',
+      events: ['checkout.order.failed', 'checkout.order.placed', 'inventory.stock.reservation_failed'],
+    },
+    {
+      title: 'fails PAYMENT_DECLINED, releases the stock, publishes the compensation',
+      available: 5,
+      order: { quantity: 3, method: 'pm_card_declined', country: 'DE' },
+      reason: 'PAYMENT_DECLINED',
+      events: ['checkout.order.failed', 'checkout.order.placed', 'inventory.stock.released', 'inventory.stock.reserved', 'payments.payment.declined'],
+    },
+    {
+      title: 'fails SHIPPING_UNAVAILABLE for AQ after charging: refunds, releases, stock back where it started',
+      available: 5,
+      order: { quantity: 1, method: 'pm_card_visa', country: 'AQ' },
+      reason: 'SHIPPING_UNAVAILABLE',
+      events: [
+        'checkout.order.failed',
+        'checkout.order.placed',
+        'inventory.stock.released',
+        'inventory.stock.reserved',
+        'payments.payment.charged',
+        'payments.payment.refunded',
+      ],
+    },
+  ];
+  for (const f of failures) {
+    it(f.title, async () => {
+      const sku = await putSku(f.available);
+      const placed = await place(body(sku, f.order.quantity, f.order.method, f.order.country));
+      const state = await settled(placed.json.orderId);
+      assert.equal(state.status, 'FAILED');
+      assert.equal(state.failureReason, f.reason);
+      assert.deepEqual(await stockOf(db, sku), { available: f.available, reserved: 0, shipped: 0 });
+      assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.failed'), f.events);
+    });
+  }
 
   it('pm_card_flaky completes with exactly one charge at the provider', async () => {
     const sku = await putSku(5);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
@@ -60,7 +61,8 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     await env?.teardown();
   });
 
-  async function runSaga(script: Script, args = input()): Promise<{ state: CheckoutState; calls: string[]; queried: CheckoutState }> {
+  /** Starts the saga on a fresh worker with scripted activities and runs `body` while the worker runs. */
+  async function withSaga<T>(script: Script, args: CheckoutInput, body: (handle: WorkflowHandle<typeof checkoutSaga>) => Promise<T>): Promise<{ value: T; calls: string[] }> {
     const calls: string[] = [];
     const taskQueue = `wf-test-${randomUUID()}`;
     const worker = await Worker.create({
@@ -69,12 +71,15 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
       workflowsPath: WORKFLOWS_PATH,
       activities: mockActivities(script, calls),
     });
-    return worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(checkoutSaga, { taskQueue, workflowId: checkoutWorkflowId(args.orderId), args: [args] });
-      const state = await handle.result();
-      const queried = await handle.query(getStateQuery);
-      return { state, calls, queried };
-    });
+    const value = await worker.runUntil(async () =>
+      body(await env.client.workflow.start(checkoutSaga, { taskQueue, workflowId: checkoutWorkflowId(args.orderId), args: [args] })),
+    );
+    return { value, calls };
+  }
+
+  async function runSaga(script: Script, args = input()): Promise<{ state: CheckoutState; calls: string[]; queried: CheckoutState }> {
+    const { value, calls } = await withSaga(script, args, async (handle) => ({ state: await handle.result(), queried: await handle.query(getStateQuery) }));
+    return { ...value, calls };
   }
 
   it('completes the happy path with each forward step once, in order', async () => {
@@ -127,17 +132,7 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
   });
 
   it('compensates every step that may have happened when a step fails unexpectedly, and fails the execution', async () => {
-    const calls: string[] = [];
-    const taskQueue = `wf-test-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
-      activities: mockActivities({ shipOrder: businessFailure(ErrorType.STEP_ALREADY_COMPENSATED) }, calls),
-    });
-    const args = input();
-    await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(checkoutSaga, { taskQueue, workflowId: checkoutWorkflowId(args.orderId), args: [args] });
+    const { calls } = await withSaga({ shipOrder: businessFailure(ErrorType.STEP_ALREADY_COMPENSATED) }, input(), async (handle) => {
       await assert.rejects(handle.result());
       const state = await handle.query(getStateQuery);
       assert.equal(state.status, 'FAILED');
