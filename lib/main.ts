@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { onShutdownSignal } from './shutdown';
 
@@ -15,7 +15,24 @@ export type ProcessMain = (config: Config, logger: Logger, signal: AbortSignal) 
  */
 export async function runIfMain(moduleUrl: string, name: string, main: ProcessMain): Promise<void> {
   if (process.argv[1] !== fileURLToPath(moduleUrl)) return;
-  const config = loadConfig();
+  const config = loadConfigOrExit();
   const logger = createLogger(name, config.logLevel);
   await main(config, logger, onShutdownSignal(logger));
+}
+
+/**
+ * Parses the configuration for a command-line entry point: an invalid environment prints the
+ * list of bad variables (no stack trace) and exits with status 2.
+ *
+ * @example
+ * const config = loadConfigOrExit();
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
 }

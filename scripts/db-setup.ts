@@ -1,10 +1,10 @@
-import { loadConfig } from '../lib/config';
+import { loadConfigOrExit } from '../lib/main';
 import { createDb } from '../lib/db';
 import { migrate } from '../lib/migrate';
 import { seedCatalog } from '../lib/seed';
 
 /** `npm run db:setup`: applies pending migrations and seeds the demo catalog. Idempotent. */
-const config = loadConfig();
+const config = loadConfigOrExit();
 const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-db-setup' });
 try {
   const { applied, alreadyApplied } = await migrate(db);

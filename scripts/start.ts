@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { loadConfig, repoRoot } from '../lib/config';
+import { repoRoot } from '../lib/config';
+import { loadConfigOrExit } from '../lib/main';
 
 /**
  * `npm start`: brings up what is missing of the stack, migrates and seeds, then runs the API,
  * the saga worker, the outbox relay and the example subscriber as child processes. Ctrl-C
  * (or SIGTERM) is passed on to each, which drain their in-flight work before exiting.
  */
-const config = loadConfig();
+const config = loadConfigOrExit();
 const tsx = ['--import', 'tsx'];
 
 function run(args: string[]): Promise<void> {

@@ -31,3 +31,19 @@ describe('config', () => {
     assert.equal(durationToMs('250ms'), 250);
   });
 });
+
+describe('process start-up with a bad environment', () => {
+  it('prints every bad variable without a stack trace, exits 2 and starts nothing', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { repoRoot } = await import('../../lib/config');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'workers/relay.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: 'abc', DATABASE_URL: 'mysql://x' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /Invalid configuration:\n {2}PORT: .*\n {2}DATABASE_URL: expected a postgres:\/\/ URL/);
+    assert.doesNotMatch(r.stderr, /\bat loadConfig\b/);
+  });
+});
