@@ -8,6 +8,7 @@ import { ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from '
 import { checkoutRoutes } from './routes/checkouts';
 import { healthRoutes, type ReadinessCheck } from './routes/health';
 import { inventoryRoutes } from './routes/inventory';
+import { orderRoutes } from './routes/orders';
 import type { Db } from '../lib/db';
 
 export interface AppDeps {
@@ -65,7 +66,9 @@ export function createApp(deps: AppDeps) {
   app.use('/checkouts', auth);
   app.use('/checkouts/*', auth);
   app.use('/inventory/*', auth);
+  app.use('/orders', auth);
   app.route('/', checkoutRoutes(deps.checkouts));
   app.route('/', inventoryRoutes(deps.db));
+  app.route('/', orderRoutes(deps.db));
   return app;
 }

@@ -104,3 +104,34 @@ export const ProblemSchema = z
   .openapi('Problem');
 
 export const problemContent = { 'application/problem+json': { schema: ProblemSchema } };
+
+export const OrdersQuery = z.object({
+  customerId: text(128).openapi({ example: 'cust-42' }),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'Page size (1..100)' }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: 'Opaque cursor from the previous page’s `nextCursor`' }),
+});
+
+export const OrderSummary = z
+  .object({
+    orderId: z.uuid(),
+    customerId: z.string(),
+    status: z.enum(['PENDING', 'COMPLETED', 'CANCELLED', 'FAILED']),
+    failureReason: z.string().optional(),
+    totalCents: z.number().int(),
+    currency: z.string(),
+    items: z.array(z.object({ sku: z.string(), name: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int(), lineTotalCents: z.number().int() })),
+    placedAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('OrderSummary');
+
+export const OrderPage = z
+  .object({
+    items: z.array(OrderSummary),
+    nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next (older) page; null on the last page' }),
+  })
+  .openapi('OrderPage');

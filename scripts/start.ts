@@ -5,7 +5,8 @@ import { loadConfigOrExit } from '../lib/main';
 
 /**
  * `npm start`: brings up what is missing of the stack, migrates and seeds, then runs the API,
- * the saga worker, the outbox relay and the example subscriber as child processes. Ctrl-C
+ * the saga worker, the outbox relay and the example subscribers (audit, order read model,
+ * notifications) as child processes. Ctrl-C
  * (or SIGTERM) is passed on to each, which drain their in-flight work before exiting.
  */
 const config = loadConfigOrExit();
@@ -26,6 +27,8 @@ const processes: Record<string, string> = {
   'saga-worker': join('workers', 'saga-worker.ts'),
   'outbox-relay': join('workers', 'relay.ts'),
   'audit-subscriber': join('workers', 'subscriber.ts'),
+  'read-model': join('workers', 'read-model.ts'),
+  notifications: join('workers', 'notifications.ts'),
 };
 const children = new Map<string, ChildProcess>();
 let stopping = false;

@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from 'nats';
 import { runApi } from '../../api/server';
-import { runConsumer } from '../../events/consumer';
+import { createConsumer, EVENT_TYPES, streamFor, type HandlerFn, type Handlers } from 'checkout-saga/events';
 import type { ParsedEvent } from '../../events/envelope';
 import { STREAMS } from '../../events/streams';
 import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { connectNats, declareStreams } from '../../lib/nats';
+import { runNotifications } from '../../workers/notifications';
+import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { eventually, stockOf, testConfig, testDb, testLogger } from '../support/services';
@@ -39,19 +41,18 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     running.push(runApi(config, logger, stop.signal, onListening));
     running.push(runSagaWorker(config, logger, stop.signal));
     running.push(runRelay(config, logger, stop.signal));
+    const placement = (name: string) => ({ name: `${name}-${randomUUID().slice(0, 8)}`, deliverFrom: since });
+    running.push(runReadModel(config, logger, stop.signal, placement('e2e-read-model')));
+    running.push(runNotifications(config, logger, stop.signal, placement('e2e-notifications')));
+    const record: HandlerFn<ParsedEvent> = async (event, { message }) => {
+      const list = events.get(event.subject) ?? [];
+      list.push({ event, msgId: message.headers['Nats-Msg-Id']?.[0], traceparent: message.headers.traceparent?.[0] });
+      events.set(event.subject, list);
+    };
     for (const stream of STREAMS.filter((s) => s.name !== 'DLQ')) {
-      running.push(
-        runConsumer(
-          { nc, db, logger },
-          { name: `e2e-${randomUUID().slice(0, 8)}`, stream: stream.name, filterSubjects: [...stream.subjects], deliverFrom: since },
-          async (event, { msg }) => {
-            const list = events.get(event.subject) ?? [];
-            list.push({ event, msgId: msg.headers?.get('Nats-Msg-Id'), traceparent: msg.headers?.get('traceparent') });
-            events.set(event.subject, list);
-          },
-          stop.signal,
-        ),
-      );
+      const handlers = Object.fromEntries(EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record])) as Handlers;
+      const consumer = createConsumer({ nc, db, logger }, { name: `e2e-${randomUUID().slice(0, 8)}`, stream: stream.name, handlers, deliverFrom: since });
+      running.push(consumer.run(stop.signal));
     }
     base = `http://127.0.0.1:${await listening}`;
   });
@@ -189,6 +190,46 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.deepEqual(rows, [{ status: 'CHARGED', attempts: 3 }]);
   });
 
+  it("the read model serves GET /orders newest first, paginated, and notifications go out once per ended order", async () => {
+    const customerId = `cust-rm-${randomUUID().slice(0, 8)}`;
+    const sku = await putSku(10);
+    const completed = await place({ ...body(sku, 1), customerId });
+    const declined = await place({ ...body(sku, 1, 'pm_card_declined'), customerId });
+    const unshippable = await place({ ...body(sku, 1, 'pm_card_visa', 'AQ'), customerId });
+    const ids = [completed, declined, unshippable].map((p) => p.json.orderId);
+    for (const id of ids) await settled(id);
+    type Page = { items: { orderId: string; status: string; failureReason?: string; totalCents: number }[]; nextCursor: string | null };
+    const list = async (query: string): Promise<Page> => {
+      const res = await fetch(`${base}/orders?${query}`, { headers: headers() });
+      assert.equal(res.status, 200);
+      return (await res.json()) as Page;
+    };
+    const all = await eventually(async () => {
+      const page = await list(`customerId=${customerId}&limit=10`);
+      return page.items.length === 3 && page.items.every((o) => o.status !== 'PENDING') ? page : undefined;
+    }, 30_000, 'the read model to catch up');
+    assert.deepEqual(all.items.map((o) => o.orderId), [...ids].reverse(), 'newest first');
+    assert.deepEqual(all.items.map((o) => [o.status, o.failureReason]), [
+      ['FAILED', 'SHIPPING_UNAVAILABLE'],
+      ['FAILED', 'PAYMENT_DECLINED'],
+      ['COMPLETED', undefined],
+    ]);
+    assert.equal(all.nextCursor, null);
+    const first = await list(`customerId=${customerId}&limit=2`);
+    assert.equal(first.items.length, 2);
+    assert.ok(first.nextCursor);
+    const second = await list(`customerId=${customerId}&limit=2&cursor=${first.nextCursor}`);
+    assert.deepEqual([...first.items, ...second.items].map((o) => o.orderId), all.items.map((o) => o.orderId));
+    assert.equal(second.nextCursor, null);
+    const badCursor = await fetch(`${base}/orders?customerId=${customerId}&cursor=nope`, { headers: headers() });
+    assert.equal(badCursor.status, 400);
+    const notes = await eventually(async () => {
+      const { rows } = await db.query<{ order_id: string; kind: string }>('SELECT order_id, kind FROM notifications WHERE customer_id = $1 ORDER BY created_at', [customerId]);
+      return rows.length === 3 ? rows : undefined;
+    }, 30_000, 'three notifications');
+    assert.deepEqual(new Map(notes.map((n) => [n.order_id, n.kind])), new Map([[ids[0], 'ORDER_COMPLETED'], [ids[1], 'ORDER_FAILED'], [ids[2], 'ORDER_FAILED']]));
+  });
+
   it('Idempotency-Key: same body gives the same order, another body is 422, and neither starts a second saga', async () => {
     const sku = await putSku(5);
     const key = randomUUID();
@@ -234,6 +275,6 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), ['nats', 'postgres', 'temporal']);
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/checkouts', '/checkouts/{orderId}', '/inventory/{sku}']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/checkouts', '/checkouts/{orderId}', '/inventory/{sku}', '/orders']);
   });
 });

@@ -19,14 +19,14 @@ describe('docker-compose.yml', () => {
   const doc = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 
   it('runs the same stack as npm start, with healthchecks on the infrastructure', () => {
-    assert.deepEqual(Object.keys(doc.services).sort(), ['api', 'audit-subscriber', 'migrate', 'nats', 'outbox-relay', 'postgres', 'saga-worker', 'temporal']);
+    assert.deepEqual(Object.keys(doc.services).sort(), ['api', 'audit-subscriber', 'migrate', 'nats', 'notifications', 'outbox-relay', 'postgres', 'read-model', 'saga-worker', 'temporal']);
     for (const infra of ['postgres', 'nats', 'temporal']) assert.ok(doc.services[infra]?.healthcheck, `${infra} has a healthcheck`);
     assert.ok(doc.services.temporal?.command?.includes('--search-attribute=OrderStatus=Keyword'));
     assert.ok(doc.services.nats?.command?.includes('-js'));
   });
 
   it('starts every app process after its dependencies, with the documented settings', () => {
-    for (const name of ['api', 'saga-worker', 'outbox-relay', 'audit-subscriber']) {
+    for (const name of ['api', 'saga-worker', 'outbox-relay', 'audit-subscriber', 'read-model', 'notifications']) {
       const svc = doc.services[name];
       assert.ok(svc, name);
       assert.deepEqual(Object.keys(svc.depends_on ?? {}).sort(), ['migrate', 'nats', 'postgres', 'temporal']);

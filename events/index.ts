@@ -1,0 +1,31 @@
+/**
+ * The events package other teams import as `checkout-saga/events`: the catalogue (zod schemas and
+ * TypeScript types of every event type and version), the CloudEvents envelope parser, the stream
+ * declarations, and the idempotent consumer kit with its dead-letter tooling.
+ *
+ * @example
+ * import { createConsumer, type EventOf } from 'checkout-saga/events';
+ * const consumer = createConsumer({ nc, db, logger }, {
+ *   name: 'loyalty-points', stream: 'CHECKOUT',
+ *   handlers: { 'checkout.order.completed': async (e: EventOf<'checkout.order.completed'>, { tx }) => { await tx.query('...'); } },
+ * });
+ * await consumer.run(signal);
+ */
+export { eventCatalog, EVENT_TYPES, dataSchemaFor, isEventType, serviceOf, type DomainEvent, type EventData, type EventType } from './catalog';
+export { cloudEventSchema, parseEvent, TRACEPARENT_PATTERN, type CloudEvent, type ParsedEvent, type ParseResult } from './envelope';
+export { STREAMS, streamFor, ensureStreams, DEFAULT_MAX_AGE_MS, type StreamName, type StreamSettings } from './streams';
+export {
+  createConsumer,
+  EventConsumer,
+  type ConsumerDeps,
+  type ConsumerOptions,
+  type ConsumerStats,
+  type EventOf,
+  type HandlerContext,
+  type HandlerFn,
+  type HandlerSpec,
+  type Handlers,
+  type MessageInfo,
+  type Outcome,
+} from './consumer';
+export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letter';
