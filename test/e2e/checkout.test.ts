@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { NatsConnection } from 'nats';
+import { DeliverPolicy, type NatsConnection } from 'nats';
 import { runApi } from '../../api/server';
 import { createConsumer, EVENT_TYPES, streamFor, type HandlerFn, type Handlers } from 'checkout-saga/events';
 import type { ParsedEvent } from '../../events/envelope';
@@ -13,6 +13,7 @@ import { runNotifications } from '../../workers/notifications';
 import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
+import { loadJsonSchemaValidator } from '../support/json-schema-validator';
 import { eventually, stockOf, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
@@ -25,6 +26,9 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
   const stop = new AbortController();
   const running: Promise<void>[] = [];
   /** Every event received for an order, with its NATS headers, in arrival order. */
+  /** Orders this suite placed, whose events the last test validates as another team would. */
+  const placedOrders = new Set<string>();
+  let since = new Date();
   const events = new Map<string, { event: ParsedEvent; msgId: string | undefined; traceparent: string | undefined }[]>();
 
   before(async () => {
@@ -33,7 +37,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     nc = await connectNats(config.nats, 'e2e-test');
     await declareStreams(nc, config.nats);
     const logger = testLogger('e2e');
-    const since = new Date(Date.now() - 1_000);
+    since = new Date(Date.now() - 1_000);
     let onListening: (port: number) => void = () => undefined;
     const listening = new Promise<number>((resolve) => {
       onListening = resolve;
@@ -90,6 +94,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
 
   async function place(payload: unknown, key = randomUUID()): Promise<{ status: number; json: { orderId: string; status: string }; location: string | null }> {
     const res = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(key), body: JSON.stringify(payload) });
+    if (res.status === 202) placedOrders.add(((await res.clone().json()) as { orderId: string }).orderId);
     return { status: res.status, json: (await res.json()) as { orderId: string; status: string }, location: res.headers.get('Location') };
   }
 
@@ -276,5 +281,30 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(Object.keys(doc.paths).sort(), ['/checkouts', '/checkouts/{orderId}', '/inventory/{sku}', '/orders']);
+  });
+
+  it('every event the suite produced on the wire validates against the committed JSON Schemas (ajv, not zod)', async () => {
+    const validate = loadJsonSchemaValidator();
+    const js = nc.jetstream();
+    let checked = 0;
+    for (const stream of STREAMS.filter((s) => s.name !== 'DLQ')) {
+      const reader = await js.consumers.get(stream.name, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() });
+      let more = true;
+      while (more) {
+        more = false;
+        for await (const msg of await reader.fetch({ max_messages: 500, expires: 2_000 })) {
+          // pending counts what is left in the stream after this message: 0 means we read it all.
+          more = msg.info.pending > 0;
+          const body = new TextDecoder().decode(msg.data);
+          const envelope = JSON.parse(body) as { subject?: string };
+          if (!envelope.subject || !placedOrders.has(envelope.subject)) continue;
+          assert.deepEqual(validate(body), [], `${msg.subject} #${msg.info.streamSequence}`);
+          checked += 1;
+        }
+      }
+    }
+    const expected = [...placedOrders].reduce((n, id) => n + (events.get(id)?.length ?? 0), 0);
+    assert.ok(expected > 20, `the suite produced events (${expected})`);
+    assert.equal(checked, expected, 'every event received by the suite was validated');
   });
 });
