@@ -11,6 +11,8 @@ export const DLQ_HEADERS = {
   stream: 'Dlq-Stream',
   streamSequence: 'Dlq-Stream-Sequence',
   subject: 'Dlq-Original-Subject',
+  /** The original `Nats-Msg-Id` (the event id): the dead letter's own id is derived from the source sequence. */
+  originalMsgId: 'Dlq-Original-Msg-Id',
   time: 'Dlq-Time',
 } as const;
 
@@ -59,6 +61,8 @@ export async function publishDeadLetter(js: JetStreamClient, source: DeadLetterS
   h.set(DLQ_HEADERS.streamSequence, String(source.streamSequence));
   h.set(DLQ_HEADERS.subject, source.subject);
   h.set(DLQ_HEADERS.time, now.toISOString());
+  const originalId = h.get('Nats-Msg-Id');
+  if (originalId) h.set(DLQ_HEADERS.originalMsgId, originalId);
   await js.publish(dlqSubject(source.consumer, source.subject), source.data, {
     headers: h,
     msgID: `dlq:${source.consumer}:${source.stream}:${source.streamSequence}`,

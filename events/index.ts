@@ -29,3 +29,20 @@ export {
   type Outcome,
 } from './consumer';
 export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letter';
+export {
+  assertConsumerName,
+  DeadLetterNotFound,
+  discardDeadLetter,
+  listDeadLetters,
+  replayAll,
+  replayDeadLetter,
+  showDeadLetter,
+  DeadLetterNotRemoved,
+  NotADeadLetter,
+  REPLAYED_FROM_HEADER,
+  ReplayPublishFailed,
+  type DeadLetter,
+  type DeadLetterEntry,
+  type ReplayOutcome,
+  type ReplayResult,
+} from './dlq';

@@ -1,0 +1,353 @@
+import { headers as natsHeaders, NatsError, type Consumer, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
+import { DLQ_HEADERS, DLQ_STREAM } from './dead-letter';
+
+/** Header on a replayed event naming the dead letter it came from (its DLQ stream sequence). */
+export const REPLAYED_FROM_HEADER = 'Dlq-Replayed-From';
+
+/** One dead letter as listed: what failed, where it came from, and why. */
+export interface DeadLetterEntry {
+  /** Sequence in the DLQ stream: the handle for show, replay and discard. */
+  seq: number;
+  /** When the dead letter was stored in the DLQ stream. */
+  time: Date;
+  consumer: string;
+  originalSubject: string;
+  originalStream: string | undefined;
+  originalSequence: number | undefined;
+  deliveryCount: number | undefined;
+  error: string;
+  /** CloudEvents `id` (the key consumers deduplicate by). */
+  eventId: string | undefined;
+  eventType: string | undefined;
+}
+
+/** A dead letter in full: the entry plus every header and the body. */
+export interface DeadLetter extends DeadLetterEntry {
+  /** Subject in the DLQ stream, `dlq.<consumer>.<original subject>`. */
+  subject: string;
+  /** Every header, in stored order; a header may repeat. */
+  headers: Record<string, string[]>;
+  data: Uint8Array;
+  /** The body as text (a CloudEvents JSON envelope unless the producer sent something else). */
+  body: string;
+}
+
+/** Where a replayed event landed. */
+export interface ReplayResult {
+  seq: number;
+  subject: string;
+  stream: string;
+  streamSequence: number;
+  /**
+   * JetStream recognised `replay:<seq>` from an earlier attempt (one that published but did not
+   * get to delete the dead letter), so nothing was published twice.
+   */
+  duplicate: boolean;
+}
+
+export type ReplayOutcome = { seq: number; ok: true; result: ReplayResult } | { seq: number; ok: false; error: Error };
+
+/** No dead letter has this sequence: never stored, already replayed or discarded, or expired. */
+export class DeadLetterNotFound extends Error {
+  override name = 'DeadLetterNotFound';
+  constructor(
+    readonly seq: number,
+    detail = `no dead letter with sequence ${seq} in stream ${DLQ_STREAM}`,
+  ) {
+    super(detail);
+  }
+}
+
+/** The message at this sequence lacks the `Dlq-Original-Subject` header, so it cannot be replayed. */
+export class NotADeadLetter extends Error {
+  override name = 'NotADeadLetter';
+  constructor(readonly seq: number) {
+    super(`message ${seq} in stream ${DLQ_STREAM} has no ${DLQ_HEADERS.subject} header; it cannot be replayed (discard it instead)`);
+  }
+}
+
+/** The replay was not acknowledged by JetStream; the dead letter is kept. `cause` has the NATS error. */
+export class ReplayPublishFailed extends Error {
+  override name = 'ReplayPublishFailed';
+  constructor(
+    readonly seq: number,
+    readonly subject: string,
+    cause: unknown,
+  ) {
+    super(`replaying dead letter ${seq} to ${subject} failed, the dead letter is kept: ${describeNatsError(cause, subject)}`, { cause });
+  }
+}
+
+/** The replay was published but the dead letter could not be deleted; replaying it again is safe. */
+export class DeadLetterNotRemoved extends Error {
+  override name = 'DeadLetterNotRemoved';
+  constructor(
+    readonly result: ReplayResult,
+    cause: unknown,
+  ) {
+    super(
+      `dead letter ${result.seq} was replayed to ${result.subject} (${result.stream} #${result.streamSequence}) but could not be ` +
+        `deleted from ${DLQ_STREAM} (${describeNatsError(cause)}); replaying it again is deduplicated or discard it`,
+      { cause },
+    );
+  }
+}
+
+// JetStream API error codes (nats-server errors.json). A 404 alone is not enough: a missing
+// stream is also a 404, and deleting a missing message answers 500 with 10057.
+const JS_NO_MESSAGE_FOUND = 10037;
+const JS_STREAM_NOT_FOUND = 10059;
+const JS_STREAM_MSG_DELETE_FAILED = 10057;
+
+function apiErrorCode(err: unknown): number | undefined {
+  return err instanceof NatsError ? err.api_error?.err_code : undefined;
+}
+
+function describeNatsError(err: unknown, subject?: string): string {
+  // nats.js reports "no responders" as a bare "503": no stream listens on the subject.
+  if (err instanceof NatsError && err.code === '503' && subject) return `no JetStream stream stores subject ${subject} (503 no responders)`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function assertSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError(`not a stream sequence: ${seq}`);
+}
+
+/**
+ * Throws for a consumer name that would turn into a wildcard or span tokens of the
+ * `dlq.<consumer>.>` filter (durable names never contain `.`, `*`, `>` or white space).
+ *
+ * @example
+ * assertConsumerName('order-audit'); // ok
+ * assertConsumerName('a.b');         // throws RangeError
+ */
+export function assertConsumerName(name: string): void {
+  if (!/^[^.*>\s]+$/.test(name)) throw new RangeError(`not a consumer name: ${JSON.stringify(name)}`);
+}
+
+interface RawDeadLetter {
+  seq: number;
+  subject: string;
+  time: Date;
+  headers: MsgHdrs | undefined;
+  data: Uint8Array;
+}
+
+const decoder = new TextDecoder();
+
+function intHeader(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function header(h: MsgHdrs | undefined, name: string): string | undefined {
+  const v = h?.get(name);
+  return v ? v : undefined;
+}
+
+function toEntry(raw: RawDeadLetter): DeadLetterEntry {
+  const h = raw.headers;
+  // Headers are authoritative; the subject is the fallback for a dead letter written by hand.
+  const [, subjectConsumer = '', ...rest] = raw.subject.split('.');
+  let envelope: { id?: unknown; type?: unknown } = {};
+  try {
+    const parsed: unknown = JSON.parse(decoder.decode(raw.data));
+    if (parsed && typeof parsed === 'object') envelope = parsed;
+  } catch {
+    // An unparseable body is a common reason to be here; the entry just lacks id and type.
+  }
+  return {
+    seq: raw.seq,
+    time: raw.time,
+    consumer: header(h, DLQ_HEADERS.consumer) ?? subjectConsumer,
+    originalSubject: header(h, DLQ_HEADERS.subject) ?? rest.join('.'),
+    originalStream: header(h, DLQ_HEADERS.stream),
+    originalSequence: intHeader(header(h, DLQ_HEADERS.streamSequence)),
+    deliveryCount: intHeader(header(h, DLQ_HEADERS.deliveryCount)),
+    error: header(h, DLQ_HEADERS.error) ?? '',
+    // The dead letter's own Nats-Msg-Id is `dlq:...`; the original one is kept in its own header.
+    eventId: header(h, DLQ_HEADERS.originalMsgId) ?? (typeof envelope.id === 'string' ? envelope.id : undefined),
+    eventType: typeof envelope.type === 'string' ? envelope.type : undefined,
+  };
+}
+
+async function getRaw(jsm: JetStreamManager, seq: number): Promise<RawDeadLetter> {
+  assertSeq(seq);
+  try {
+    const m = await jsm.streams.getMessage(DLQ_STREAM, { seq });
+    return { seq: m.seq, subject: m.subject, time: m.time, headers: m.header, data: m.data };
+  } catch (err) {
+    const code = apiErrorCode(err);
+    if (code === JS_NO_MESSAGE_FOUND) throw new DeadLetterNotFound(seq);
+    if (code === JS_STREAM_NOT_FOUND) throw new DeadLetterNotFound(seq, `no dead letter ${seq}: stream ${DLQ_STREAM} does not exist`);
+    throw err;
+  }
+}
+
+/** Deletes a DLQ message; false when it was already gone. */
+async function deleteRaw(jsm: JetStreamManager, seq: number): Promise<boolean> {
+  try {
+    // No erase: the same bytes stay in the source stream, so overwriting them here buys nothing.
+    return await jsm.streams.deleteMessage(DLQ_STREAM, seq, false);
+  } catch (err) {
+    const code = apiErrorCode(err);
+    if (code === JS_STREAM_NOT_FOUND) return false;
+    if (code === JS_STREAM_MSG_DELETE_FAILED && err instanceof NatsError && /no message found|EOF/i.test(err.api_error?.description ?? '')) {
+      return false;
+    }
+    throw err;
+  }
+}
+
+/**
+ * Lists dead letters, oldest first, optionally of one consumer. Reads the DLQ stream through an
+ * ordered consumer (ephemeral, in memory, deleted afterwards), so listing leaves no durable state
+ * and acknowledges nothing.
+ *
+ * @example
+ * const jsm = await nc.jetstreamManager();
+ * for (const d of await listDeadLetters(jsm, { consumer: 'order-audit', limit: 50 })) console.log(d.seq, d.error);
+ */
+export async function listDeadLetters(jsm: JetStreamManager, options: { consumer?: string; limit?: number } = {}): Promise<DeadLetterEntry[]> {
+  const { consumer: name, limit = Number.POSITIVE_INFINITY } = options;
+  if (name !== undefined) assertConsumerName(name);
+  if (!(limit >= 0)) throw new RangeError(`not a limit: ${limit}`);
+  const entries: DeadLetterEntry[] = [];
+  if (limit === 0) return entries;
+  let consumer: Consumer | undefined;
+  try {
+    consumer = await jsm.jetstream().consumers.get(DLQ_STREAM, { filterSubjects: name ? `dlq.${name}.>` : 'dlq.>' });
+    // info() creates the ephemeral consumer; its pending count tells us when we have read everything.
+    const info = await consumer.info();
+    let pending = info.num_pending;
+    while (pending > 0 && entries.length < limit) {
+      const before = entries.length;
+      const batch = await consumer.fetch({ max_messages: Math.min(pending, limit - entries.length, 500), expires: 5_000 });
+      for await (const m of batch) {
+        entries.push(toEntry({ seq: m.seq, subject: m.subject, time: new Date(Math.floor(m.info.timestampNanos / 1e6)), headers: m.headers, data: m.data }));
+        pending = m.info.pending;
+        if (pending === 0 || entries.length >= limit) break;
+      }
+      // Messages deleted while we read (a concurrent replay) can leave a fetch empty.
+      if (entries.length === before) break;
+    }
+  } catch (err) {
+    // No DLQ stream yet: nothing was ever dead-lettered (the ordered consumer looks it up first).
+    if (apiErrorCode(err) === JS_STREAM_NOT_FOUND) return entries;
+    throw err;
+  } finally {
+    // The server would drop it after its inactivity threshold anyway; this just tidies up now.
+    await consumer?.delete().catch(() => undefined);
+  }
+  return entries;
+}
+
+/**
+ * One dead letter with every header and its body.
+ *
+ * @example
+ * const d = await showDeadLetter(jsm, 42);
+ * console.log(d.headers['traceparent'], JSON.parse(d.body));
+ * @throws DeadLetterNotFound for an unknown sequence.
+ */
+export async function showDeadLetter(jsm: JetStreamManager, seq: number): Promise<DeadLetter> {
+  const raw = await getRaw(jsm, seq);
+  const headers: Record<string, string[]> = {};
+  if (raw.headers) for (const [k, vs] of raw.headers) headers[k] = [...(headers[k] ?? []), ...vs];
+  return { ...toEntry(raw), subject: raw.subject, headers, data: raw.data, body: decoder.decode(raw.data) };
+}
+
+/**
+ * Republishes a dead letter's body to its original subject, waits for JetStream's ack, and only
+ * then deletes it from the DLQ. If the publish fails the dead letter stays and
+ * `ReplayPublishFailed` is thrown.
+ *
+ * The original headers are kept (`traceparent` included) except the `Dlq-*` ones, stale
+ * `Nats-Expected-*` preconditions and `Nats-Msg-Id`, which becomes `replay:<seq>`: the event id
+ * is still inside JetStream's duplicate window of the original, which would drop it, and a
+ * retried replay of the same dead letter is then dropped as a duplicate. `Dlq-Replayed-From`
+ * names the dead letter.
+ *
+ * Every consumer of the original stream whose filter matches receives the replay, not only the
+ * one that failed. That is safe because consumers deduplicate by CloudEvents `id` in Postgres: the
+ * failed consumer never committed its processed mark, so it applies the event; the others find
+ * their mark and acknowledge it as a duplicate. Other consumers that dead-lettered the same event
+ * also apply it now, so replaying their dead letters afterwards is a no-op for them. The replay
+ * lands after newer events of the same order, so it arrives out of order; an event that needs a
+ * predecessor the consumer still has not applied is parked again rather than applied.
+ *
+ * @example
+ * const r = await replayDeadLetter(nc.jetstream(), jsm, 42);
+ * console.log(`now ${r.stream} #${r.streamSequence}`);
+ * @throws DeadLetterNotFound, NotADeadLetter, ReplayPublishFailed, DeadLetterNotRemoved.
+ */
+export async function replayDeadLetter(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<ReplayResult> {
+  const raw = await getRaw(jsm, seq);
+  const subject = header(raw.headers, DLQ_HEADERS.subject);
+  if (!subject) throw new NotADeadLetter(seq);
+  const h = natsHeaders();
+  if (raw.headers) {
+    for (const [k, vs] of raw.headers) {
+      const lower = k.toLowerCase();
+      if (lower.startsWith('dlq-') || lower === 'nats-msg-id' || lower.startsWith('nats-expected-')) continue;
+      for (const v of vs) h.append(k, v);
+    }
+  }
+  h.set(REPLAYED_FROM_HEADER, String(seq));
+  let result: ReplayResult;
+  try {
+    const ack = await js.publish(subject, raw.data, { headers: h, msgID: `replay:${seq}` });
+    result = { seq, subject, stream: ack.stream, streamSequence: ack.seq, duplicate: ack.duplicate };
+  } catch (err) {
+    throw new ReplayPublishFailed(seq, subject, err);
+  }
+  try {
+    // false: a concurrent replay or discard removed it first; the event is out either way.
+    await deleteRaw(jsm, seq);
+  } catch (err) {
+    throw new DeadLetterNotRemoved(result, err);
+  }
+  return result;
+}
+
+/**
+ * Replays every dead letter (of one consumer), oldest first, one at a time. A failure is
+ * reported and the rest still run; see {@link replayDeadLetter} for what a replay does. The set
+ * is listed once at the start, so an event that fails again and comes back is not replayed in a loop.
+ *
+ * @example
+ * const outcomes = await replayAll(js, jsm, { consumer: 'order-audit' }, (o) => console.log(o.seq, o.ok));
+ * if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
+ */
+export async function replayAll(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  options: { consumer?: string; limit?: number } = {},
+  onOutcome?: (outcome: ReplayOutcome) => void,
+): Promise<ReplayOutcome[]> {
+  const outcomes: ReplayOutcome[] = [];
+  for (const entry of await listDeadLetters(jsm, options)) {
+    let outcome: ReplayOutcome;
+    try {
+      outcome = { seq: entry.seq, ok: true, result: await replayDeadLetter(js, jsm, entry.seq) };
+    } catch (err) {
+      outcome = { seq: entry.seq, ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+    }
+    outcomes.push(outcome);
+    onOutcome?.(outcome);
+  }
+  return outcomes;
+}
+
+/**
+ * Deletes a dead letter without replaying it, and returns what it was.
+ *
+ * @example
+ * const gone = await discardDeadLetter(jsm, 42);
+ * console.log(`discarded ${gone.eventType} for ${gone.consumer}`);
+ * @throws DeadLetterNotFound for an unknown sequence.
+ */
+export async function discardDeadLetter(jsm: JetStreamManager, seq: number): Promise<DeadLetterEntry> {
+  const entry = toEntry(await getRaw(jsm, seq));
+  if (!(await deleteRaw(jsm, seq))) throw new DeadLetterNotFound(seq);
+  return entry;
+}
