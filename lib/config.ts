@@ -49,6 +49,7 @@ const envSchema = z.object({
   PAYMENT_CONFIRMATION_TIMEOUT: duration.default('15m'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
   RELAY_POLL_INTERVAL: duration.default('1s'),
+  RELAY_REBALANCE_INTERVAL: duration.default('2s'),
   STACK_DIR: z.string().min(1).default(join(repoRoot, '.stack')),
   STACK_CACHE_DIR: z.string().min(1).optional(),
   XDG_CACHE_HOME: z.string().min(1).optional(),
@@ -101,7 +102,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       usingDevToken: env.API_TOKENS === undefined,
     },
     saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT },
-    relay: { batchSize: env.RELAY_BATCH_SIZE, pollInterval: env.RELAY_POLL_INTERVAL },
+    relay: { batchSize: env.RELAY_BATCH_SIZE, pollInterval: env.RELAY_POLL_INTERVAL, rebalanceInterval: env.RELAY_REBALANCE_INTERVAL },
     stack: { dir: env.STACK_DIR, cacheDir, binDir: join(cacheDir, 'bin') },
   };
 }

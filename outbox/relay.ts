@@ -7,9 +7,21 @@ import { OUTBOX_CHANNEL } from './append';
 export interface RelayOptions {
   batchSize: number;
   pollIntervalMs: number;
+  /** How often a relay recounts the members and takes or gives back partitions. */
+  rebalanceIntervalMs: number;
   publishTimeoutMs: number;
   /** Published rows older than this are deleted. */
   retentionMs: number;
+}
+
+/** What a relay is doing right now, for logs and metrics. */
+export interface RelayStatus {
+  /** Partitions this relay holds, ascending; empty while it has no database connection. */
+  ownedPartitions: number[];
+  /** Relays holding the member lock at the last rebalance, this one included; 0 while disconnected. */
+  members: number;
+  /** Rows acked and marked published by the last batch. */
+  lastBatchSize: number;
 }
 
 interface OutboxRow {
@@ -21,93 +33,280 @@ interface OutboxRow {
   headers: Record<string, string>;
 }
 
-/** Advisory-lock key held by the active relay; other relay processes wait as standbys. */
-export const RELAY_LOCK_KEY = 0x6f75_7462;
+interface BatchOutcome {
+  acked: number;
+  failed: number;
+  /** The first publish failure, if any; database failures are thrown instead. */
+  error?: unknown;
+}
+
+/**
+ * Number of outbox partitions. It must equal the modulus of `outbox.partition` in
+ * db/migrations/0002_outbox_partitions.sql, and like it never changes with relays running.
+ */
+export const OUTBOX_PARTITIONS = 64;
+
+/**
+ * Advisory locks of the relays (two-int form, so they never collide with the one-bigint locks
+ * used elsewhere). Every relay holds `member` shared, which is how relays count each other, and
+ * each partition it publishes as `(partitionSpace, partition)` exclusively. They are two
+ * namespaces because one would make partition 0 the member key.
+ *
+ * @example
+ * await client.query('SELECT pg_try_advisory_lock($1, $2)', [RELAY_LOCKS.partitionSpace, 7]);
+ */
+export const RELAY_LOCKS = {
+  member: [0x6f75_746d, 0] as const,
+  partitionSpace: 0x6f75_7470,
+};
+
 const CLEANUP_EVERY_MS = 60_000;
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
+/**
+ * Server-side keepalives for the relay's session. Without them a relay whose host vanishes (no
+ * FIN, no RST) keeps its partitions until the kernel default gives up, about two hours.
+ */
+const SESSION_SETTINGS = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3';
 const encoder = new TextEncoder();
+
+const LOCKS_IN_THIS_DB = `locktype = 'advisory' AND objsubid = 2
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
 /**
  * Publishes committed outbox rows to JetStream and marks them published only after the ack.
+ * Several relays share the work; each order's events keep their commit order.
  *
- * - One relay is active at a time (Postgres advisory lock on a dedicated connection, which also
- *   runs every relay query, so losing the connection stops publishing); others stand by.
+ * - Rows carry a stored `partition` (a fixed hash of the order id). A relay publishes only the
+ *   partitions whose advisory locks it holds, so one order is published by one relay at a time.
+ *   All its locks live on one dedicated connection that also runs every relay query: when the
+ *   connection goes, the locks go, and so does this relay's right to publish.
+ * - Every relay holds a shared member lock; a periodic rebalance counts the holders and takes
+ *   free partitions up to `ceil(partitions / members)`, or gives back the extras. It runs between
+ *   batches, so a partition never changes hands while a batch of it is in flight, and a dead
+ *   relay's partitions are picked up by the others within about one rebalance interval.
  * - Rows are read as "unpublished, in id order", never "id > last seen", so a row whose
  *   transaction commits late is still picked up.
  * - Within a batch, rows of different orders publish concurrently; rows of one order publish one
  *   after another, each waiting for its ack, so an order's events keep their commit order even
  *   when a publish fails midway.
- * - JetStream drops a republished row by its `Nats-Msg-Id` (the event id), so a crash between
- *   the ack and the UPDATE only costs a duplicate that is discarded.
+ * - JetStream drops a republished row by its `Nats-Msg-Id` (the event id), so a crash between the
+ *   ack and the UPDATE, or a handover, only costs a duplicate that is discarded. Together with the
+ *   ack-before-next rule this also keeps an order in order if two relays ever overlap briefly
+ *   (a session killed server-side while its process is still mid-batch): an event is only sent
+ *   once its predecessor is in the stream, whoever sent it.
+ * - A publish failure (NATS down) keeps the connection and the partitions and backs off; a
+ *   database failure drops the connection, and with it every partition, and reconnects.
  *
  * @example
- * await new OutboxRelay({ db, js, logger }, options).run(signal);
+ * const relay = new OutboxRelay({ db, js: nc.jetstream(), logger }, options);
+ * await relay.run(signal);
  */
 export class OutboxRelay {
   private readonly wakeup = new Wakeup();
+  private readonly owned = new Set<number>();
+  private members = 0;
+  private lastBatchSize = 0;
   private lastCleanup = 0;
+  private dbBackoffMs = BACKOFF_MIN_MS;
+  private publishBackoffMs = 0;
+  private failedAttempts = 0;
+  private connectionLost: Error | undefined;
 
   constructor(
-    private readonly deps: { db: Db; js: JetStreamClient; logger: Logger },
+    private readonly deps: { db: Db; js: Pick<JetStreamClient, 'publish'>; logger: Logger },
     private readonly options: RelayOptions,
   ) {}
 
-  /** Runs until `signal` aborts; the batch in flight finishes first. */
+  /**
+   * A snapshot of what this relay owns and did last.
+   *
+   * @example
+   * const { ownedPartitions, members, lastBatchSize } = relay.status();
+   */
+  status(): RelayStatus {
+    return {
+      ownedPartitions: [...this.owned].sort((a, b) => a - b),
+      members: this.members,
+      lastBatchSize: this.lastBatchSize,
+    };
+  }
+
+  /**
+   * Runs until `signal` aborts; the batch in flight finishes first, then the connection is
+   * closed, which releases every partition at once.
+   *
+   * @example
+   * await relay.run(signal);
+   */
   async run(signal: AbortSignal): Promise<void> {
-    let backoffMs = 100;
     while (!signal.aborted) {
       let client: Tx | undefined;
       let broken: Error | undefined;
       try {
         client = await this.deps.db.connect();
-        const leader = client;
-        leader.on('notification', () => this.wakeup.wake());
-        if (!(await this.becomeLeader(leader, signal))) break;
-        await leader.query(`LISTEN ${OUTBOX_CHANNEL}`);
-        this.deps.logger.info('outbox relay active');
-        while (!signal.aborted) {
-          const published = await this.publishBatch(leader);
-          backoffMs = 100;
-          await this.maybeCleanup(leader);
-          if (published < this.options.batchSize) await this.wakeup.wait(this.options.pollIntervalMs, signal);
-        }
+        this.connectionLost = undefined;
+        // A pool client that is checked out has no 'error' listener of the pool's; without ours a
+        // connection dying while we wait would be an unhandled 'error' event and kill the process.
+        client.on('error', (err: Error) => {
+          this.connectionLost = err;
+          this.wakeup.wake();
+        });
+        client.on('notification', () => this.wakeup.wake());
+        await this.session(client, signal);
       } catch (err) {
         broken = err as Error;
-        this.deps.logger.warn({ err, retryInMs: backoffMs }, 'outbox relay error; retrying');
-        await sleep(backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
+        this.deps.logger.warn({ err, retryInMs: this.dbBackoffMs }, 'outbox relay database error; dropping the connection and its partitions, reconnecting');
       } finally {
         if (client) {
           client.removeAllListeners('notification');
-          // Releasing with an error destroys the connection, which also drops the advisory lock.
+          client.removeAllListeners('error');
+          // Always destroy, never return it to the pool: closing the session is what releases the
+          // locks, and a pooled connection still holding them would block every other relay.
           client.release(broken ?? true);
         }
+        this.forgetOwnership(broken ? 'database error' : 'stopping');
+      }
+      if (broken) {
+        await sleep(this.dbBackoffMs, signal);
+        this.dbBackoffMs = Math.min(this.dbBackoffMs * 2, BACKOFF_MAX_MS);
       }
     }
     this.deps.logger.info('outbox relay stopped');
   }
 
-  private async becomeLeader(client: Tx, signal: AbortSignal): Promise<boolean> {
-    let announced = false;
+  private async session(client: Tx, signal: AbortSignal): Promise<void> {
+    await client.query(SESSION_SETTINGS);
+    const { rows } = await client.query<{ pid: number }>(
+      'SELECT pg_backend_pid() AS pid, pg_advisory_lock_shared($1, $2)',
+      [...RELAY_LOCKS.member],
+    );
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    // The backend pid ties this process to its locks in pg_locks.
+    this.deps.logger.info({ backendPid: rows[0]?.pid }, 'outbox relay joined');
+    let nextRebalance = 0;
+    let resumeAt = 0;
     while (!signal.aborted) {
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RELAY_LOCK_KEY]);
-      if (rows[0]?.ok) return true;
-      if (!announced) {
-        this.deps.logger.info('another outbox relay is active; standing by');
-        announced = true;
+      if (this.connectionLost) throw this.connectionLost;
+      if (Date.now() >= nextRebalance) {
+        await this.rebalance(client);
+        nextRebalance = Date.now() + this.options.rebalanceIntervalMs;
       }
-      await sleep(this.options.pollIntervalMs, signal);
+      const now = Date.now();
+      if (this.owned.size === 0 || now < resumeAt) {
+        // Nothing to publish until the next rebalance or the end of a publish backoff; NOTIFYs are
+        // ignored here on purpose, or a busy outbox would turn the backoff into a busy loop.
+        const until = this.owned.size === 0 ? nextRebalance : Math.min(nextRebalance, resumeAt);
+        await sleep(Math.max(0, until - now), signal);
+        continue;
+      }
+      const outcome = await this.publishBatch(client);
+      this.dbBackoffMs = BACKOFF_MIN_MS;
+      await this.maybeCleanup(client);
+      if (outcome.error !== undefined) {
+        resumeAt = Date.now() + this.nextPublishBackoff(outcome);
+        continue;
+      }
+      if (this.failedAttempts > 0) {
+        this.deps.logger.info({ failedAttempts: this.failedAttempts }, 'outbox relay publishing again');
+        this.failedAttempts = 0;
+        this.publishBackoffMs = 0;
+      }
+      if (outcome.acked < this.options.batchSize) {
+        await this.wakeup.wait(Math.max(0, Math.min(this.options.pollIntervalMs, nextRebalance - Date.now())), signal);
+      }
     }
-    return false;
   }
 
-  /** Publishes up to one batch; returns how many rows were published. Throws after marking what was acked. */
-  async publishBatch(client: Tx): Promise<number> {
-    const { rows } = await client.query<OutboxRow>(
-      `SELECT id, event_id, subject, partition_key, envelope::text AS body, headers
-       FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-      [this.options.batchSize],
+  /** Grows the backoff only while nothing gets through, so one bad row does not slow the rest. */
+  private nextPublishBackoff(outcome: BatchOutcome): number {
+    this.failedAttempts += 1;
+    this.publishBackoffMs =
+      outcome.acked > 0 ? BACKOFF_MIN_MS : Math.min(Math.max(this.publishBackoffMs * 2, BACKOFF_MIN_MS), BACKOFF_MAX_MS);
+    this.deps.logger.warn(
+      { err: outcome.error, acked: outcome.acked, failed: outcome.failed, attempt: this.failedAttempts, retryInMs: this.publishBackoffMs },
+      'outbox relay could not publish; keeping its partitions and retrying',
     );
-    if (rows.length === 0) return 0;
+    return this.publishBackoffMs;
+  }
+
+  /** Recounts the members, then gives back partitions above this relay's share or takes free ones up to it. */
+  private async rebalance(client: Tx): Promise<void> {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks
+       WHERE ${LOCKS_IN_THIS_DB} AND classid = $1::oid AND objid = $2::oid AND granted`,
+      [...RELAY_LOCKS.member],
+    );
+    const members = Math.max(rows[0]?.n ?? 1, 1);
+    const share = Math.ceil(OUTBOX_PARTITIONS / members);
+    const released: number[] = [];
+    const acquired: number[] = [];
+    if (this.owned.size > share) {
+      const extras = [...this.owned].sort((a, b) => b - a).slice(0, this.owned.size - share);
+      await client.query('SELECT pg_advisory_unlock($1, p) FROM unnest($2::int[]) AS p', [RELAY_LOCKS.partitionSpace, extras]);
+      for (const p of extras) this.owned.delete(p);
+      released.push(...extras);
+    } else if (this.owned.size < share) {
+      const { rows: free } = await client.query<{ p: number }>(
+        `SELECT p FROM generate_series(0, $2::int - 1) AS p
+         WHERE NOT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCKS_IN_THIS_DB} AND classid = $1::oid AND objid = p::oid)
+         ORDER BY random()`,
+        [RELAY_LOCKS.partitionSpace, OUTBOX_PARTITIONS],
+      );
+      // Random order, so relays starting together mostly try different partitions; a partition
+      // taken by someone else in the meantime just fails its try-lock and the next one is tried.
+      const candidates = free.map((r) => r.p);
+      while (this.owned.size < share && candidates.length > 0) {
+        const attempt = candidates.splice(0, share - this.owned.size);
+        const { rows: tried } = await client.query<{ p: number; ok: boolean }>(
+          'SELECT p, pg_try_advisory_lock($1, p) AS ok FROM unnest($2::int[]) AS p',
+          [RELAY_LOCKS.partitionSpace, attempt],
+        );
+        for (const t of tried) {
+          if (!t.ok) continue;
+          this.owned.add(t.p);
+          acquired.push(t.p);
+        }
+      }
+    }
+    if (members !== this.members || released.length > 0 || acquired.length > 0) {
+      this.deps.logger.info(
+        { members, share, owned: this.owned.size, acquired: acquired.sort((a, b) => a - b), released: released.sort((a, b) => a - b) },
+        'outbox relay partitions changed',
+      );
+    }
+    this.members = members;
+  }
+
+  private forgetOwnership(reason: string): void {
+    if (this.owned.size > 0) {
+      this.deps.logger.info({ released: this.status().ownedPartitions, reason }, 'outbox relay released all its partitions');
+    }
+    this.owned.clear();
+    this.members = 0;
+  }
+
+  /**
+   * Publishes up to one batch of the owned partitions and marks what was acked. A publish failure
+   * is returned (it is not a database problem); a database failure is thrown.
+   */
+  private async publishBatch(client: Tx): Promise<BatchOutcome> {
+    // Per partition, the oldest unpublished rows through (partition, id), then the oldest of
+    // those: the cost is bounded by partitions x batch, however large a backlog has grown.
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT o.id, o.event_id, o.subject, o.partition_key, o.envelope::text AS body, o.headers
+       FROM unnest($1::smallint[]) AS owned(p)
+       CROSS JOIN LATERAL (
+         SELECT id, event_id, subject, partition_key, envelope, headers FROM outbox
+         WHERE published_at IS NULL AND partition = owned.p
+         ORDER BY id LIMIT $2) AS o
+       ORDER BY o.id LIMIT $2`,
+      [[...this.owned], this.options.batchSize],
+    );
+    if (rows.length === 0) {
+      this.lastBatchSize = 0;
+      return { acked: 0, failed: 0 };
+    }
     const byOrder = new Map<string, OutboxRow[]>();
     for (const row of rows) {
       const group = byOrder.get(row.partition_key);
@@ -123,6 +322,8 @@ export class OutboxRelay {
             await this.publish(row);
             acked.push(row.id);
           } catch (err) {
+            // The rest of this order waits for the next attempt: publishing past a failed event
+            // would put its successors in the stream ahead of it.
             errors.push(err);
             return;
           }
@@ -130,10 +331,13 @@ export class OutboxRelay {
       }),
     );
     if (acked.length > 0) {
-      await client.query('UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])', [acked]);
+      await client.query(
+        'UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[]) AND published_at IS NULL',
+        [acked],
+      );
     }
-    if (errors.length > 0) throw errors[0];
-    return acked.length;
+    this.lastBatchSize = acked.length;
+    return errors.length > 0 ? { acked: acked.length, failed: errors.length, error: errors[0] } : { acked: acked.length, failed: 0 };
   }
 
   private async publish(row: OutboxRow): Promise<void> {
@@ -147,9 +351,10 @@ export class OutboxRelay {
     });
   }
 
+  /** Deletion is idempotent, but one relay is enough: the one holding partition 0. */
   private async maybeCleanup(client: Tx): Promise<void> {
     const now = Date.now();
-    if (now - this.lastCleanup < CLEANUP_EVERY_MS) return;
+    if (!this.owned.has(0) || now - this.lastCleanup < CLEANUP_EVERY_MS) return;
     this.lastCleanup = now;
     const { rowCount } = await client.query(
       `DELETE FROM outbox WHERE id IN (

@@ -6,8 +6,9 @@ import { connectNats, declareStreams } from '../lib/nats';
 import { OutboxRelay } from '../outbox/relay';
 
 /**
- * The outbox relay process: declares the streams, then publishes outbox rows until `signal`
- * aborts, finishing the batch in flight and draining the NATS connection.
+ * The outbox relay process: declares the streams, then publishes the outbox partitions it owns
+ * until `signal` aborts, finishing the batch in flight and draining the NATS connection. Run as
+ * many as needed; they share the partitions among themselves.
  *
  * @example
  * await runRelay(loadConfig(), logger, signal);
@@ -22,6 +23,7 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
       {
         batchSize: config.relay.batchSize,
         pollIntervalMs: durationToMs(config.relay.pollInterval),
+        rebalanceIntervalMs: durationToMs(config.relay.rebalanceInterval),
         publishTimeoutMs: 5_000,
         retentionMs: 86_400_000,
       },
