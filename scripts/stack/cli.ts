@@ -1,5 +1,5 @@
 /**
- * `tsx scripts/stack/cli.ts <up|down|status> [--test-server] [--natscli] [--only postgres,nats,temporal]`
+ * `tsx scripts/stack/cli.ts <up|down|status> [--test-server] [--natscli] [--browser] [--only postgres,nats,temporal]`
  *
  * Exit codes: 0 ok, 1 a component failed (message says what and how to fix), 2 bad usage.
  */
@@ -7,13 +7,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../lib/config';
 import { componentNames, describeError, stackDown, stackStatus, stackUp, type ComponentName, type StackOptions } from './index';
 
-const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli]
+const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli] [--browser]
   up             start what is not reachable yet (idempotent)
   down           stop what \`up\` started; external servers and data are kept
   status         one line per component
   --only LIST    restrict to these components
   --test-server  (up) also prepare the Temporal time-skipping test server
-  --natscli      (up) also build the nats CLI used by benchmarks`;
+  --natscli      (up) also build the nats CLI used by benchmarks
+  --browser      (up) also install Debian's chromium for the Web UI browser test`;
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -29,7 +30,7 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { only: { type: 'string' }, 'test-server': { type: 'boolean' }, natscli: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { only: { type: 'string' }, 'test-server': { type: 'boolean' }, natscli: { type: 'boolean' }, browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
@@ -42,8 +43,8 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
   const [command, ...extra] = positionals;
   if (command !== 'up' && command !== 'down' && command !== 'status') throw new UsageError(command ? `unknown command: ${command}` : 'missing command');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-  if (command !== 'up' && (values['test-server'] || values.natscli)) throw new UsageError('--test-server and --natscli only apply to up');
-  const options: StackOptions = { testServer: values['test-server'] ?? false, natscli: values.natscli ?? false };
+  if (command !== 'up' && (values['test-server'] || values.natscli || values.browser)) throw new UsageError('--test-server, --natscli and --browser only apply to up');
+  const options: StackOptions = { testServer: values['test-server'] ?? false, natscli: values.natscli ?? false, browser: values.browser ?? false };
   if (values.only !== undefined) {
     const names = values.only.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     const unknown = names.filter((n) => !isComponent(n));

@@ -1,9 +1,10 @@
 /**
  * Local development stack: PostgreSQL, NATS JetStream and the Temporal dev server (plus the
- * time-skipping test server on request). Used by `scripts/stack/cli.ts` and in-process by test
- * setup and `npm start`.
+ * time-skipping test server and Chromium on request). Used by `scripts/stack/cli.ts` and
+ * in-process by test setup and `npm start`.
  */
 import type { Config } from '../../lib/config';
+import { ensureChromium } from './browser';
 import type { StackContext } from './context';
 import { describeError, errorMessage, StackError } from './errors';
 import { ensureBaseDirs, stackLayout } from './layout';
@@ -16,6 +17,7 @@ import { ensureTestServer } from './test-server';
 import { componentNames, type ComponentName, type ComponentReport, type Say, type StackOptions } from './types';
 
 export { ensureTestServer, type TestServerOptions } from './test-server';
+export { chromiumVersion, ensureChromium, findChromium } from './browser';
 export { StackError, describeError } from './errors';
 export { formatReport } from './report';
 export { componentNames, type ComponentName, type ComponentReport, type ComponentState, type Say, type StackOptions } from './types';
@@ -66,7 +68,7 @@ function throwFailures(failures: readonly { name: string; err: unknown }[]): voi
 
 /**
  * Starts (or reuses) the selected components; idempotent, so a second call is a no-op that
- * reports `running`/`external`. Also prepares natscli and the test server when asked.
+ * reports `running`/`external`. Also prepares natscli, the test server and Chromium when asked.
  *
  * @returns one report per component, in start order.
  * @throws StackError (or the component's error) after trying every component, if any failed.
@@ -84,6 +86,11 @@ export async function stackUp(config: Config, opts: StackOptions = {}): Promise<
     }
     if (opts.testServer) {
       const report: ComponentReport = { name: 'test-server', state: 'ready', address: displayPath(await ensureTestServer(config, { say })) };
+      reports.push(report);
+      say(formatReport(report));
+    }
+    if (opts.browser) {
+      const report = await ensureChromium(ctx);
       reports.push(report);
       say(formatReport(report));
     }

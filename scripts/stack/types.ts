@@ -14,7 +14,7 @@ export type ComponentState = 'started' | 'running' | 'external' | 'not running' 
 
 /** One printed line of `up`, `down` or `status`. */
 export interface ComponentReport {
-  name: ComponentName | 'test-server' | 'natscli';
+  name: ComponentName | 'test-server' | 'natscli' | 'chromium';
   state: ComponentState;
   /** Address the app uses, e.g. 127.0.0.1:55432, or a path for tools. */
   address: string;
@@ -34,5 +34,7 @@ export interface StackOptions {
   testServer?: boolean;
   /** `up` only: also build the `nats` CLI into the cache bin dir (benchmarks use it). */
   natscli?: boolean;
+  /** `up` only: also make sure Debian's Chromium is installed (the Web UI browser test drives it). */
+  browser?: boolean;
   say?: Say;
 }
