@@ -1,7 +1,7 @@
 import { PaymentDeclinedError, StepAlreadyCompensatedError } from '../domain/errors';
 import { withTransaction, type Tx } from '../lib/db';
 import { appendEvent } from '../outbox/append';
-import type { PaymentProvider } from './providers/payment-provider';
+import type { ConfirmResult, PaymentProvider } from './providers/payment-provider';
 import { atBoundary, lockOrder, type ActivityDeps, type LockedOrder } from './shared';
 
 type PaymentStatus = 'CHARGED' | 'DECLINED' | 'REFUNDED' | 'VOIDED';
@@ -24,6 +24,9 @@ async function paymentOf(tx: Tx, orderId: string): Promise<PaymentRow | undefine
   );
   return rows[0];
 }
+
+/** What the saga learns from a completed charge step. */
+export type ChargeStepResult = { status: 'charged'; paymentId: string; amountCents: number };
 
 type ChargeOutcome = { kind: 'charged'; paymentId: string } | { kind: 'declined'; reason: string } | { kind: 'compensated' };
 
@@ -62,61 +65,86 @@ export function createPaymentActivities(deps: ActivityDeps & { provider: Payment
     });
   }
 
+  /** Records a definitive provider outcome with its event, unless a retry already recorded one. */
+  function record(orderId: string, result: ConfirmResult): Promise<ChargeOutcome> {
+    return withTransaction(db, async (tx): Promise<ChargeOutcome> => {
+      const locked = await lockOrder(tx, orderId);
+      const prior = await paymentOf(tx, locked.id);
+      if (prior) return settled(prior);
+      const now = deps.clock.now();
+      if (result.status === 'charged') {
+        await recordCharged(tx, locked, result.chargeId, now);
+        return { kind: 'charged', paymentId: result.chargeId };
+      }
+      if (result.status === 'voided') {
+        await tx.query(
+          `INSERT INTO payments (order_id, status, amount_cents, currency, created_at, updated_at) VALUES ($1, 'VOIDED', 0, $2, $3, $3)`,
+          [locked.id, locked.currency, now],
+        );
+        return { kind: 'compensated' };
+      }
+      await tx.query(
+        `INSERT INTO payments (order_id, status, amount_cents, currency, decline_reason, created_at, updated_at)
+         VALUES ($1, 'DECLINED', $2, $3, $4, $5, $5)`,
+        [locked.id, locked.totalCents, locked.currency, result.reason, now],
+      );
+      await appendEvent(tx, outbox, {
+        orderId: locked.id,
+        traceparent: locked.traceparent,
+        event: {
+          type: 'payments.payment.declined',
+          dataversion: 1,
+          data: { orderId: locked.id, amountCents: locked.totalCents, currency: locked.currency, reason: result.reason, declinedAt: now.toISOString() },
+        },
+      });
+      return { kind: 'declined', reason: result.reason };
+    });
+  }
+
+  function finish(orderId: string, outcome: ChargeOutcome, amountCents: number): ChargeStepResult {
+    if (outcome.kind === 'declined') throw new PaymentDeclinedError(`payment declined: ${outcome.reason}`, { reason: outcome.reason });
+    if (outcome.kind === 'compensated') throw new StepAlreadyCompensatedError(`payment of order ${orderId} was already refunded or voided`);
+    return { status: 'charged', paymentId: outcome.paymentId, amountCents };
+  }
+
+  async function priorOf(orderId: string) {
+    return withTransaction(db, async (tx) => {
+      const locked = await lockOrder(tx, orderId);
+      return { locked, prior: await paymentOf(tx, locked.id) };
+    });
+  }
+
   return {
-    /** Charges the order total once. PAYMENT_DECLINED is non-retryable; provider hiccups are retried. */
-    async chargePayment(input: { orderId: string }): Promise<{ paymentId: string; amountCents: number }> {
+    /**
+     * Charges the order total once. PAYMENT_DECLINED is non-retryable; provider hiccups are
+     * retried. A card that needs the customer's confirmation (3-D Secure) returns
+     * `requires_confirmation` and records nothing yet: the saga waits, then calls `confirmPayment`.
+     */
+    async chargePayment(input: { orderId: string }): Promise<ChargeStepResult | { status: 'requires_confirmation' }> {
       return atBoundary(async () => {
-        const order = await withTransaction(db, async (tx) => {
-          const locked = await lockOrder(tx, input.orderId);
-          const prior = await paymentOf(tx, locked.id);
-          return { locked, prior };
+        const { locked, prior } = await priorOf(input.orderId);
+        if (prior) return finish(input.orderId, settled(prior), locked.totalCents);
+        const result = await provider.charge({
+          idempotencyKey: chargeKey(input.orderId),
+          method: locked.paymentMethod,
+          amountCents: locked.totalCents,
+          currency: locked.currency,
         });
-        let outcome: ChargeOutcome;
-        if (order.prior) {
-          outcome = settled(order.prior);
-        } else {
-          const result = await provider.charge({
-            idempotencyKey: chargeKey(input.orderId),
-            method: order.locked.paymentMethod,
-            amountCents: order.locked.totalCents,
-            currency: order.locked.currency,
-          });
-          outcome = await withTransaction(db, async (tx): Promise<ChargeOutcome> => {
-            const locked = await lockOrder(tx, input.orderId);
-            const prior = await paymentOf(tx, locked.id);
-            if (prior) return settled(prior);
-            const now = deps.clock.now();
-            if (result.status === 'charged') {
-              await recordCharged(tx, locked, result.chargeId, now);
-              return { kind: 'charged', paymentId: result.chargeId };
-            }
-            if (result.status === 'voided') {
-              await tx.query(
-                `INSERT INTO payments (order_id, status, amount_cents, currency, created_at, updated_at) VALUES ($1, 'VOIDED', 0, $2, $3, $3)`,
-                [locked.id, locked.currency, now],
-              );
-              return { kind: 'compensated' };
-            }
-            await tx.query(
-              `INSERT INTO payments (order_id, status, amount_cents, currency, decline_reason, created_at, updated_at)
-               VALUES ($1, 'DECLINED', $2, $3, $4, $5, $5)`,
-              [locked.id, locked.totalCents, locked.currency, result.reason, now],
-            );
-            await appendEvent(tx, outbox, {
-              orderId: locked.id,
-              traceparent: locked.traceparent,
-              event: {
-                type: 'payments.payment.declined',
-                dataversion: 1,
-                data: { orderId: locked.id, amountCents: locked.totalCents, currency: locked.currency, reason: result.reason, declinedAt: now.toISOString() },
-              },
-            });
-            return { kind: 'declined', reason: result.reason };
-          });
-        }
-        if (outcome.kind === 'declined') throw new PaymentDeclinedError(`payment declined: ${outcome.reason}`, { reason: outcome.reason });
-        if (outcome.kind === 'compensated') throw new StepAlreadyCompensatedError(`payment of order ${input.orderId} was already refunded or voided`);
-        return { paymentId: outcome.paymentId, amountCents: order.locked.totalCents };
+        if (result.status === 'requires_confirmation') return { status: 'requires_confirmation' as const };
+        return finish(input.orderId, await record(input.orderId, result), locked.totalCents);
+      });
+    },
+
+    /**
+     * Completes a charge that waited for the customer: approved charges it, refused declines it
+     * (PAYMENT_DECLINED). Same idempotency key as the charge, so a retry changes nothing.
+     */
+    async confirmPayment(input: { orderId: string; approved: boolean }): Promise<ChargeStepResult> {
+      return atBoundary(async () => {
+        const { locked, prior } = await priorOf(input.orderId);
+        if (prior) return finish(input.orderId, settled(prior), locked.totalCents);
+        const result = await provider.confirm({ idempotencyKey: chargeKey(input.orderId), approved: input.approved });
+        return finish(input.orderId, await record(input.orderId, result), locked.totalCents);
       });
     },
 

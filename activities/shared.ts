@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import { DomainError, OrderNotFoundError } from '../domain/errors';
 import type { OrderItem, ShippingAddress } from '../domain/order';
 import type { Db, Tx } from '../lib/db';
@@ -107,6 +108,7 @@ export async function moveLockedStock(tx: Tx, lines: readonly StockLine[], from:
  * (database down, bugs) pass through and are retried by the activity's retry policy.
  */
 export async function atBoundary<T>(fn: () => Promise<T>): Promise<T> {
+  const stopHeartbeat = startHeartbeat();
   try {
     return await fn();
   } catch (err) {
@@ -120,5 +122,26 @@ export async function atBoundary<T>(fn: () => Promise<T>): Promise<T> {
       });
     }
     throw err;
+  } finally {
+    stopHeartbeat();
   }
+}
+
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/**
+ * Heartbeats while an activity waits on a provider or the carrier, so a worker that dies
+ * mid-call is noticed after the activity's heartbeat timeout (seconds) rather than its
+ * start-to-close timeout, and the call is retried on another worker. Outside an activity (the
+ * integration tests call activities as plain functions) there is nothing to heartbeat to.
+ */
+function startHeartbeat(): () => void {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return () => undefined;
+  }
+  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  return () => clearInterval(timer);
 }

@@ -8,6 +8,11 @@ export const ErrorType = {
   OUT_OF_STOCK: 'OUT_OF_STOCK',
   PAYMENT_DECLINED: 'PAYMENT_DECLINED',
   SHIPPING_UNAVAILABLE: 'SHIPPING_UNAVAILABLE',
+  /**
+   * Raised by the workflow itself when the customer did not confirm a 3-D Secure payment in time.
+   * Not in BUSINESS_FAILURES: a pending authorisation exists, so the payment step is still undone.
+   */
+  PAYMENT_CONFIRMATION_TIMEOUT: 'PAYMENT_CONFIRMATION_TIMEOUT',
   /** A forward step ran after its compensation had already settled the order: it must not take effect. */
   STEP_ALREADY_COMPENSATED: 'STEP_ALREADY_COMPENSATED',
   ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',

@@ -80,6 +80,10 @@ export interface CheckoutInput {
   createdAt: string;
   /** W3C trace context of the request that placed the order, carried into every event. */
   traceparent: string;
+  /** How long a 3-D Secure payment waits for the customer (PAYMENT_CONFIRMATION_TIMEOUT). Default 15 min. */
+  paymentConfirmationTimeoutMs?: number;
+  /** How long a compensation may keep failing before it raises an alert (COMPENSATION_ALERT_AFTER). Default 1 h. */
+  compensationAlertAfterMs?: number;
 }
 
 /** The state `GET /checkouts/{orderId}` and the `getState` query return. */

@@ -47,6 +47,7 @@ const envSchema = z.object({
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
   API_TOKENS: csv.pipe(z.array(z.string().min(16, 'each API token needs at least 16 characters'))).optional(),
   PAYMENT_CONFIRMATION_TIMEOUT: duration.default('15m'),
+  COMPENSATION_ALERT_AFTER: duration.default('1h'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
   RELAY_POLL_INTERVAL: duration.default('1s'),
   RELAY_REBALANCE_INTERVAL: duration.default('2s'),
@@ -54,6 +55,8 @@ const envSchema = z.object({
   STACK_CACHE_DIR: z.string().min(1).optional(),
   XDG_CACHE_HOME: z.string().min(1).optional(),
   TEMPORAL_TEST_SERVER_PATH: z.string().min(1).optional(),
+  // Chromium for the Web UI browser test; Debian's /usr/bin/chromium (or `chromium` on PATH) when unset.
+  CHROMIUM_PATH: z.string().min(1).optional(),
 });
 
 /** The whole process configuration, parsed once at start-up and passed to whoever needs it. */
@@ -101,9 +104,10 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       tokens: env.API_TOKENS ?? [DEV_API_TOKEN],
       usingDevToken: env.API_TOKENS === undefined,
     },
-    saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT },
+    saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT, compensationAlertAfter: env.COMPENSATION_ALERT_AFTER },
     relay: { batchSize: env.RELAY_BATCH_SIZE, pollInterval: env.RELAY_POLL_INTERVAL, rebalanceInterval: env.RELAY_REBALANCE_INTERVAL },
     stack: { dir: env.STACK_DIR, cacheDir, binDir: join(cacheDir, 'bin') },
+    browser: { chromiumPath: env.CHROMIUM_PATH },
   };
 }
 

@@ -4,3 +4,5 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 /** The customer who placed the order. */
 export const CustomerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
+/** True while a compensation has kept failing longer than COMPENSATION_ALERT_AFTER: page someone. */
+export const CompensationStuckKey = defineSearchAttributeKey('CompensationStuck', SearchAttributeType.BOOL);

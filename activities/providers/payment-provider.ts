@@ -15,7 +15,12 @@ export type ChargeResult =
   | { status: 'charged'; chargeId: string }
   | { status: 'declined'; reason: string }
   /** The key was refunded or voided before this charge arrived: nothing was charged. */
-  | { status: 'voided' };
+  | { status: 'voided' }
+  /** The card needs the customer's confirmation (3-D Secure); call `confirm` with their answer. */
+  | { status: 'requires_confirmation' };
+
+/** Outcome of a confirmation: the same shapes as a charge, once the customer has answered. */
+export type ConfirmResult = Exclude<ChargeResult, { status: 'requires_confirmation' }>;
 
 export type RefundResult =
   | { status: 'refunded'; chargeId: string; amountCents: number }
@@ -29,6 +34,9 @@ export type RefundResult =
 export interface PaymentProvider {
   /** @throws TransientProviderError when the provider is briefly unavailable (safe to retry). */
   charge(req: ChargeRequest): Promise<ChargeResult>;
+  /** Completes a charge that required confirmation; idempotent per key like `charge`. */
+  confirm(req: { idempotencyKey: string; approved: boolean }): Promise<ConfirmResult>;
+  /** Refunds a charge, or voids a pending or absent one (closing the key to later charges). */
   refund(req: { idempotencyKey: string }): Promise<RefundResult>;
 }
 
@@ -42,7 +50,9 @@ interface ChargeRow {
 
 /**
  * The simulated provider of CONTRACT.md: `pm_card_visa` approves, `pm_card_declined` declines,
- * `pm_card_flaky` fails twice transiently then approves; any other token is declined.
+ * `pm_card_flaky` fails twice transiently then approves; `pm_card_3ds` requires the customer's
+ * confirmation (approved: charged; refused: declined `authentication_failed`); any other token
+ * is declined.
  * Its ledger lives in `sim_provider_charges`, written in its own transactions as a third party's would be.
  *
  * @example
@@ -78,6 +88,7 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
             break;
         }
         if (row.method === 'pm_card_flaky' && row.attempts <= 2) return 'transient';
+        if (row.method === 'pm_card_3ds') return { status: 'requires_confirmation' };
         if (row.method === 'pm_card_visa' || row.method === 'pm_card_flaky') {
           const chargeId = `ch_${ids.hex(12)}`;
           await tx.query(`UPDATE sim_provider_charges SET status = 'CHARGED', charge_id = $2 WHERE idempotency_key = $1`, [
@@ -92,6 +103,38 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
       // The attempt is counted (committed) before failing, as a real flaky upstream would see it.
       if (outcome === 'transient') throw new TransientProviderError('payment provider temporarily unavailable');
       return outcome;
+    },
+
+    async confirm(req) {
+      return withTransaction(db, async (tx): Promise<ConfirmResult> => {
+        const { rows } = await tx.query<ChargeRow>(
+          `SELECT status, method, charge_id, amount_cents, attempts FROM sim_provider_charges WHERE idempotency_key = $1 FOR UPDATE`,
+          [req.idempotencyKey],
+        );
+        const row = rows[0];
+        if (!row) throw new Error(`no charge to confirm under ${req.idempotencyKey}`);
+        switch (row.status) {
+          case 'CHARGED':
+          case 'REFUNDED':
+            return { status: 'charged', chargeId: row.charge_id ?? '' };
+          case 'DECLINED':
+            return { status: 'declined', reason: 'authentication_failed' };
+          case 'VOIDED':
+            return { status: 'voided' };
+          case 'PENDING':
+            break;
+        }
+        if (req.approved) {
+          const chargeId = `ch_${ids.hex(12)}`;
+          await tx.query(`UPDATE sim_provider_charges SET status = 'CHARGED', charge_id = $2, updated_at = now() WHERE idempotency_key = $1`, [
+            req.idempotencyKey,
+            chargeId,
+          ]);
+          return { status: 'charged', chargeId };
+        }
+        await tx.query(`UPDATE sim_provider_charges SET status = 'DECLINED', updated_at = now() WHERE idempotency_key = $1`, [req.idempotencyKey]);
+        return { status: 'declined', reason: 'authentication_failed' };
+      });
     },
 
     async refund(req) {

@@ -29,9 +29,10 @@ type IndexedValueType = NonNullable<Parameters<OperatorService['addSearchAttribu
 // Values of temporal.api.enums.v1.IndexedValueType; @temporalio/proto is not a direct dependency.
 const TYPE_NAMES: Record<number, string> = { 1: 'Text', 2: 'Keyword', 3: 'Int', 4: 'Double', 5: 'Bool', 6: 'Datetime', 7: 'KeywordList' };
 const KEYWORD: IndexedValueType = 2;
+const BOOL: IndexedValueType = 5;
 
 /** Custom search attributes the saga upserts, so orders can be filtered by status and customer. */
-const SEARCH_ATTRIBUTES: Readonly<Record<string, IndexedValueType>> = { OrderStatus: KEYWORD, CustomerId: KEYWORD };
+const SEARCH_ATTRIBUTES: Readonly<Record<string, IndexedValueType>> = { OrderStatus: KEYWORD, CustomerId: KEYWORD, CompensationStuck: BOOL };
 
 // gRPC status codes we branch on.
 const GRPC = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7, UNIMPLEMENTED: 12, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
@@ -91,7 +92,7 @@ async function probe(config: Config, target: HostPort): Promise<TemporalProbe> {
 }
 
 /**
- * Registers OrderStatus and CustomerId (Keyword) in the namespace when missing. A server that
+ * Registers OrderStatus, CustomerId (Keyword) and CompensationStuck (Bool) in the namespace when missing. A server that
  * refuses operator calls (Temporal Cloud) gets a warning with the manual steps instead of a failure.
  */
 async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
@@ -113,7 +114,7 @@ async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
       if (Object.keys(missing).length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
       return Object.keys(missing);
     });
-    if (added.length > 0) say(stepLine('temporal', 'registered', `search attributes ${added.join(', ')} (Keyword) in namespace ${namespace}`));
+    if (added.length > 0) say(stepLine('temporal', 'registered', `search attributes ${added.join(', ')} in namespace ${namespace}`));
   } catch (err) {
     const code = grpcCode(err);
     if (code !== GRPC.PERMISSION_DENIED && code !== GRPC.UNIMPLEMENTED && code !== GRPC.UNAUTHENTICATED) throw err;

@@ -73,11 +73,41 @@ describe('activities against real Postgres', () => {
     });
     assert.equal(errors.length, 2);
     assert.ok(errors.every((e) => e instanceof ApplicationFailure && e.type === 'TRANSIENT_PROVIDER_ERROR' && !e.nonRetryable));
+    assert.ok(result.status === 'charged');
     assert.match(result.paymentId, /^ch_/);
     await acts.chargePayment({ orderId });
     const { rows } = await db.query("SELECT status FROM sim_provider_charges WHERE idempotency_key = $1", [`order:${orderId}:charge`]);
     assert.deepEqual(rows, [{ status: 'CHARGED' }]);
     assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved', 'payments.payment.charged']);
+  });
+
+  it('pm_card_3ds: charge asks for confirmation and records nothing; approved charges once, refused declines', async () => {
+    for (const approved of [true, false]) {
+      const orderId = await insertOrder(db, { paymentMethod: 'pm_card_3ds' });
+      await acts.reserveStock({ orderId });
+      assert.deepEqual(await acts.chargePayment({ orderId }), { status: 'requires_confirmation' });
+      assert.deepEqual(await acts.chargePayment({ orderId }), { status: 'requires_confirmation' }, 'a retried charge asks again');
+      assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved']);
+      if (approved) {
+        const first = await acts.confirmPayment({ orderId, approved });
+        const again = await acts.confirmPayment({ orderId, approved });
+        assert.deepEqual(again, first, 'a retried confirmation repeats the outcome');
+        assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved', 'payments.payment.charged']);
+      } else {
+        await assert.rejects(acts.confirmPayment({ orderId, approved }), (e: unknown) => e instanceof ApplicationFailure && e.type === 'PAYMENT_DECLINED');
+        assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved', 'payments.payment.declined']);
+      }
+    }
+  });
+
+  it('pm_card_3ds never confirmed: refundPayment voids the pending authorisation, and a late confirmation cannot charge', async () => {
+    const orderId = await insertOrder(db, { paymentMethod: 'pm_card_3ds' });
+    assert.deepEqual(await acts.chargePayment({ orderId }), { status: 'requires_confirmation' });
+    assert.deepEqual(await acts.refundPayment({ orderId }), { refunded: false, amountCents: 0 });
+    await assert.rejects(acts.confirmPayment({ orderId, approved: true }), (e: unknown) => e instanceof ApplicationFailure && e.type === 'STEP_ALREADY_COMPENSATED');
+    const { rows } = await db.query('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${orderId}:charge`]);
+    assert.deepEqual(rows, [{ status: 'VOIDED' }]);
+    assert.deepEqual(await outboxSubjects(db, orderId), []);
   });
 
   it('pm_card_declined is non-retryable and emits one declined event', async () => {

@@ -1,55 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CheckoutActivities } from '../../activities';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ErrorType } from '../../domain/errors';
-import { checkoutWorkflowId, type CheckoutInput, type CheckoutState } from '../../domain/order';
-import { WORKFLOWS_PATH } from '../../workers/saga-worker';
-import { checkoutSaga, getStateQuery } from '../../workflows/checkout-saga';
+import type { CheckoutInput, CheckoutState } from '../../domain/order';
+import { cancelUpdate, confirmPaymentUpdate, getStateQuery, type checkoutSaga } from '../../workflows/checkout-saga';
+import { businessFailure, sagaInput, withSaga as runWithSaga, type Script } from '../support/saga-harness';
 import { createTimeSkippingEnv } from '../support/test-env';
 
-type Step = keyof CheckoutActivities;
-type Script = Partial<Record<Step, () => Promise<unknown>>>;
-
-/** Mocked activities that record the order they were called in and follow a per-test script. */
-function mockActivities(script: Script, calls: string[]): CheckoutActivities {
-  const step = (name: Step, result: unknown) => async (input: { orderId: string; outcome?: { status: string; failureReason?: string } }) => {
-    calls.push(name === 'finalizeOrder' ? `finalizeOrder:${input.outcome?.status}${input.outcome?.failureReason ? `:${input.outcome.failureReason}` : ''}` : name);
-    const override = script[name];
-    return override ? override() : result;
-  };
-  return {
-    reserveStock: step('reserveStock', { items: [] }),
-    releaseStock: step('releaseStock', { released: [] }),
-    chargePayment: step('chargePayment', { paymentId: 'ch_1', amountCents: 1000 }),
-    refundPayment: step('refundPayment', { refunded: true, amountCents: 1000 }),
-    shipOrder: step('shipOrder', { shipmentId: 'shp_1', trackingNumber: 'SIM1' }),
-    cancelShipment: step('cancelShipment', { cancelled: true }),
-    finalizeOrder: step('finalizeOrder', { changed: true }),
-  } as unknown as CheckoutActivities;
-}
-
-const businessFailure = (type: ErrorType) => async () => {
-  throw ApplicationFailure.create({ type, message: `simulated ${type}`, nonRetryable: true });
-};
-
-function input(country = 'DE'): CheckoutInput {
-  return {
-    orderId: randomUUID(),
-    customerId: 'cust-1',
-    items: [{ sku: 'SKU-001', name: 'Demo', quantity: 2, unitPriceCents: 500 }],
-    totalCents: 1000,
-    currency: 'USD',
-    paymentMethod: 'pm_card_visa',
-    shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: '1', country },
-    createdAt: new Date().toISOString(),
-    traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
-  };
-}
+const input = (country = 'DE') => sagaInput({ orderId: randomUUID(), shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: '1', country } });
 
 describe('checkoutSaga (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
@@ -61,21 +22,8 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     await env?.teardown();
   });
 
-  /** Starts the saga on a fresh worker with scripted activities and runs `body` while the worker runs. */
-  async function withSaga<T>(script: Script, args: CheckoutInput, body: (handle: WorkflowHandle<typeof checkoutSaga>) => Promise<T>): Promise<{ value: T; calls: string[] }> {
-    const calls: string[] = [];
-    const taskQueue = `wf-test-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
-      activities: mockActivities(script, calls),
-    });
-    const value = await worker.runUntil(async () =>
-      body(await env.client.workflow.start(checkoutSaga, { taskQueue, workflowId: checkoutWorkflowId(args.orderId), args: [args] })),
-    );
-    return { value, calls };
-  }
+  const withSaga = <T>(script: Script, args: CheckoutInput, body: (handle: WorkflowHandle<typeof checkoutSaga>) => Promise<T>) =>
+    runWithSaga(env, script, args, body);
 
   async function runSaga(script: Script, args = input()): Promise<{ state: CheckoutState; calls: string[]; queried: CheckoutState }> {
     const { value, calls } = await withSaga(script, args, async (handle) => ({ state: await handle.result(), queried: await handle.query(getStateQuery) }));
@@ -138,5 +86,174 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
       assert.equal(state.status, 'FAILED');
     });
     assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'cancelShipment', 'refundPayment', 'releaseStock']);
+  });
+
+  /** A promise the test resolves when it wants a mocked activity to finish. */
+  function gate(): { wait: () => Promise<void>; open: () => void } {
+    let open: () => void = () => undefined;
+    const p = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { wait: () => p, open };
+  }
+
+  async function statusReaches(handle: WorkflowHandle<typeof checkoutSaga>, status: string, step?: { name: string; state: string }): Promise<void> {
+    for (let i = 0; i < 200; i += 1) {
+      const s = await handle.query(getStateQuery);
+      if (s.status === status && (!step || s.steps.some((x) => x.name === step.name && x.state === step.state))) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.fail(`status never reached ${status}`);
+  }
+
+  /** The update was rejected by the workflow's validator with a message matching `pattern`. */
+  const rejectedWith = (pattern: RegExp) => (err: unknown) =>
+    err instanceof WorkflowUpdateFailedError && pattern.test(err.cause?.message ?? '');
+
+  const threeDs = { chargePayment: async () => ({ status: 'requires_confirmation' }) };
+  const threeDsInput = () => sagaInput({ orderId: randomUUID(), paymentMethod: 'pm_card_3ds' });
+
+  it('3-D Secure approved: waits AWAITING_PAYMENT_CONFIRMATION, then confirms and completes', async () => {
+    const { value, calls } = await withSaga(threeDs, threeDsInput(), async (handle) => {
+      await statusReaches(handle, 'AWAITING_PAYMENT_CONFIRMATION');
+      const during = await handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved: true }] });
+      assert.equal(during.status, 'AWAITING_PAYMENT_CONFIRMATION');
+      return handle.result();
+    });
+    assert.equal(value.status, 'COMPLETED');
+    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'confirmPayment:true', 'shipOrder', 'finalizeOrder:COMPLETED']);
+  });
+
+  it('3-D Secure refused: FAILED PAYMENT_DECLINED, stock released, nothing to refund', async () => {
+    const { value, calls } = await withSaga({ ...threeDs, confirmPayment: businessFailure(ErrorType.PAYMENT_DECLINED) }, threeDsInput(), async (handle) => {
+      await statusReaches(handle, 'AWAITING_PAYMENT_CONFIRMATION');
+      await handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved: false }] });
+      return handle.result();
+    });
+    assert.equal(value.status, 'FAILED');
+    assert.equal(value.failureReason, 'PAYMENT_DECLINED');
+    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'confirmPayment:false', 'releaseStock', 'finalizeOrder:FAILED:PAYMENT_DECLINED']);
+  });
+
+  it('3-D Secure never answered: after the default 15 minutes (skipped) FAILED PAYMENT_CONFIRMATION_TIMEOUT, authorisation voided', async () => {
+    const { value: state, calls } = await withSaga(threeDs, threeDsInput(), (handle) => handle.result());
+    assert.equal(state.status, 'FAILED');
+    assert.equal(state.failureReason, 'PAYMENT_CONFIRMATION_TIMEOUT');
+    const charge = state.steps.find((s) => s.name === 'chargePayment');
+    const waitedMs = Date.parse(charge?.finishedAt ?? '') - Date.parse(charge?.startedAt ?? '');
+    assert.ok(waitedMs >= 15 * 60_000, `the durable timer ran its full 15 minutes of workflow time (${waitedMs} ms)`);
+    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'refundPayment', 'releaseStock', 'finalizeOrder:FAILED:PAYMENT_CONFIRMATION_TIMEOUT']);
+  });
+
+  it('a confirmation when none is awaited is rejected by the validator and changes nothing', async () => {
+    const shipping = gate();
+    const { value } = await withSaga({ shipOrder: async () => shipping.wait() }, input(), async (handle) => {
+      try {
+        await statusReaches(handle, 'SHIPPING');
+        await assert.rejects(handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved: true }] }), rejectedWith(/not awaiting payment confirmation/));
+      } finally {
+        shipping.open();
+      }
+      return handle.result();
+    });
+    assert.equal(value.status, 'COMPLETED');
+  });
+
+  const cancelCases = [
+    { title: 'while reserving stock', block: 'reserveStock' as const, status: 'RESERVING_STOCK', undo: ['releaseStock'] },
+    { title: 'while charging', block: 'chargePayment' as const, status: 'CHARGING_PAYMENT', undo: ['refundPayment', 'releaseStock'] },
+    { title: 'while shipping', block: 'shipOrder' as const, status: 'SHIPPING', undo: ['cancelShipment', 'refundPayment', 'releaseStock'] },
+  ];
+  for (const c of cancelCases) {
+    it(`cancel ${c.title}: accepted, the running step's possible effect and every earlier one compensated, CANCELLED`, async () => {
+      const blocked = gate();
+      const { value, calls } = await withSaga({ [c.block]: async () => blocked.wait() }, input(), async (handle) => {
+        try {
+          await statusReaches(handle, c.status, { name: c.block, state: 'RUNNING' });
+          const accepted = await handle.executeUpdate(cancelUpdate);
+          assert.equal(accepted.status, c.status);
+        } finally {
+          blocked.open();
+        }
+        return handle.result();
+      });
+      assert.equal(value.status, 'CANCELLED');
+      const forward = ['reserveStock', 'chargePayment', 'shipOrder'];
+      assert.deepEqual(calls, [...forward.slice(0, forward.indexOf(c.block) + 1), ...c.undo, 'finalizeOrder:CANCELLED']);
+      assert.equal(value.steps.find((s) => s.name === c.block)?.detail, 'cancelled');
+    });
+  }
+
+  it('cancel while awaiting 3-D Secure confirmation: voids the authorisation and releases stock', async () => {
+    const { value, calls } = await withSaga(threeDs, threeDsInput(), async (handle) => {
+      await statusReaches(handle, 'AWAITING_PAYMENT_CONFIRMATION');
+      await handle.executeUpdate(cancelUpdate);
+      return handle.result();
+    });
+    assert.equal(value.status, 'CANCELLED');
+    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'refundPayment', 'releaseStock', 'finalizeOrder:CANCELLED']);
+  });
+
+  it('cancel after the order shipped, and after it ended, is rejected (the API answers 409)', async () => {
+    const finalizing = gate();
+    const { value } = await withSaga({ finalizeOrder: async () => finalizing.wait().then(() => ({ changed: true })) }, input(), async (handle) => {
+      try {
+        await statusReaches(handle, 'SHIPPING', { name: 'shipOrder', state: 'COMPLETED' });
+        await assert.rejects(handle.executeUpdate(cancelUpdate), rejectedWith(/shipped/));
+      } finally {
+        finalizing.open();
+      }
+      const done = await handle.result();
+      await assert.rejects(handle.executeUpdate(cancelUpdate));
+      return done;
+    });
+    assert.equal(value.status, 'COMPLETED');
+  });
+
+  it('a compensation that fails twice then succeeds: retried while COMPENSATING, order FAILED, nothing lost', async () => {
+    let refunds = 0;
+    const { value, calls } = await withSaga(
+      {
+        shipOrder: businessFailure(ErrorType.SHIPPING_UNAVAILABLE),
+        refundPayment: async () => {
+          refunds += 1;
+          if (refunds <= 2) throw new Error('provider unavailable');
+          return { refunded: true, amountCents: 1000 };
+        },
+      },
+      input('AQ'),
+      (handle) => handle.result(),
+    );
+    assert.equal(value.status, 'FAILED');
+    assert.equal(value.failureReason, 'SHIPPING_UNAVAILABLE');
+    assert.equal(refunds, 3);
+    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'refundPayment', 'refundPayment', 'refundPayment', 'releaseStock', 'finalizeOrder:FAILED:SHIPPING_UNAVAILABLE']);
+  });
+
+  it('a compensation still failing after COMPENSATION_ALERT_AFTER raises the CompensationStuck alert, keeps retrying, then clears it', async () => {
+    let refunds = 0;
+    const { value } = await withSaga(
+      {
+        shipOrder: businessFailure(ErrorType.SHIPPING_UNAVAILABLE),
+        refundPayment: async () => {
+          refunds += 1;
+          if (refunds <= 8) throw new Error('provider unavailable');
+          return { refunded: true, amountCents: 1000 };
+        },
+      },
+      sagaInput({ orderId: randomUUID(), compensationAlertAfterMs: 60_000 }),
+      async (handle) => {
+        const state = await handle.result();
+        const history = await handle.fetchHistory();
+        const flags = (history.events ?? [])
+          .map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.CompensationStuck?.data)
+          .filter((d): d is Uint8Array => d instanceof Uint8Array)
+          .map((d) => new TextDecoder().decode(d));
+        return { state, flags };
+      },
+    );
+    assert.equal(value.state.status, 'FAILED');
+    assert.equal(refunds, 9);
+    assert.deepEqual(value.flags, ['true', 'false'], 'raised once, cleared once the compensation succeeded');
   });
 });
