@@ -46,7 +46,10 @@ export function createApp(deps: AppDeps) {
 
   app.onError((err, c) => {
     if (err instanceof ProblemError) {
-      return problemResponse(c, err.toProblem(), err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="checkout-saga"' } : {});
+      return problemResponse(c, err.toProblem(), {
+        ...err.headers,
+        ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="checkout-saga"' } : {}),
+      });
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;

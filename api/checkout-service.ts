@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { checkoutWorkflowId, orderTotalCents, type CheckoutInput, type CheckoutState, type OrderItem } from '../domain/order';
 import type { Db } from '../lib/db';
@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger';
 import { withTransaction } from '../lib/db';
 import { newTraceparent, type Clock, type Ids } from '../lib/runtime';
 import { appendEvent } from '../outbox/append';
-import { checkoutSaga, getStateQuery } from '../workflows/checkout-saga';
+import { cancelUpdate, checkoutSaga, confirmPaymentUpdate, getStateQuery } from '../workflows/checkout-saga';
 import { CustomerIdKey, OrderStatusKey } from '../workflows/search-attributes';
 import { ProblemError, validationProblem } from './problem';
 import type { CheckoutRequest } from './schemas';
@@ -20,6 +20,8 @@ export interface CheckoutServiceDeps {
   ids: Ids;
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlMs: number;
+  /** Saga deadlines from the configuration, handed to each new saga in its input. */
+  saga: { paymentConfirmationTimeoutMs: number; compensationAlertAfterMs: number };
   logger: Logger;
 }
 
@@ -39,6 +41,10 @@ function canonical(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** How long an update may wait for the saga's worker before the API answers 503. */
+const UPDATE_DEADLINE_MS = 10_000;
 
 interface KeyRow {
   request_hash: string;
@@ -103,7 +109,37 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       shippingAddress: row.shipping_address,
       createdAt: row.created_at.toISOString(),
       traceparent: row.traceparent,
+      ...deps.saga,
     };
+  }
+
+  async function orderExists(orderId: string): Promise<boolean> {
+    const { rowCount } = await db.query('SELECT 1 FROM orders WHERE id = $1', [orderId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Sends an update to the order's saga and maps the outcomes: validator rejection -> 409, no
+   * such order -> 404, a saga that cannot answer in time (no worker) -> 503 with Retry-After.
+   */
+  async function updateSaga(orderId: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CheckoutState>): Promise<CheckoutState> {
+    if (!UUID.test(orderId) || !(await orderExists(orderId))) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
+    const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
+    try {
+      return await temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => send(handle));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new ProblemError(409, 'conflict', 'Not possible in the order’s current state', err.cause?.message ?? err.message);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        // The saga has ended (or never started): nothing can be changed any more.
+        throw new ProblemError(409, 'conflict', 'Not possible in the order’s current state', 'the order’s saga is not running');
+      }
+      deps.logger.warn({ err, orderId }, 'saga did not answer the update in time');
+      throw new ProblemError(503, 'saga-unavailable', 'Saga unavailable', 'the saga could not be reached in time; retry later', undefined, {
+        'Retry-After': '5',
+      });
+    }
   }
 
   return {
@@ -185,6 +221,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
           shippingAddress: body.shippingAddress,
           createdAt: now.toISOString(),
           traceparent,
+          ...deps.saga,
         };
         return { accepted, input };
       });
@@ -193,9 +230,19 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       return outcome.accepted;
     },
 
+    /** Cancels the order (accepted until it ships; then compensated to CANCELLED). */
+    cancel(orderId: string): Promise<CheckoutState> {
+      return updateSaga(orderId, (handle) => handle.executeUpdate(cancelUpdate));
+    },
+
+    /** The customer's 3-D Secure answer, accepted only while the saga waits for it. */
+    confirmPayment(orderId: string, approved: boolean): Promise<CheckoutState> {
+      return updateSaga(orderId, (handle) => handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved }] }));
+    },
+
     /** The saga's live state (query), or the stored order when the saga cannot answer. */
     async get(orderId: string): Promise<CheckoutState | undefined> {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId)) return undefined;
+      if (!UUID.test(orderId)) return undefined;
       try {
         const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
         return await temporal.withDeadline(Date.now() + 3_000, () => handle.query(getStateQuery));

@@ -31,6 +31,8 @@ export class ProblemError extends Error {
     readonly title: string,
     readonly detail: string,
     readonly errors?: FieldError[],
+    /** Extra response headers, e.g. `Retry-After` on a 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
     this.name = 'ProblemError';

@@ -135,3 +135,8 @@ export const OrderPage = z
     nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next (older) page; null on the last page' }),
   })
   .openapi('OrderPage');
+
+export const PaymentConfirmation = z
+  .object({ approved: z.boolean().openapi({ description: 'The customer passed (true) or failed (false) the 3-D Secure challenge' }) })
+  .strict()
+  .openapi('PaymentConfirmation');

@@ -1,5 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
-import type { Config } from '../lib/config';
+import { durationToMs, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
@@ -32,6 +32,10 @@ export async function runApi(config: Config, logger: Logger, signal: AbortSignal
       clock: systemClock,
       ids: randomIds,
       idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+      saga: {
+        paymentConfirmationTimeoutMs: durationToMs(config.saga.paymentConfirmationTimeout),
+        compensationAlertAfterMs: durationToMs(config.saga.compensationAlertAfter),
+      },
       logger,
     });
     const app = createApp({

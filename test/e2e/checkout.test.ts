@@ -195,6 +195,67 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.deepEqual(rows, [{ status: 'CHARGED', attempts: 3 }]);
   });
 
+  async function statusOf(orderId: string, status: string): Promise<void> {
+    await eventually(async () => {
+      const res = await fetch(`${base}/checkouts/${orderId}`, { headers: headers() });
+      return ((await res.json()) as { status: string }).status === status ? true : undefined;
+    }, 30_000, `order ${orderId} to be ${status}`);
+  }
+  const command = (orderId: string, action: 'cancel' | 'payment-confirmation', body?: unknown) =>
+    fetch(`${base}/checkouts/${orderId}/${action}`, { method: 'POST', headers: headers(), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+  it('pm_card_3ds: waits for POST payment-confirmation; approved completes with one charge, refused fails PAYMENT_DECLINED', async () => {
+    const sku = await putSku(5);
+    const approved = await place(body(sku, 1, 'pm_card_3ds'));
+    const refused = await place(body(sku, 1, 'pm_card_3ds'));
+    await statusOf(approved.json.orderId, 'AWAITING_PAYMENT_CONFIRMATION');
+    await statusOf(refused.json.orderId, 'AWAITING_PAYMENT_CONFIRMATION');
+    const bad = await command(approved.json.orderId, 'payment-confirmation', { approved: 'yes' });
+    assert.equal(bad.status, 400);
+    assert.equal((await command(approved.json.orderId, 'payment-confirmation', { approved: true })).status, 202);
+    assert.equal((await command(refused.json.orderId, 'payment-confirmation', { approved: false })).status, 202);
+    assert.equal((await settled(approved.json.orderId)).status, 'COMPLETED');
+    const failed = await settled(refused.json.orderId);
+    assert.deepEqual([failed.status, failed.failureReason], ['FAILED', 'PAYMENT_DECLINED']);
+    const again = await command(approved.json.orderId, 'payment-confirmation', { approved: true });
+    assert.equal(again.status, 409);
+    assert.equal(again.headers.get('Content-Type'), 'application/problem+json');
+    const { rows } = await db.query('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${approved.json.orderId}:charge`]);
+    assert.deepEqual(rows, [{ status: 'CHARGED' }]);
+    assert.deepEqual(await stockOf(db, sku), { available: 4, reserved: 0, shipped: 1 });
+    assert.deepEqual(await subjectsOf(refused.json.orderId, 'checkout.order.failed'), [
+      'checkout.order.failed',
+      'checkout.order.placed',
+      'inventory.stock.released',
+      'inventory.stock.reserved',
+      'payments.payment.declined',
+    ]);
+  });
+
+  it('POST cancel: accepted before shipping (compensated to CANCELLED), 409 once ended, 404 for an unknown order', async () => {
+    const sku = await putSku(5);
+    const placed = await place(body(sku, 2, 'pm_card_3ds'));
+    await statusOf(placed.json.orderId, 'AWAITING_PAYMENT_CONFIRMATION');
+    const cancel = await command(placed.json.orderId, 'cancel');
+    assert.equal(cancel.status, 202);
+    const state = await settled(placed.json.orderId);
+    assert.equal(state.status, 'CANCELLED');
+    assert.deepEqual(await stockOf(db, sku), { available: 5, reserved: 0, shipped: 0 });
+    assert.deepEqual(await subjectsOf(placed.json.orderId, 'checkout.order.cancelled'), [
+      'checkout.order.cancelled',
+      'checkout.order.placed',
+      'inventory.stock.released',
+      'inventory.stock.reserved',
+    ]);
+    assert.equal((await command(placed.json.orderId, 'cancel')).status, 409);
+    const completed = await place(body(sku, 1));
+    await settled(completed.json.orderId);
+    const late = await command(completed.json.orderId, 'cancel');
+    assert.equal(late.status, 409);
+    assert.equal((await command(randomUUID(), 'cancel')).status, 404);
+    assert.equal((await command('not-a-uuid', 'cancel')).status, 404);
+  });
+
   it("the read model serves GET /orders newest first, paginated, and notifications go out once per ended order", async () => {
     const customerId = `cust-rm-${randomUUID().slice(0, 8)}`;
     const sku = await putSku(10);
@@ -280,7 +341,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), ['nats', 'postgres', 'temporal']);
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/checkouts', '/checkouts/{orderId}', '/inventory/{sku}', '/orders']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/checkouts', '/checkouts/{orderId}', '/checkouts/{orderId}/cancel', '/checkouts/{orderId}/payment-confirmation', '/inventory/{sku}', '/orders']);
   });
 
   it('every event the suite produced on the wire validates against the committed JSON Schemas (ajv, not zod)', async () => {
