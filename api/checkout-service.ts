@@ -119,6 +119,16 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
   }
 
   /**
+   * The update id of a command. With the client's Idempotency-Key it is derived from it, so a
+   * retry (e.g. after a 503, when the first attempt may still be delivered once a worker is back)
+   * joins the same update and gets its outcome instead of being validated again; without a key,
+   * every call is a new update, validated against the saga's current state.
+   */
+  function updateIdFor(command: string, orderId: string, retryKey: string | undefined): string {
+    return retryKey === undefined ? `${command}-${orderId}-${deps.ids.uuid()}` : `${command}-${orderId}-${createHash('sha256').update(retryKey).digest('hex').slice(0, 32)}`;
+  }
+
+  /**
    * Sends an update to the order's saga and maps the outcomes: validator rejection -> 409, no
    * such order -> 404, a saga that cannot answer in time (no worker) -> 503 with Retry-After.
    */
@@ -136,7 +146,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         throw new ProblemError(409, 'conflict', 'Not possible in the order’s current state', 'the order’s saga is not running');
       }
       deps.logger.warn({ err, orderId }, 'saga did not answer the update in time');
-      throw new ProblemError(503, 'saga-unavailable', 'Saga unavailable', 'the saga could not be reached in time; retry later', undefined, {
+      throw new ProblemError(503, 'saga-unavailable', 'Saga unavailable', 'the saga could not be reached in time; retry later (a retry is applied at most once)', undefined, {
         'Retry-After': '5',
       });
     }
@@ -231,13 +241,15 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     },
 
     /** Cancels the order (accepted until it ships; then compensated to CANCELLED). */
-    cancel(orderId: string): Promise<CheckoutState> {
-      return updateSaga(orderId, (handle) => handle.executeUpdate(cancelUpdate));
+    cancel(orderId: string, retryKey?: string): Promise<CheckoutState> {
+      return updateSaga(orderId, (handle) => handle.executeUpdate(cancelUpdate, { updateId: updateIdFor('cancel', orderId, retryKey) }));
     },
 
     /** The customer's 3-D Secure answer, accepted only while the saga waits for it. */
-    confirmPayment(orderId: string, approved: boolean): Promise<CheckoutState> {
-      return updateSaga(orderId, (handle) => handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved }] }));
+    confirmPayment(orderId: string, approved: boolean, retryKey?: string): Promise<CheckoutState> {
+      return updateSaga(orderId, (handle) =>
+        handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved }], updateId: updateIdFor('payment-confirmation', orderId, retryKey) }),
+      );
     },
 
     /** The saga's live state (query), or the stored order when the saga cannot answer. */

@@ -43,6 +43,11 @@ export const IdempotencyKeyHeader = z.object({
     .openapi({ param: { name: 'idempotency-key', in: 'header', description: 'Idempotency-Key (header names are case-insensitive)' }, example: 'b3f1c1f0-order-1' }),
 });
 
+/** On commands: optional; a retry with the same key is applied at most once and gets the same answer. */
+export const OptionalIdempotencyKeyHeader = z.object({
+  'idempotency-key': IdempotencyKeyHeader.shape['idempotency-key'].optional(),
+});
+
 export const OrderStatusSchema = z.enum([
   'PENDING',
   'RESERVING_STOCK',

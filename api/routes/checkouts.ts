@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth';
 import type { createCheckoutService } from '../checkout-service';
 import { ProblemError } from '../problem';
-import { CheckoutAccepted, CheckoutRequest, CheckoutState, IdempotencyKeyHeader, OrderIdParam, PaymentConfirmation, problemContent } from '../schemas';
+import { CheckoutAccepted, CheckoutRequest, CheckoutState, IdempotencyKeyHeader, OptionalIdempotencyKeyHeader, OrderIdParam, PaymentConfirmation, problemContent } from '../schemas';
 
 const security = [{ bearerAuth: [] }];
 
@@ -37,6 +37,10 @@ const getRoute = createRoute({
   },
 });
 
+/** A client's Idempotency-Key on a command, scoped to its token like on POST /checkouts. */
+const retryKey = (principal: string, header: { 'idempotency-key'?: string | undefined }) =>
+  header['idempotency-key'] === undefined ? undefined : `${principal}:${header['idempotency-key']}`;
+
 const conflictResponses = {
   401: { description: 'Missing or invalid token', content: problemContent },
   404: { description: 'Unknown order', content: problemContent },
@@ -50,7 +54,7 @@ const cancelRoute = createRoute({
   summary: 'Cancel a checkout',
   description: 'Accepted while the order has not shipped: the saga then undoes every step and the order ends CANCELLED. 409 once it has shipped or ended.',
   security,
-  request: { params: OrderIdParam },
+  request: { params: OrderIdParam, headers: OptionalIdempotencyKeyHeader },
   responses: {
     202: { description: 'Accepted: compensation to CANCELLED follows; the body is the state when accepted', content: { 'application/json': { schema: CheckoutState } } },
     ...conflictResponses,
@@ -63,7 +67,7 @@ const confirmRoute = createRoute({
   summary: 'Answer a 3-D Secure payment confirmation',
   description: 'Completes a payment waiting in AWAITING_PAYMENT_CONFIRMATION. 409 when the order is not waiting for one.',
   security,
-  request: { params: OrderIdParam, body: { content: { 'application/json': { schema: PaymentConfirmation } }, required: true } },
+  request: { params: OrderIdParam, headers: OptionalIdempotencyKeyHeader, body: { content: { 'application/json': { schema: PaymentConfirmation } }, required: true } },
   responses: {
     202: { description: 'Accepted: the saga continues (approved) or fails PAYMENT_DECLINED (refused)', content: { 'application/json': { schema: CheckoutState } } },
     400: { description: 'Invalid request', content: problemContent },
@@ -85,6 +89,8 @@ export function checkoutRoutes(service: ReturnType<typeof createCheckoutService>
       if (!state) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
       return c.json(state, 200);
     })
-    .openapi(cancelRoute, async (c) => c.json(await service.cancel(c.req.valid('param').orderId), 202))
-    .openapi(confirmRoute, async (c) => c.json(await service.confirmPayment(c.req.valid('param').orderId, c.req.valid('json').approved), 202));
+    .openapi(cancelRoute, async (c) => c.json(await service.cancel(c.req.valid('param').orderId, retryKey(c.get('principal'), c.req.valid('header'))), 202))
+    .openapi(confirmRoute, async (c) =>
+      c.json(await service.confirmPayment(c.req.valid('param').orderId, c.req.valid('json').approved, retryKey(c.get('principal'), c.req.valid('header'))), 202),
+    );
 }
