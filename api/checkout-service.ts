@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { checkoutWorkflowId, orderTotalCents, type CheckoutInput, type CheckoutState, type OrderItem } from '../domain/order';
+import { checkoutWorkflowId, OrderStatus, orderTotalCents, TERMINAL_STATUSES, type CheckoutInput, type CheckoutState, type OrderItem } from '../domain/order';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { withTransaction } from '../lib/db';
@@ -41,6 +41,8 @@ function canonical(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+const isOrderStatus = (value: string): value is OrderStatus => Object.hasOwn(OrderStatus, value);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How long an update may wait for the saga's worker before the API answers 503. */
@@ -255,14 +257,25 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     /** The saga's live state (query), or the stored order when the saga cannot answer. */
     async get(orderId: string): Promise<CheckoutState | undefined> {
       if (!UUID.test(orderId)) return undefined;
+      const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
       try {
-        const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
         return await temporal.withDeadline(Date.now() + 3_000, () => handle.query(getStateQuery));
       } catch (err) {
         // No saga (e.g. never started), no worker to answer, or Temporal unreachable: the database answers.
         if (!(err instanceof WorkflowNotFoundError)) deps.logger.warn({ err, orderId }, 'saga query failed; answering from the database');
       }
-      return stored(db, orderId);
+      const row = await stored(db, orderId);
+      if (!row || TERMINAL_STATUSES.includes(row.status)) return row;
+      // The row only learns the outcome at the end; while the saga runs without a worker to
+      // answer, the server-side OrderStatus search attribute (kept current by the saga) is fresher.
+      try {
+        const description = await temporal.withDeadline(Date.now() + 2_000, () => handle.describe());
+        const status = description.typedSearchAttributes.get(OrderStatusKey);
+        if (status && isOrderStatus(status)) return { ...row, status };
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) deps.logger.warn({ err, orderId }, 'saga describe failed; answering with the stored status');
+      }
+      return row;
     },
   };
 }

@@ -70,7 +70,7 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
     return ((await res.json()) as { status: string }).status;
   }
 
-  it('a new worker finishes every saga once: one charge, one set of events', async () => {
+  it('a new worker finishes every saga once (one charge, one set of events); GET answers with no worker running', async () => {
     workers.push(startWorker(config));
     const waiting = await place('pm_card_3ds');
     const flaky = await place('pm_card_flaky');
@@ -83,6 +83,8 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
     const first = workers[0];
     assert.ok(first);
     await kill(first, 'SIGKILL');
+    // No worker can answer the query now: the API still answers, with the saga's live status.
+    assert.equal(await statusOf(waiting), 'AWAITING_PAYMENT_CONFIRMATION');
 
     workers.push(startWorker(config));
     const retryKey = randomUUID();
@@ -111,5 +113,12 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
         'checkout.order.completed',
       ]);
     }
+
+    // With no worker at all, finished sagas are still answered in full (from the database).
+    for (const w of workers) await kill(w, 'SIGTERM');
+    const res = await fetch(`${base}/checkouts/${waiting}`, { headers });
+    const state = (await res.json()) as { status: string; steps: { name: string; state: string }[] };
+    assert.equal(state.status, 'COMPLETED');
+    assert.deepEqual(state.steps.map((s) => `${s.name}:${s.state}`), ['reserveStock:COMPLETED', 'chargePayment:COMPLETED', 'shipOrder:COMPLETED']);
   });
 });
