@@ -5,7 +5,9 @@ import type { Logger } from '../lib/logger';
 import { bearerAuth, type AuthEnv } from './auth';
 import type { createCheckoutService } from './checkout-service';
 import { ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from './problem';
+import { BODY_LIMIT_BYTES, nulFieldErrors, requestGate } from './request-gate';
 import { checkoutRoutes } from './routes/checkouts';
+import { metricsMiddleware, type HttpMetrics } from './metrics';
 import { healthRoutes, type ReadinessCheck } from './routes/health';
 import { inventoryRoutes } from './routes/inventory';
 import { orderRoutes } from './routes/orders';
@@ -17,7 +19,17 @@ export interface AppDeps {
   tokens: readonly string[];
   readiness: Record<string, ReadinessCheck>;
   logger: Logger;
+  /** The process's metrics; `/metrics` serves them and every request is counted. */
+  metrics: HttpMetrics;
 }
+
+/** The OpenAPI description: the rules every route shares, so clients find them in one place. */
+const API_DESCRIPTION = [
+  'Every error is `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, and `errors` (field paths) for validation failures.',
+  `Request bodies are limited to ${BODY_LIMIT_BYTES} bytes (${BODY_LIMIT_BYTES / 1024} KiB; 413 above, chunked bodies included).`,
+  'Routes that take a body need `Content-Type: application/json` (UTF-8; 415 otherwise).',
+  'An unknown path is a 404; a known path with another method is a 405 with an `Allow` header.',
+].join(' ');
 
 const DOCS_HTML = `<!doctype html><html><head><title>checkout-saga API</title><meta charset="utf-8"></head>
 <body><script id="api-reference" data-url="/openapi.json"></script>
@@ -27,7 +39,7 @@ const DOCS_HTML = `<!doctype html><html><head><title>checkout-saga API</title><m
  * The HTTP API as a Hono app, over injected services (no I/O at construction).
  *
  * @example
- * const app = createApp({ db, checkouts, tokens: config.api.tokens, readiness, logger });
+ * const app = createApp({ db, checkouts, tokens: config.api.tokens, readiness, logger, metrics: createHttpMetrics() });
  * serve({ fetch: app.fetch, port: 3000 });
  */
 export function createApp(deps: AppDeps) {
@@ -41,8 +53,16 @@ export function createApp(deps: AppDeps) {
           })),
         );
       }
+      // Valid per the schema is not yet storable: PostgreSQL refuses U+0000 (a 500 otherwise).
+      const nul = nulFieldErrors(result.data, result.target);
+      if (nul.length > 0) throw validationProblem(nul);
     },
   });
+  // First, so every response (errors and 404s included) is timed and counted.
+  app.use('*', metricsMiddleware(deps.metrics));
+  // Then 404/405/415/413 before auth, and malformed JSON after it (see requestGate for why).
+  const gate = requestGate(app, { maxBodyBytes: BODY_LIMIT_BYTES });
+  app.use('*', gate.shape);
 
   app.onError((err, c) => {
     if (err instanceof ProblemError) {
@@ -61,8 +81,8 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => problemResponse(c, { type: `${PROBLEM_BASE}not-found`, title: 'Not Found', status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
-  app.route('/', healthRoutes(deps.readiness));
-  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'checkout-saga API', version: '1.0.0' } });
+  app.route('/', healthRoutes(deps.readiness, { text: () => deps.metrics.registry.metrics(), contentType: deps.metrics.registry.contentType }));
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'checkout-saga API', version: '1.0.0', description: API_DESCRIPTION } });
   app.get('/docs', (c) => c.html(DOCS_HTML));
 
   const auth = bearerAuth(deps.tokens);
@@ -70,6 +90,7 @@ export function createApp(deps: AppDeps) {
   app.use('/checkouts/*', auth);
   app.use('/inventory/*', auth);
   app.use('/orders', auth);
+  app.use('*', gate.json);
   app.route('/', checkoutRoutes(deps.checkouts));
   app.route('/', inventoryRoutes(deps.db));
   app.route('/', orderRoutes(deps.db));

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { durationToMs, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
@@ -5,9 +6,11 @@ import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { connectNats } from '../lib/nats';
 import { randomIds, systemClock } from '../lib/runtime';
+import { drainBudgetMs, trackHttpConnections, untilAborted } from '../lib/shutdown';
 import { createTemporalClient } from '../lib/temporal';
 import { createApp } from './app';
 import { createCheckoutService } from './checkout-service';
+import { createHttpMetrics } from './metrics';
 
 /** Idempotency-Keys are remembered for 24 hours (documented in the README). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
@@ -43,6 +46,7 @@ export async function runApi(config: Config, logger: Logger, signal: AbortSignal
       checkouts,
       tokens: config.api.tokens,
       logger,
+      metrics: createHttpMetrics(),
       readiness: {
         postgres: async () => {
           await db.query('SELECT 1');
@@ -62,8 +66,10 @@ export async function runApi(config: Config, logger: Logger, signal: AbortSignal
         resolve(s);
       });
     });
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    // serve() without a createServer option builds a node:http Server.
+    const connections = trackHttpConnections(server as Server, logger);
+    await untilAborted(signal);
+    await connections.drain(drainBudgetMs(durationToMs(config.shutdown.gracePeriod)));
     logger.info('API stopped');
   } finally {
     await nc.drain();

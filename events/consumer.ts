@@ -260,6 +260,9 @@ export class EventConsumer {
       void messages.close();
     };
     signal.addEventListener('abort', stop, { once: true });
+    // Aborted while the consumer was being set up: no abort event will come, so stop now (the
+    // loop below then ends at once) instead of consuming until the grace period kills the process.
+    if (signal.aborted) stop();
     const queue = new KeyedQueue(this.options.concurrency ?? 8);
     const watching = this.watchStatus(messages, jsm);
     const sweeping = this.sweepParked(signal, messages);

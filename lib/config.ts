@@ -51,6 +51,10 @@ const envSchema = z.object({
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
   RELAY_POLL_INTERVAL: duration.default('1s'),
   RELAY_REBALANCE_INTERVAL: duration.default('2s'),
+  // Below the usual 30 s an orchestrator waits before SIGKILL, so the forced exit is ours and logged.
+  SHUTDOWN_GRACE_PERIOD: duration.default('25s'),
+  READ_MODEL_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, - or _').default('order-read-model'),
+  READ_MODEL_DELIVER_FROM: z.iso.datetime({ offset: true }).optional(),
   STACK_DIR: z.string().min(1).default(join(repoRoot, '.stack')),
   STACK_CACHE_DIR: z.string().min(1).optional(),
   XDG_CACHE_HOME: z.string().min(1).optional(),
@@ -106,6 +110,11 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     },
     saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT, compensationAlertAfter: env.COMPENSATION_ALERT_AFTER },
     relay: { batchSize: env.RELAY_BATCH_SIZE, pollInterval: env.RELAY_POLL_INTERVAL, rebalanceInterval: env.RELAY_REBALANCE_INTERVAL },
+    shutdown: { gracePeriod: env.SHUTDOWN_GRACE_PERIOD },
+    readModel: {
+      consumer: env.READ_MODEL_CONSUMER,
+      deliverFrom: env.READ_MODEL_DELIVER_FROM === undefined ? undefined : new Date(env.READ_MODEL_DELIVER_FROM),
+    },
     stack: { dir: env.STACK_DIR, cacheDir, binDir: join(cacheDir, 'bin') },
     browser: { chromiumPath: env.CHROMIUM_PATH },
   };

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, durationToMs, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { onShutdownSignal } from './shutdown';
 
@@ -8,7 +8,9 @@ export type ProcessMain = (config: Config, logger: Logger, signal: AbortSignal) 
 
 /**
  * Runs `main` when the module at `moduleUrl` is the process's entry point, with the parsed
- * configuration, a logger named `name` and the SIGINT/SIGTERM shutdown signal.
+ * configuration, a logger named `name` and the SIGINT/SIGTERM shutdown signal. Once `main` has
+ * drained and resolved the process exits 0; if it throws, 1. `SHUTDOWN_GRACE_PERIOD` bounds the
+ * drain (see `onShutdownSignal`).
  *
  * @example
  * await runIfMain(import.meta.url, 'outbox-relay', runRelay);
@@ -17,7 +19,17 @@ export async function runIfMain(moduleUrl: string, name: string, main: ProcessMa
   if (process.argv[1] !== fileURLToPath(moduleUrl)) return;
   const config = loadConfigOrExit();
   const logger = createLogger(name, config.logLevel);
-  await main(config, logger, onShutdownSignal(logger));
+  const signal = onShutdownSignal(logger, { gracePeriodMs: durationToMs(config.shutdown.gracePeriod) });
+  try {
+    await main(config, logger, signal);
+  } catch (err) {
+    logger.fatal({ err }, `${name} failed`);
+    process.exit(1);
+  }
+  logger.info(signal.aborted ? 'drained; exiting' : 'finished; exiting');
+  // Exit explicitly: everything that matters is closed, and a handle some library keeps open
+  // (a native runtime thread, a pooled socket) must not turn a clean drain into a forced exit.
+  process.exit(0);
 }
 
 /**

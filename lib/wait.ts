@@ -36,6 +36,9 @@ export class Wakeup {
   }
 
   async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    // An abort that came before the call fires no event: without this the wait would run its
+    // full `ms` (a relay stopping after a batch would linger for a whole poll interval).
+    if (signal?.aborted) return;
     if (this.pending) {
       this.pending = false;
       return;

@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { hostConsumers, type ConsumerPlacement } from './subscriber-host';
 
-/** Durable consumer name of the order read model. */
+/** Default durable consumer name of the order read model (`READ_MODEL_CONSUMER`). */
 export const READ_MODEL_CONSUMER = 'order-read-model';
 
 type Terminal = EventOf<'checkout.order.completed' | 'checkout.order.cancelled' | 'checkout.order.failed'>;
@@ -39,6 +39,8 @@ export const readModelHandlers: Handlers = {
 /**
  * Example subscriber of another team: the order read model (a CQRS projection) behind
  * `GET /orders?customerId=`, built only from `checkout.order.*` events with the exported kit.
+ * Its durable consumer is `READ_MODEL_CONSUMER` (and, when new, starts at
+ * `READ_MODEL_DELIVER_FROM`) unless `placement` says otherwise.
  *
  * @example
  * await runReadModel(loadConfig(), logger, signal);
@@ -49,9 +51,10 @@ export async function runReadModel(
   signal: AbortSignal,
   placement: ConsumerPlacement = {},
 ): Promise<void> {
+  const deliverFrom = placement.deliverFrom ?? config.readModel.deliverFrom;
   await hostConsumers(config, logger, signal, 'checkout-read-model', (deps) => [
-    createConsumer(deps, { name: placement.name ?? READ_MODEL_CONSUMER,
-      ...(placement.deliverFrom ? { deliverFrom: placement.deliverFrom } : {}), stream: 'CHECKOUT', handlers: readModelHandlers }),
+    createConsumer(deps, { name: placement.name ?? config.readModel.consumer,
+      ...(deliverFrom ? { deliverFrom } : {}), stream: 'CHECKOUT', handlers: readModelHandlers }),
   ]);
 }
 

