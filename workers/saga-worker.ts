@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Worker } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createSimulatedCarrier } from '../activities/providers/carrier';
 import { createSimulatedPaymentProvider } from '../activities/providers/payment-provider';
@@ -55,4 +55,27 @@ export async function runSagaWorker(config: Config, logger: Logger, signal: Abor
   }
 }
 
-await runIfMain(import.meta.url, 'saga-worker', runSagaWorker);
+/**
+ * Serves the Temporal SDK's worker metrics and the saga's own (`checkout_sagas_finished_total`,
+ * `checkout_compensations_total`, `checkout_compensations_stuck_total`) for Prometheus at
+ * WORKER_METRICS_ADDRESS, with Prometheus naming (`_total`, units, seconds). The runtime can be
+ * installed once per process, before any connection, so only the worker's entry point does it.
+ *
+ * @example
+ * installWorkerTelemetry(config); // then runSagaWorker(...)
+ */
+export function installWorkerTelemetry(config: Config): void {
+  if (!config.workerMetricsAddress) return;
+  Runtime.install({
+    telemetryOptions: {
+      metrics: {
+        prometheus: { bindAddress: config.workerMetricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+      },
+    },
+  });
+}
+
+await runIfMain(import.meta.url, 'saga-worker', async (config, logger, signal) => {
+  installWorkerTelemetry(config);
+  await runSagaWorker(config, logger, signal);
+});

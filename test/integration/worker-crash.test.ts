@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runApi } from '../../api/server';
 import { repoRoot, type Config } from '../../lib/config';
@@ -9,11 +10,20 @@ import { eventually, outboxSubjects, testConfig, testDb, testLogger } from '../s
 
 const TOKEN = 'crash-token-0123456789abcdef';
 
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** The saga worker as its own process, so the test can SIGKILL it. */
-function startWorker(config: Config): ChildProcess {
+function startWorker(config: Config, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'workers/saga-worker.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: config.database.url, TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: config.database.url, TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
@@ -86,7 +96,8 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
     // No worker can answer the query now: the API still answers, with the saga's live status.
     assert.equal(await statusOf(waiting), 'AWAITING_PAYMENT_CONFIRMATION');
 
-    workers.push(startWorker(config));
+    const metricsAddress = `127.0.0.1:${await freePort()}`;
+    workers.push(startWorker(config, { WORKER_METRICS_ADDRESS: metricsAddress }));
     const retryKey = randomUUID();
     const confirm = await eventually(async () => {
       const res = await fetch(`${base}/checkouts/${waiting}/payment-confirmation`, {
@@ -113,6 +124,11 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
         'checkout.order.completed',
       ]);
     }
+
+    // The new worker exports the SDK's metrics and the saga's own, with Prometheus names.
+    const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    assert.match(metrics, /^checkout_sagas_finished_total\{[^}]*status="COMPLETED"[^}]*\} [1-9]/m);
+    assert.match(metrics, /^temporal_activity_execution_latency_seconds_bucket\{/m);
 
     // With no worker at all, finished sagas are still answered in full (from the database).
     for (const w of workers) await kill(w, 'SIGTERM');
