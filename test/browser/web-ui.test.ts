@@ -10,7 +10,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { runApi } from '../../api/server';
 import { checkoutWorkflowId } from '../../domain/order';
 import { repoRoot, type Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
@@ -18,6 +17,7 @@ import { createTemporalClient } from '../../lib/temporal';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { findChromium } from '../../scripts/stack/browser';
+import { startApi } from '../support/api';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'web-ui-token-0123456789abcdef';
@@ -61,14 +61,11 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
 
     db = await testDb(config);
     const logger = testLogger('web-ui');
-    let onListening: (port: number) => void = () => undefined;
-    const listening = new Promise<number>((resolve) => {
-      onListening = resolve;
-    });
-    running.push(runApi(config, logger, stop.signal, onListening));
+    const api = startApi(config, logger, stop.signal);
+    running.push(api.running);
     running.push(runSagaWorker(config, logger, stop.signal));
     running.push(runRelay(config, logger, stop.signal));
-    base = `http://127.0.0.1:${await Promise.race([listening, componentFailure()])}`;
+    base = await Promise.race([api.base, componentFailure()]);
 
     // A SKU of our own, so stock left by other tests can never make this order fail.
     const sku = `WEBUI-${randomUUID().slice(0, 8)}`;

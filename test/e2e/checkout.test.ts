@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import { DeliverPolicy, type NatsConnection } from 'nats';
 import { createApp } from '../../api/app';
 import { createHttpMetrics } from '../../api/metrics';
-import { runApi } from '../../api/server';
 import { createConsumer, EVENT_TYPES, streamFor, type HandlerFn, type Handlers } from 'checkout-saga/events';
 import type { ParsedEvent } from '../../events/envelope';
 import { STREAMS } from '../../events/streams';
@@ -15,6 +14,7 @@ import { runNotifications } from '../../workers/notifications';
 import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
+import { startApi } from '../support/api';
 import { loadJsonSchemaValidator } from '../support/json-schema-validator';
 import { openApiValidator, type SeenResponse } from '../support/openapi-validator';
 import { eventually, stockOf, testConfig, testDb, testLogger } from '../support/services';
@@ -43,11 +43,8 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     await declareStreams(nc, config.nats);
     const logger = testLogger('e2e');
     since = new Date(Date.now() - 1_000);
-    let onListening: (port: number) => void = () => undefined;
-    const listening = new Promise<number>((resolve) => {
-      onListening = resolve;
-    });
-    running.push(runApi(config, logger, stop.signal, onListening));
+    const api = startApi(config, logger, stop.signal);
+    running.push(api.running);
     running.push(runSagaWorker(config, logger, stop.signal));
     running.push(runRelay(config, logger, stop.signal));
     const placement = (name: string) => ({ name: `${name}-${randomUUID().slice(0, 8)}`, deliverFrom: since });
@@ -63,7 +60,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       const consumer = createConsumer({ nc, db, logger }, { name: `e2e-${randomUUID().slice(0, 8)}`, stream: stream.name, handlers, deliverFrom: since });
       running.push(consumer.run(stop.signal));
     }
-    base = `http://127.0.0.1:${await listening}`;
+    base = await api.base;
     // Keep every response the suite gets from the API, to check it against the OpenAPI document.
     globalThis.fetch = async (input, init) => {
       const res = await realFetch(input, init);

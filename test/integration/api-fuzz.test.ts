@@ -7,11 +7,11 @@ import fc from 'fast-check';
 import type { z } from 'zod';
 import { BODY_LIMIT_BYTES, isJsonContentType } from '../../api/request-gate';
 import { CheckoutRequest, InventoryUpdate, PaymentConfirmation } from '../../api/schemas';
-import { runApi } from '../../api/server';
 import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { sleep } from '../../lib/wait';
 import { createTemporalClient } from '../../lib/temporal';
+import { startApi } from '../support/api';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
 
 /**
@@ -354,12 +354,9 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     temporal = await createTemporalClient(config.temporal);
     for (const sku of SKUS) await db.query('INSERT INTO products (sku, name, price_cents, available) VALUES ($1, $2, 500, 100)', [sku, `Fuzz ${sku}`]);
     outboxBefore = Number((await db.query<{ max: string | null }>('SELECT max(id) AS max FROM outbox')).rows[0]?.max ?? 0);
-    let onListening: (port: number) => void = () => undefined;
-    const listening = new Promise<number>((resolve) => {
-      onListening = resolve;
-    });
-    api = runApi(config, testLogger('api-fuzz'), stop.signal, onListening);
-    base = `http://127.0.0.1:${await listening}`;
+    const started = startApi(config, testLogger('api-fuzz'), stop.signal);
+    api = started.running;
+    base = await started.base;
   });
 
   after(async () => {

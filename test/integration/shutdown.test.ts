@@ -11,6 +11,7 @@ import type { Db } from '../../lib/db';
 import { connectNats } from '../../lib/nats';
 import { createTemporalClient } from '../../lib/temporal';
 import { sleep } from '../../lib/wait';
+import { freePort } from '../support/api';
 import { eventually, freshSku, testConfig, testDb } from '../support/services';
 
 /**
@@ -80,15 +81,6 @@ async function stopCleanly(child: Child): Promise<number> {
   assert.ok(tookMs < GRACE_MS, `${child.name} drained within its grace period (${tookMs} ms)`);
   assert.ok(!child.output.some((l) => /forcing exit/.test(l)), `${child.name} logged no forced exit`);
   return tookMs;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** Fails the suite, with what to run, when a service of the stack is not reachable: never a skip. */

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { runApi } from '../../api/server';
 import { repoRoot, type Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
+import { freePort, startApi } from '../support/api';
 import { eventually, outboxSubjects, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'crash-token-0123456789abcdef';
-
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The saga worker as its own process, so the test can SIGKILL it. */
 function startWorker(config: Config, env: Record<string, string> = {}): ChildProcess {
@@ -46,12 +36,9 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
   before(async () => {
     config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
     db = await testDb(config);
-    let onListening: (port: number) => void = () => undefined;
-    const listening = new Promise<number>((resolve) => {
-      onListening = resolve;
-    });
-    running.push(runApi(config, testLogger('worker-crash'), stop.signal, onListening));
-    base = `http://127.0.0.1:${await listening}`;
+    const api = startApi(config, testLogger('worker-crash'), stop.signal);
+    running.push(api.running);
+    base = await api.base;
   });
   after(async () => {
     for (const w of workers) await kill(w, 'SIGKILL');
