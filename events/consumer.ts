@@ -15,7 +15,7 @@ import type { Logger } from '../lib/logger';
 import { sleep } from '../lib/wait';
 import type { EventType } from './catalog';
 import { deadLetter, publishDeadLetter } from './dead-letter';
-import { parseEvent, type ParsedEvent } from './envelope';
+import { parseEvent, type ParsedEvent, type ParseResult } from './envelope';
 import { missingAsUndefined } from './jetstream-errors';
 import { KeyedQueue } from './keyed-queue';
 import {
@@ -268,7 +268,10 @@ export class EventConsumer {
     const sweeping = this.sweepParked(signal, messages);
     try {
       for await (const msg of messages) {
-        queue.push(this.keyOf(msg), () => this.handle(msg), (err) => {
+        // Parsed once here: the result gives the per-order key and is what the handler step uses.
+        const body = decoder.decode(msg.data);
+        const parsed = parseEvent(body);
+        queue.push(parsed.ok ? parsed.event.subject : `${msg.subject}#${msg.info.streamSequence}`, () => this.handle(msg, body, parsed), (err) => {
           // Settling failed (NATS unreachable): the server redelivers after ack_wait.
           this.logger.error({ err, subject: msg.subject, seq: msg.info.streamSequence }, 'could not settle message; it will be redelivered');
         });
@@ -280,17 +283,6 @@ export class EventConsumer {
       await Promise.all([watching, sweeping]);
     }
     if (!signal.aborted) throw new Error('message stream ended unexpectedly');
-  }
-
-  /** Per-order key: the CloudEvents subject if the body has one, else the NATS subject. */
-  private keyOf(msg: JsMsg): string {
-    try {
-      const body = JSON.parse(decoder.decode(msg.data)) as { subject?: unknown };
-      if (typeof body.subject === 'string') return body.subject;
-    } catch {
-      // Not JSON: handled (dead-lettered) on its own key below.
-    }
-    return `${msg.subject}#${msg.info.streamSequence}`;
   }
 
   private async watchStatus(messages: ConsumerMessages, jsm: JetStreamManager): Promise<void> {
@@ -369,9 +361,8 @@ export class EventConsumer {
     );
   }
 
-  private async handle(msg: JsMsg): Promise<void> {
-    const body = decoder.decode(msg.data);
-    const parsed = parseEvent(body);
+  /** Settles one message; events that do not parse (dead-lettered or skipped) run on a key of their own. */
+  private async handle(msg: JsMsg, body: string, parsed: ParseResult): Promise<void> {
     if (!parsed.ok) {
       if (parsed.reason === 'unknown-type') {
         this.counters.unknownTypes += 1;
