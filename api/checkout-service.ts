@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { checkoutWorkflowId, OrderStatus, orderTotalCents, TERMINAL_STATUSES, type CheckoutInput, type CheckoutState, type OrderItem } from '../domain/order';
+import { checkoutWorkflowId, OrderStatus, orderTotalCents, TERMINAL_STATUSES, UUID_PATTERN, type CheckoutInput, type CheckoutState, type OrderItem } from '../domain/order';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { withTransaction } from '../lib/db';
@@ -44,7 +44,6 @@ function canonical(value: unknown): string {
 
 const isOrderStatus = (value: string): value is OrderStatus => Object.hasOwn(OrderStatus, value);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How long an update may wait for the saga's worker before the API answers 503. */
 const UPDATE_DEADLINE_MS = 10_000;
 
@@ -135,7 +134,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
    * such order -> 404, a saga that cannot answer in time (no worker) -> 503 with Retry-After.
    */
   async function updateSaga(orderId: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CheckoutState>): Promise<CheckoutState> {
-    if (!UUID.test(orderId) || !(await orderExists(orderId))) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
+    if (!UUID_PATTERN.test(orderId) || !(await orderExists(orderId))) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
     const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
     try {
       return await temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => send(handle));
@@ -256,7 +255,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
 
     /** The saga's live state (query), or the stored order when the saga cannot answer. */
     async get(orderId: string): Promise<CheckoutState | undefined> {
-      if (!UUID.test(orderId)) return undefined;
+      if (!UUID_PATTERN.test(orderId)) return undefined;
       const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
       try {
         return await temporal.withDeadline(Date.now() + 3_000, () => handle.query(getStateQuery));

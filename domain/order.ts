@@ -109,3 +109,6 @@ export function checkoutWorkflowId(orderId: string): string {
 export function orderTotalCents(items: readonly Pick<OrderItem, 'quantity' | 'unitPriceCents'>[]): number {
   return items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
 }
+
+/** Canonical UUID text, as order ids are written. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

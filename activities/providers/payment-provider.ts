@@ -1,5 +1,5 @@
 import { TransientProviderError } from '../../domain/errors';
-import type { Db } from '../../lib/db';
+import type { Db, Tx } from '../../lib/db';
 import { withTransaction } from '../../lib/db';
 import type { Ids } from '../../lib/runtime';
 
@@ -48,6 +48,21 @@ interface ChargeRow {
   attempts: number;
 }
 
+/** What a key that already has an outcome answers on every later call; undefined while PENDING. */
+function settledResult(row: ChargeRow, declineReason: string): ConfirmResult | undefined {
+  switch (row.status) {
+    case 'CHARGED':
+    case 'REFUNDED':
+      return { status: 'charged', chargeId: row.charge_id ?? '' };
+    case 'DECLINED':
+      return { status: 'declined', reason: declineReason };
+    case 'VOIDED':
+      return { status: 'voided' };
+    case 'PENDING':
+      return undefined;
+  }
+}
+
 /**
  * The simulated provider of CONTRACT.md: `pm_card_visa` approves, `pm_card_declined` declines,
  * `pm_card_flaky` fails twice transiently then approves; `pm_card_3ds` requires the customer's
@@ -61,6 +76,12 @@ interface ChargeRow {
  */
 export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): PaymentProvider {
   const { db, ids } = deps;
+  /** Charges a pending key with a new charge id. */
+  async function capture(tx: Tx, key: string): Promise<{ status: 'charged'; chargeId: string }> {
+    const chargeId = `ch_${ids.hex(12)}`;
+    await tx.query(`UPDATE sim_provider_charges SET status = 'CHARGED', charge_id = $2, updated_at = now() WHERE idempotency_key = $1`, [key, chargeId]);
+    return { status: 'charged', chargeId };
+  }
   return {
     async charge(req) {
       const outcome = await withTransaction(db, async (tx): Promise<ChargeResult | 'transient'> => {
@@ -76,26 +97,12 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
         );
         const row = rows[0];
         if (!row) throw new Error('provider ledger row vanished');
-        switch (row.status) {
-          case 'CHARGED':
-          case 'REFUNDED':
-            return { status: 'charged', chargeId: row.charge_id ?? '' };
-          case 'DECLINED':
-            return { status: 'declined', reason: 'card_declined' };
-          case 'VOIDED':
-            return { status: 'voided' };
-          case 'PENDING':
-            break;
-        }
+        const settled = settledResult(row, 'card_declined');
+        if (settled) return settled;
         if (row.method === 'pm_card_flaky' && row.attempts <= 2) return 'transient';
         if (row.method === 'pm_card_3ds') return { status: 'requires_confirmation' };
         if (row.method === 'pm_card_visa' || row.method === 'pm_card_flaky') {
-          const chargeId = `ch_${ids.hex(12)}`;
-          await tx.query(`UPDATE sim_provider_charges SET status = 'CHARGED', charge_id = $2 WHERE idempotency_key = $1`, [
-            req.idempotencyKey,
-            chargeId,
-          ]);
-          return { status: 'charged', chargeId };
+          return capture(tx, req.idempotencyKey);
         }
         await tx.query(`UPDATE sim_provider_charges SET status = 'DECLINED' WHERE idempotency_key = $1`, [req.idempotencyKey]);
         return { status: 'declined', reason: row.method === 'pm_card_declined' ? 'card_declined' : 'unknown_payment_method' };
@@ -113,24 +120,10 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
         );
         const row = rows[0];
         if (!row) throw new Error(`no charge to confirm under ${req.idempotencyKey}`);
-        switch (row.status) {
-          case 'CHARGED':
-          case 'REFUNDED':
-            return { status: 'charged', chargeId: row.charge_id ?? '' };
-          case 'DECLINED':
-            return { status: 'declined', reason: 'authentication_failed' };
-          case 'VOIDED':
-            return { status: 'voided' };
-          case 'PENDING':
-            break;
-        }
+        const settled = settledResult(row, 'authentication_failed');
+        if (settled) return settled;
         if (req.approved) {
-          const chargeId = `ch_${ids.hex(12)}`;
-          await tx.query(`UPDATE sim_provider_charges SET status = 'CHARGED', charge_id = $2, updated_at = now() WHERE idempotency_key = $1`, [
-            req.idempotencyKey,
-            chargeId,
-          ]);
-          return { status: 'charged', chargeId };
+          return capture(tx, req.idempotencyKey);
         }
         await tx.query(`UPDATE sim_provider_charges SET status = 'DECLINED', updated_at = now() WHERE idempotency_key = $1`, [req.idempotencyKey]);
         return { status: 'declined', reason: 'authentication_failed' };

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { UUID_PATTERN } from '../../domain/order';
 import type { Db } from '../../lib/db';
 import type { AuthEnv } from '../auth';
 import { validationProblem } from '../problem';
@@ -55,7 +56,7 @@ function decodeCursor(raw: string): Cursor {
       isCursorTimestamp(value[0]) &&
       typeof value[1] === 'string' &&
       // The canonical 8-4-4-4-12 form: 36 of [0-9a-f-] in any order (e.g. all dashes) fail the ::uuid cast.
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value[1])
+      UUID_PATTERN.test(value[1])
     ) {
       return { placedAt: value[0], orderId: value[1] };
     }
