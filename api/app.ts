@@ -1,3 +1,4 @@
+import { httpInstrumentationMiddleware } from '@hono/otel';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -58,7 +59,9 @@ export function createApp(deps: AppDeps) {
       if (nul.length > 0) throw validationProblem(nul);
     },
   });
-  // First, so every response (errors and 404s included) is timed and counted.
+  // First, so every response (errors and 404s included) is traced, timed and counted. The server
+  // span continues a caller's `traceparent`; its name is the route template, never the raw path.
+  app.use('*', httpInstrumentationMiddleware({ captureActiveRequests: false }));
   app.use('*', metricsMiddleware(deps.metrics));
   // Then 404/405/415/413 before auth, and malformed JSON after it (see requestGate for why).
   const gate = requestGate(app, { maxBodyBytes: BODY_LIMIT_BYTES });

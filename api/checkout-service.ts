@@ -6,6 +6,7 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { withTransaction } from '../lib/db';
 import { newTraceparent, type Clock, type Ids } from '../lib/runtime';
+import { activeTraceparent } from '../events/trace-context';
 import { appendEvent } from '../outbox/append';
 import { cancelUpdate, checkoutSaga, confirmPaymentUpdate, getStateQuery } from '../workflows/checkout-saga';
 import { CustomerIdKey, OrderStatusKey } from '../workflows/search-attributes';
@@ -193,7 +194,8 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         const orderId = deps.ids.uuid();
         const now = deps.clock.now();
         const totalCents = orderTotalCents(items);
-        const traceparent = newTraceparent(deps.ids);
+        // The request's span when traced, so the saga and every event of this order join its trace.
+        const traceparent = activeTraceparent() ?? newTraceparent(deps.ids);
         await tx.query(
           `INSERT INTO orders (id, customer_id, status, currency, total_cents, items, shipping_address, payment_method, traceparent, created_at, updated_at)
            VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $9)`,
@@ -238,6 +240,8 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       });
       // A replay has no input in hand: load the stored order and re-issue the idempotent start.
       await startSaga(outcome.input ?? (await loadInput(outcome.accepted.orderId)));
+      const orderId = outcome.accepted.orderId;
+      deps.logger.info({ orderId, workflowId: checkoutWorkflowId(orderId), customerId: body.customerId, replayed: outcome.input === undefined }, 'checkout accepted');
       return outcome.accepted;
     },
 

@@ -78,4 +78,4 @@ export async function runApi(config: Config, logger: Logger, signal: AbortSignal
   }
 }
 
-await runIfMain(import.meta.url, 'api', runApi);
+await runIfMain(import.meta.url, 'api', (config, logger, signal) => runApi(config, logger, signal));

@@ -47,6 +47,10 @@ const envSchema = z.object({
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
   API_TOKENS: csv.pipe(z.array(z.string().min(16, 'each API token needs at least 16 characters'))).optional(),
   PAYMENT_CONFIRMATION_TIMEOUT: duration.default('15m'),
+  // OpenTelemetry's own variable names, parsed here so the SDK never reads the environment itself.
+  OTEL_TRACES_EXPORTER: z.enum(['none', 'console', 'otlp']).default('none'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().default('http://127.0.0.1:4318'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   WORKER_METRICS_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port').optional(),
   COMPENSATION_ALERT_AFTER: duration.default('1h'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
@@ -108,6 +112,11 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     api: {
       tokens: env.API_TOKENS ?? [DEV_API_TOKEN],
       usingDevToken: env.API_TOKENS === undefined,
+    },
+    tracing: {
+      exporter: env.OTEL_TRACES_EXPORTER,
+      otlpTracesUrl: new URL('v1/traces', env.OTEL_EXPORTER_OTLP_ENDPOINT.endsWith('/') ? env.OTEL_EXPORTER_OTLP_ENDPOINT : `${env.OTEL_EXPORTER_OTLP_ENDPOINT}/`).href,
+      sampleRatio: env.OTEL_TRACES_SAMPLER_ARG,
     },
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
     saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT, compensationAlertAfter: env.COMPENSATION_ALERT_AFTER },

@@ -2,13 +2,15 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, durationToMs, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { onShutdownSignal } from './shutdown';
+import { startTracing, type Tracing } from './tracing';
 
 /** A process body: runs until `signal` aborts, then drains and resolves. */
-export type ProcessMain = (config: Config, logger: Logger, signal: AbortSignal) => Promise<void>;
+export type ProcessMain = (config: Config, logger: Logger, signal: AbortSignal, tracing: Tracing) => Promise<void>;
 
 /**
  * Runs `main` when the module at `moduleUrl` is the process's entry point, with the parsed
- * configuration, a logger named `name` and the SIGINT/SIGTERM shutdown signal. Once `main` has
+ * configuration, a logger named `name`, the SIGINT/SIGTERM shutdown signal and the process's
+ * tracing (registered before `main` runs, flushed after it returns; service name `name`). Once `main` has
  * drained and resolved the process exits 0; if it throws, 1. `SHUTDOWN_GRACE_PERIOD` bounds the
  * drain (see `onShutdownSignal`).
  *
@@ -20,12 +22,15 @@ export async function runIfMain(moduleUrl: string, name: string, main: ProcessMa
   const config = loadConfigOrExit();
   const logger = createLogger(name, config.logLevel);
   const signal = onShutdownSignal(logger, { gracePeriodMs: durationToMs(config.shutdown.gracePeriod) });
+  const tracing = startTracing(config.tracing, name);
   try {
-    await main(config, logger, signal);
+    await main(config, logger, signal, tracing);
   } catch (err) {
     logger.fatal({ err }, `${name} failed`);
+    await tracing.shutdown().catch((flushErr: unknown) => logger.warn({ err: flushErr }, 'could not flush spans'));
     process.exit(1);
   }
+  await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not flush spans'));
   logger.info(signal.aborted ? 'drained; exiting' : 'finished; exiting');
   // Exit explicitly: everything that matters is closed, and a handle some library keeps open
   // (a native runtime thread, a pooled socket) must not turn a clean drain into a forced exit.

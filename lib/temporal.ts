@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { NativeConnection, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from './config';
+import type { Tracing } from './tracing';
 
 async function tlsOptions(config: Config['temporal']): Promise<ConnectionOptions['tls']> {
   if (!config.tls) return undefined;
@@ -22,7 +30,30 @@ export async function createTemporalClient(config: Config['temporal']): Promise<
   const options: ConnectionOptions = { address: config.address, tls: await tlsOptions(config) };
   if (config.apiKey) options.apiKey = config.apiKey;
   const connection = await Connection.connect(options);
-  return new Client({ connection, namespace: config.namespace });
+  // Starts, updates and signals get a span and carry its context in the Temporal headers; with
+  // no tracer provider registered both are no-ops.
+  return new Client({ connection, namespace: config.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+}
+
+const workflowInterceptorsModule = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+/**
+ * Worker options that trace the saga: workflow spans (exported from the sandbox through a sink,
+ * never during replay), activity spans parented by the workflow's, and the activity's context
+ * active while it runs, so outbox rows and log lines carry it. Empty when tracing is off.
+ *
+ * @example
+ * await Worker.create({ ...options, ...tracingWorkerOptions(tracing) });
+ */
+export function tracingWorkerOptions(tracing: Tracing | undefined): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  if (!tracing?.enabled || !tracing.spanProcessor) return {};
+  return {
+    interceptors: {
+      workflowModules: [workflowInterceptorsModule],
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
 }
 
 /** The worker-side (native) connection, with the same settings as the client. */

@@ -1,6 +1,7 @@
 import { dataSchemaFor, type DomainEvent } from '../events/catalog';
 import type { CloudEvent } from '../events/envelope';
 import type { Tx } from '../lib/db';
+import { activeTraceparent } from '../events/trace-context';
 import { childTraceparent, type Clock, type Ids } from '../lib/runtime';
 
 export interface OutboxDeps {
@@ -39,7 +40,9 @@ export async function appendEvent(
     time: deps.clock.now().toISOString(),
     datacontenttype: 'application/json',
     dataversion: event.dataversion,
-    traceparent: childTraceparent(args.traceparent, deps.ids),
+    // The span writing this row (an activity, the API request) when traced; otherwise a child of
+    // the order's own traceparent, so the event still joins the order's trace.
+    traceparent: activeTraceparent() ?? childTraceparent(args.traceparent, deps.ids),
     data,
   };
   await tx.query(

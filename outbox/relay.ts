@@ -1,4 +1,5 @@
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
+import { SpanKind, withMessagingSpan } from '../events/trace-context';
 import type { Db, Tx } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { sleep, Wakeup } from '../lib/wait';
@@ -340,14 +341,30 @@ export class OutboxRelay {
     return errors.length > 0 ? { acked: acked.length, failed: errors.length, error: errors[0] } : { acked: acked.length, failed: 0 };
   }
 
+  /**
+   * Publishes one row in a PRODUCER span whose parent is the transaction that wrote the row (its
+   * stored `traceparent`); the message's `traceparent` header names this span, so a consumer's
+   * span hangs under the publish. The envelope keeps the writer's `traceparent`.
+   */
   private async publish(row: OutboxRow): Promise<void> {
-    const h = natsHeaders();
-    h.set('Content-Type', 'application/cloudevents+json');
-    for (const [k, v] of Object.entries(row.headers)) h.set(k, v);
-    await this.deps.js.publish(row.subject, encoder.encode(row.body), {
-      msgID: row.event_id,
-      headers: h,
-      timeout: this.options.publishTimeoutMs,
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': row.subject,
+      'messaging.message.id': row.event_id,
+      'checkout.order_id': row.partition_key,
+    };
+    await withMessagingSpan(`publish ${row.subject}`, SpanKind.PRODUCER, row.headers.traceparent, attributes, async (traceparent) => {
+      const h = natsHeaders();
+      h.set('Content-Type', 'application/cloudevents+json');
+      for (const [k, v] of Object.entries(row.headers)) h.set(k, v);
+      if (traceparent) h.set('traceparent', traceparent);
+      const ack = await this.deps.js.publish(row.subject, encoder.encode(row.body), {
+        msgID: row.event_id,
+        headers: h,
+        timeout: this.options.publishTimeoutMs,
+      });
+      this.deps.logger.debug({ eventId: row.event_id, orderId: row.partition_key, type: row.subject, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
     });
   }
 

@@ -69,4 +69,4 @@ export async function runNotifications(
   ]);
 }
 
-await runIfMain(import.meta.url, 'notifications', runNotifications);
+await runIfMain(import.meta.url, 'notifications', (config, logger, signal) => runNotifications(config, logger, signal));

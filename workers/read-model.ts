@@ -58,4 +58,4 @@ export async function runReadModel(
   ]);
 }
 
-await runIfMain(import.meta.url, 'read-model', runReadModel);
+await runIfMain(import.meta.url, 'read-model', (config, logger, signal) => runReadModel(config, logger, signal));

@@ -9,7 +9,9 @@ import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { randomIds, systemClock } from '../lib/runtime';
 import { drainBudgetMs, untilAborted } from '../lib/shutdown';
-import { createWorkerConnection } from '../lib/temporal';
+import { createWorkerConnection, tracingWorkerOptions } from '../lib/temporal';
+import { temporalLogger } from '../lib/temporal-logger';
+import type { Tracing } from '../lib/tracing';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -22,7 +24,7 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
  * @example
  * await runSagaWorker(loadConfig(), logger, signal);
  */
-export async function runSagaWorker(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+export async function runSagaWorker(config: Config, logger: Logger, signal: AbortSignal, tracing?: Tracing): Promise<void> {
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-saga-worker' });
   const connection = await createWorkerConnection(config.temporal);
   try {
@@ -40,6 +42,7 @@ export async function runSagaWorker(config: Config, logger: Logger, signal: Abor
       taskQueue: config.temporal.taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       activities,
+      ...tracingWorkerOptions(tracing),
       // Within the process's own deadline, so cancelled activities are reported before it exits.
       shutdownGraceTime: drainBudgetMs(durationToMs(config.shutdown.gracePeriod)),
     });
@@ -56,26 +59,30 @@ export async function runSagaWorker(config: Config, logger: Logger, signal: Abor
 }
 
 /**
- * Serves the Temporal SDK's worker metrics and the saga's own (`checkout_sagas_finished_total`,
- * `checkout_compensations_total`, `checkout_compensations_stuck_total`) for Prometheus at
- * WORKER_METRICS_ADDRESS, with Prometheus naming (`_total`, units, seconds). The runtime can be
- * installed once per process, before any connection, so only the worker's entry point does it.
+ * Installs the process's Temporal runtime: workflow, activity and SDK log lines go through
+ * `logger` (JSON, with `workflowId`, `orderId` and `traceId`), and when WORKER_METRICS_ADDRESS is
+ * set the Temporal SDK's worker metrics and the saga's own (`checkout_sagas_finished_total`, ...)
+ * are served there for Prometheus, with Prometheus naming (`_total`, units, seconds). The runtime
+ * can be installed once per process, before any connection, so only the worker's entry point
+ * does it.
  *
  * @example
- * installWorkerTelemetry(config); // then runSagaWorker(...)
+ * installWorkerTelemetry(config, logger); // then runSagaWorker(...)
  */
-export function installWorkerTelemetry(config: Config): void {
-  if (!config.workerMetricsAddress) return;
+export function installWorkerTelemetry(config: Config, logger: Logger): void {
   Runtime.install({
-    telemetryOptions: {
-      metrics: {
-        prometheus: { bindAddress: config.workerMetricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
-      },
-    },
+    logger: temporalLogger(logger),
+    telemetryOptions: config.workerMetricsAddress
+      ? {
+          metrics: {
+            prometheus: { bindAddress: config.workerMetricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+          },
+        }
+      : {},
   });
 }
 
-await runIfMain(import.meta.url, 'saga-worker', async (config, logger, signal) => {
-  installWorkerTelemetry(config);
-  await runSagaWorker(config, logger, signal);
+await runIfMain(import.meta.url, 'saga-worker', async (config, logger, signal, tracing) => {
+  installWorkerTelemetry(config, logger);
+  await runSagaWorker(config, logger, signal, tracing);
 });
