@@ -26,6 +26,16 @@ describe('config', () => {
     assert.deepEqual(c.api.tokens, ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
   });
 
+  it('parses the tracing settings and rejects unknown exporters and ratios outside 0..1', () => {
+    assert.deepEqual(loadConfig({}).tracing, { exporter: 'none', otlpTracesUrl: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 1 });
+    const c = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/base/', OTEL_TRACES_SAMPLER_ARG: '0.25' });
+    assert.deepEqual(c.tracing, { exporter: 'otlp', otlpTracesUrl: 'http://collector:4318/base/v1/traces', sampleRatio: 0.25 });
+    assert.throws(
+      () => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger', OTEL_TRACES_SAMPLER_ARG: '2' }),
+      (err: unknown) => err instanceof ConfigError && /OTEL_TRACES_EXPORTER/.test(err.message) && /OTEL_TRACES_SAMPLER_ARG/.test(err.message),
+    );
+  });
+
   it('parses durations', () => {
     assert.equal(durationToMs('15m'), 900_000);
     assert.equal(durationToMs('250ms'), 250);
