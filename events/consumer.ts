@@ -9,15 +9,18 @@ import {
   type JsMsg,
   type NatsConnection,
 } from 'nats';
+import { checkoutWorkflowId } from '../domain/order';
 import type { Db, Tx } from '../lib/db';
 import { withTransaction } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { sleep } from '../lib/wait';
 import type { EventType } from './catalog';
 import { deadLetter, publishDeadLetter } from './dead-letter';
+import { countDeadLetters } from './dlq';
 import { parseEvent, type ParsedEvent, type ParseResult } from './envelope';
 import { missingAsUndefined } from './jetstream-errors';
 import { KeyedQueue } from './keyed-queue';
+import { noopConsumerMetrics, type ConsumerMetrics, type ConsumerOutcome } from './metrics';
 import {
   expiredParked,
   isProcessed,
@@ -30,6 +33,7 @@ import {
   type MessageInfo,
 } from './parking';
 import { STREAMS, type StreamName } from './streams';
+import { markSpanFailed, SpanKind, withMessagingSpan } from './trace-context';
 
 export type { MessageInfo } from './parking';
 
@@ -97,10 +101,24 @@ export interface ConsumerDeps {
   db: Db;
   logger: Logger;
   now?: () => Date;
+  /** Prometheus (or other) metrics; none by default. See `createConsumerMetrics`. */
+  metrics?: ConsumerMetrics;
 }
 
 const decoder = new TextDecoder();
 const PARK_SWEEP_EVERY_MS = 30_000;
+
+/** Which `stats()` counter each metrics outcome adds to. */
+const STAT_OF: Record<ConsumerOutcome, keyof ConsumerStats> = {
+  applied: 'applied',
+  duplicate: 'duplicates',
+  parked: 'parked',
+  unparked: 'unparked',
+  retried: 'retried',
+  dead_lettered: 'deadLettered',
+  unknown: 'unknownTypes',
+  unhandled: 'unhandledTypes',
+};
 
 function headersOf(msg: JsMsg): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -170,6 +188,7 @@ export class EventConsumer {
   };
   private readonly maxDeliver: number;
   private readonly backoff: number[];
+  private readonly metrics: ConsumerMetrics;
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -177,6 +196,7 @@ export class EventConsumer {
   ) {
     this.logger = deps.logger.child({ consumer: options.name, stream: options.stream });
     this.now = deps.now ?? (() => new Date());
+    this.metrics = deps.metrics ?? noopConsumerMetrics;
     this.maxDeliver = options.maxDeliver ?? 5;
     this.backoff = options.backoffMs ?? [1_000, 5_000, 15_000, 60_000];
     if (!/^[A-Za-z0-9_-]+$/.test(options.name)) throw new Error(`consumer name ${options.name} must be letters, digits, - or _`);
@@ -203,20 +223,48 @@ export class EventConsumer {
     return { pending: info.num_pending, ackPending: info.num_ack_pending };
   }
 
+  /** Dead letters of this consumer's name waiting in the DLQ stream. */
+  async deadLetters(): Promise<number> {
+    return countDeadLetters(await this.deps.nc.jetstreamManager(), this.options.name);
+  }
+
+  /** Counts a settled message in `stats()` and the metrics; `msg` and `startedAt` time a delivery. */
+  private count(outcome: ConsumerOutcome, delivery?: { msg: JsMsg; startedAt: number }): void {
+    this.counters[STAT_OF[outcome]] += 1;
+    const labels = { consumer: this.options.name, stream: this.options.stream };
+    if (!delivery) {
+      this.metrics.settled(labels, outcome);
+      return;
+    }
+    const seconds = (performance.now() - delivery.startedAt) / 1000;
+    const ageSeconds = (this.now().getTime() - delivery.msg.info.timestampNanos / 1e6) / 1000;
+    this.metrics.settled(labels, outcome, { seconds, ageSeconds });
+  }
+
   /** Consumes until `signal` aborts, then stops pulling, finishes in-flight handlers and returns. */
   async run(signal: AbortSignal): Promise<void> {
     let backoffMs = 500;
-    while (!signal.aborted) {
-      try {
-        await this.consumeOnce(signal);
-        backoffMs = 500;
-      } catch (err) {
-        this.logger.warn({ err, retryInMs: backoffMs }, 'consumer loop failed; restarting');
+    const unwatch = this.metrics.watch({
+      consumer: this.options.name,
+      stream: this.options.stream,
+      pending: () => this.pending(),
+      deadLetters: () => this.deadLetters(),
+    });
+    try {
+      while (!signal.aborted) {
+        try {
+          await this.consumeOnce(signal);
+          backoffMs = 500;
+        } catch (err) {
+          this.logger.warn({ err, retryInMs: backoffMs }, 'consumer loop failed; restarting');
+        }
+        if (!signal.aborted) {
+          await sleep(backoffMs, signal);
+          backoffMs = Math.min(backoffMs * 2, 10_000);
+        }
       }
-      if (!signal.aborted) {
-        await sleep(backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, 10_000);
-      }
+    } finally {
+      unwatch();
     }
     this.logger.info({ stats: this.stats() }, 'consumer stopped');
   }
@@ -345,61 +393,78 @@ export class EventConsumer {
           this.now(),
         );
         await unpark(tx, this.options.name, p.eventId);
-        this.counters.deadLettered += 1;
+        this.count('dead_lettered');
         this.logger.warn({ eventId: p.eventId, orderId: p.orderId, type: p.eventType, reason }, 'parked event dead-lettered');
       }
       return expired.length;
     });
   }
 
-  private async deadLetter(msg: JsMsg, reason: string): Promise<void> {
+  private async deadLetter(msg: JsMsg, reason: string, startedAt: number): Promise<void> {
     await deadLetter(this.deps.nc.jetstream(), msg, this.options.name, reason, this.now());
-    this.counters.deadLettered += 1;
+    this.count('dead_lettered', { msg, startedAt });
     this.logger.warn(
       { subject: msg.subject, seq: msg.info.streamSequence, deliveries: msg.info.deliveryCount, reason },
       'event dead-lettered',
     );
   }
 
+  /**
+   * Settles one message in a CONSUMER span, child of the relay's publish span (the `traceparent`
+   * header; the envelope's when a publisher sent none), with the handler's database work inside.
+   */
+  private handle(msg: JsMsg, body: string, parsed: ParseResult): Promise<void> {
+    const traceparent = msg.headers?.get('traceparent') || (parsed.ok ? parsed.event.traceparent : undefined);
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': msg.subject,
+      'messaging.consumer.group.name': this.options.name,
+      'messaging.message.delivery_count': msg.info.deliveryCount,
+      ...(parsed.ok ? { 'messaging.message.id': parsed.event.id, 'checkout.order_id': parsed.event.subject } : {}),
+    };
+    return withMessagingSpan(`process ${msg.subject}`, SpanKind.CONSUMER, traceparent, attributes, () => this.settle(msg, body, parsed));
+  }
+
   /** Settles one message; events that do not parse (dead-lettered or skipped) run on a key of their own. */
-  private async handle(msg: JsMsg, body: string, parsed: ParseResult): Promise<void> {
+  private async settle(msg: JsMsg, body: string, parsed: ParseResult): Promise<void> {
+    const delivery = { msg, startedAt: performance.now() };
     if (!parsed.ok) {
       if (parsed.reason === 'unknown-type') {
-        this.counters.unknownTypes += 1;
         this.logger.info({ type: parsed.type, dataversion: parsed.dataversion }, 'skipping unknown event type');
         await msg.ackAck();
+        this.count('unknown', delivery);
         return;
       }
-      await this.deadLetter(msg, `${parsed.reason}: ${parsed.message}`);
+      await this.deadLetter(msg, `${parsed.reason}: ${parsed.message}`, delivery.startedAt);
       return;
     }
     const event = parsed.event;
     const spec = this.options.handlers[event.type] as HandlerSpec<EventType> | undefined;
     if (!spec) {
-      this.counters.unhandledTypes += 1;
       await msg.ackAck();
+      this.count('unhandled', delivery);
       return;
     }
-    const log = { eventId: event.id, orderId: event.subject, type: event.type };
+    const log = { eventId: event.id, orderId: event.subject, workflowId: checkoutWorkflowId(event.subject), type: event.type };
     try {
       const info = infoOf(msg);
       const outcome = await withTransaction(this.deps.db, (tx) => this.apply(tx, event, normalise(spec), body, info));
       await this.options.afterCommit?.(event, outcome);
       await msg.ackAck();
-      if (outcome === 'applied') this.counters.applied += 1;
-      else if (outcome === 'duplicate') this.counters.duplicates += 1;
-      else this.counters.parked += 1;
+      this.count(outcome, delivery);
       this.logger.debug({ ...log, outcome }, `event ${outcome}`);
     } catch (err) {
+      markSpanFailed(err);
       const deliveries = msg.info.deliveryCount;
       if (deliveries >= this.maxDeliver) {
-        await this.deadLetter(msg, err instanceof Error ? err.message : String(err));
+        await this.deadLetter(msg, err instanceof Error ? err.message : String(err), delivery.startedAt);
         return;
       }
       const delay = this.backoff[Math.min(deliveries - 1, this.backoff.length - 1)] ?? 1_000;
-      this.counters.retried += 1;
       this.logger.warn({ err, ...log, deliveries, retryInMs: delay }, 'event handling failed; will retry');
       msg.nak(delay);
+      this.count('retried', delivery);
     }
   }
 
@@ -446,7 +511,7 @@ export class EventConsumer {
           }
           await markProcessed(tx, name, parsed.event);
           await handle(parsed.event as EventOf<EventType>, { tx, message: p.info });
-          this.counters.unparked += 1;
+          this.count('unparked');
           this.logger.info({ eventId: p.eventId, orderId, type: p.eventType }, 'parked event applied');
         }
         progress = true;

@@ -351,3 +351,22 @@ export async function discardDeadLetter(jsm: JetStreamManager, seq: number): Pro
   if (!(await deleteRaw(jsm, seq))) throw new DeadLetterNotFound(seq);
   return entry;
 }
+
+/**
+ * How many dead letters of `consumer` wait in the DLQ stream: the stream's per-subject counts
+ * under `dlq.<consumer>.>`, one server call whatever the depth (one subject per event type).
+ * 0 when no DLQ stream exists yet.
+ *
+ * @example
+ * const depth = await countDeadLetters(await nc.jetstreamManager(), 'order-read-model');
+ */
+export async function countDeadLetters(jsm: JetStreamManager, consumer: string): Promise<number> {
+  assertConsumerName(consumer);
+  try {
+    const info = await jsm.streams.info(DLQ_STREAM, { subjects_filter: `dlq.${consumer}.>` });
+    return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+  } catch (err) {
+    if (apiErrorCode(err) === JS_STREAM_NOT_FOUND) return 0;
+    throw err;
+  }
+}

@@ -30,7 +30,19 @@ export {
 } from './consumer';
 export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letter';
 export {
+  CONSUMER_OUTCOMES,
+  createConsumerMetrics,
+  noopConsumerMetrics,
+  type ConsumerGaugeSource,
+  type ConsumerLabels,
+  type ConsumerMetrics,
+  type ConsumerOutcome,
+  type ScrapeErrorHandler,
+  type SettleTiming,
+} from './metrics';
+export {
   assertConsumerName,
+  countDeadLetters,
   DeadLetterNotFound,
   discardDeadLetter,
   listDeadLetters,

@@ -19,6 +19,8 @@ const csv = z
       .filter((t) => t.length > 0),
   );
 
+const hostPort = z.string().regex(/^([\w.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port');
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const envSchema = z.object({
@@ -51,7 +53,10 @@ const envSchema = z.object({
   OTEL_TRACES_EXPORTER: z.enum(['none', 'console', 'otlp']).default('none'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().default('http://127.0.0.1:4318'),
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
-  WORKER_METRICS_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port').optional(),
+  WORKER_METRICS_ADDRESS: hostPort.optional(),
+  METRICS_ADDRESS: hostPort.optional(),
+  // Only `npm start` reads it: its children serve metrics on consecutive ports from here (0: none).
+  METRICS_BASE_PORT: z.coerce.number().int().min(0).max(65000).default(9464),
   COMPENSATION_ALERT_AFTER: duration.default('1h'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
   RELAY_POLL_INTERVAL: duration.default('1s'),
@@ -118,7 +123,8 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       otlpTracesUrl: new URL('v1/traces', env.OTEL_EXPORTER_OTLP_ENDPOINT.endsWith('/') ? env.OTEL_EXPORTER_OTLP_ENDPOINT : `${env.OTEL_EXPORTER_OTLP_ENDPOINT}/`).href,
       sampleRatio: env.OTEL_TRACES_SAMPLER_ARG,
     },
-    workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
+    workerMetricsAddress: env.WORKER_METRICS_ADDRESS ?? env.METRICS_ADDRESS,
+    metrics: { address: env.METRICS_ADDRESS, basePort: env.METRICS_BASE_PORT },
     saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT, compensationAlertAfter: env.COMPENSATION_ALERT_AFTER },
     relay: { batchSize: env.RELAY_BATCH_SIZE, pollInterval: env.RELAY_POLL_INTERVAL, rebalanceInterval: env.RELAY_REBALANCE_INTERVAL },
     shutdown: { gracePeriod: env.SHUTDOWN_GRACE_PERIOD },
@@ -146,6 +152,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return buildConfig(parsed.data);
+}
+
+/**
+ * The environment a child process gets: this process's, plus `overrides`. Lives here because this
+ * module is the only reader of the environment.
+ *
+ * @example
+ * spawn(process.execPath, args, { env: childEnv({ METRICS_ADDRESS: '127.0.0.1:9465' }) });
+ */
+export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
 }
 
 /** Parses durations like `15m` into milliseconds (the same grammar the config accepts). */

@@ -1,9 +1,11 @@
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
+import { checkoutWorkflowId } from '../domain/order';
 import { SpanKind, withMessagingSpan } from '../events/trace-context';
 import type { Db, Tx } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { sleep, Wakeup } from '../lib/wait';
 import { OUTBOX_CHANNEL } from './append';
+import { noopRelayMetrics, type RelayMetrics } from './metrics';
 
 export interface RelayOptions {
   batchSize: number;
@@ -32,6 +34,7 @@ interface OutboxRow {
   partition_key: string;
   body: string;
   headers: Record<string, string>;
+  created_at: Date;
 }
 
 interface BatchOutcome {
@@ -113,11 +116,14 @@ export class OutboxRelay {
   private publishBackoffMs = 0;
   private failedAttempts = 0;
   private connectionLost: Error | undefined;
+  private readonly metrics: RelayMetrics;
 
   constructor(
-    private readonly deps: { db: Db; js: Pick<JetStreamClient, 'publish'>; logger: Logger },
+    private readonly deps: { db: Db; js: Pick<JetStreamClient, 'publish'>; logger: Logger; metrics?: RelayMetrics },
     private readonly options: RelayOptions,
-  ) {}
+  ) {
+    this.metrics = deps.metrics ?? noopRelayMetrics;
+  }
 
   /**
    * A snapshot of what this relay owns and did last.
@@ -141,6 +147,16 @@ export class OutboxRelay {
    * await relay.run(signal);
    */
   async run(signal: AbortSignal): Promise<void> {
+    const unwatch = this.metrics.watch(this);
+    try {
+      await this.runSessions(signal);
+    } finally {
+      unwatch();
+    }
+    this.deps.logger.info('outbox relay stopped');
+  }
+
+  private async runSessions(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let client: Tx | undefined;
       let broken: Error | undefined;
@@ -157,6 +173,7 @@ export class OutboxRelay {
         await this.session(client, signal);
       } catch (err) {
         broken = err as Error;
+        this.metrics.sessionFailed();
         this.deps.logger.warn({ err, retryInMs: this.dbBackoffMs }, 'outbox relay database error; dropping the connection and its partitions, reconnecting');
       } finally {
         if (client) {
@@ -173,7 +190,6 @@ export class OutboxRelay {
         this.dbBackoffMs = Math.min(this.dbBackoffMs * 2, BACKOFF_MAX_MS);
       }
     }
-    this.deps.logger.info('outbox relay stopped');
   }
 
   private async session(client: Tx, signal: AbortSignal): Promise<void> {
@@ -295,10 +311,10 @@ export class OutboxRelay {
     // Per partition, the oldest unpublished rows through (partition, id), then the oldest of
     // those: the cost is bounded by partitions x batch, however large a backlog has grown.
     const { rows } = await client.query<OutboxRow>(
-      `SELECT o.id, o.event_id, o.subject, o.partition_key, o.envelope::text AS body, o.headers
+      `SELECT o.id, o.event_id, o.subject, o.partition_key, o.envelope::text AS body, o.headers, o.created_at
        FROM unnest($1::smallint[]) AS owned(p)
        CROSS JOIN LATERAL (
-         SELECT id, event_id, subject, partition_key, envelope, headers FROM outbox
+         SELECT id, event_id, subject, partition_key, envelope, headers, created_at FROM outbox
          WHERE published_at IS NULL AND partition = owned.p
          ORDER BY id LIMIT $2) AS o
        ORDER BY o.id LIMIT $2`,
@@ -319,13 +335,16 @@ export class OutboxRelay {
     await Promise.all(
       [...byOrder.values()].map(async (group) => {
         for (const row of group) {
+          const startedAt = performance.now();
           try {
             await this.publish(row);
             acked.push(row.id);
+            this.metrics.published((performance.now() - startedAt) / 1000, row.created_at);
           } catch (err) {
             // The rest of this order waits for the next attempt: publishing past a failed event
             // would put its successors in the stream ahead of it.
             errors.push(err);
+            this.metrics.publishFailed(err);
             return;
           }
         }
@@ -364,7 +383,7 @@ export class OutboxRelay {
         headers: h,
         timeout: this.options.publishTimeoutMs,
       });
-      this.deps.logger.debug({ eventId: row.event_id, orderId: row.partition_key, type: row.subject, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
+      this.deps.logger.debug({ eventId: row.event_id, orderId: row.partition_key, workflowId: checkoutWorkflowId(row.partition_key), type: row.subject, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
     });
   }
 

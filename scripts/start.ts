@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../lib/config';
+import { childEnv, repoRoot } from '../lib/config';
 import { loadConfigOrExit } from '../lib/main';
 
 /**
@@ -30,13 +30,24 @@ const processes: Record<string, string> = {
   'read-model': join('workers', 'read-model.ts'),
   notifications: join('workers', 'notifications.ts'),
 };
+// Each process but the API (which serves /metrics on its own port) gets a metrics port of its own.
+const metricsHost = config.http.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
+const metricsAddresses = new Map<string, string>(
+  config.metrics.basePort === 0
+    ? []
+    : Object.keys(processes)
+        .filter((name) => name !== 'api')
+        .map((name, i) => [name, `${metricsHost}:${config.metrics.basePort + i}`]),
+);
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 const exited = Object.entries(processes).map(
   ([name, file]) =>
     new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [...tsx, file], { cwd: repoRoot, stdio: 'inherit' });
+      const address = metricsAddresses.get(name);
+      const env = childEnv(address ? { METRICS_ADDRESS: address } : {});
+      const child = spawn(process.execPath, [...tsx, file], { cwd: repoRoot, stdio: 'inherit', env });
       children.set(name, child);
       child.on('exit', (code, signal) => {
         children.delete(name);
@@ -58,12 +69,16 @@ process.on('SIGINT', stopAll);
 process.on('SIGTERM', stopAll);
 
 const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+const metricsLines = [...metricsAddresses]
+  .map(([name, address]) => `\n                    http://${address.replace('0.0.0.0', '127.0.0.1')}/metrics (${name})`)
+  .join('');
 console.log(`
 checkout-saga is running
   API               http://${host}:${config.http.port}
   API docs          http://${host}:${config.http.port}/docs  (OpenAPI: /openapi.json)
   Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
   Bearer token      ${config.api.usingDevToken ? 'dev-token-change-me-0000 (set API_TOKENS to choose your own)' : 'one of API_TOKENS'}
+  Metrics           http://${host}:${config.http.port}/metrics (api)${metricsLines}
 Ctrl-C stops the application (in-flight work drains); \`npm run stack:down\` stops the stack.
 `);
 await Promise.all(exited);

@@ -2,13 +2,17 @@ import { durationToMs, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
+import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
 import { connectNats, declareStreams } from '../lib/nats';
-import { OutboxRelay } from '../outbox/relay';
+import { createRelayMetrics } from '../outbox/metrics';
+import { OUTBOX_PARTITIONS, OutboxRelay } from '../outbox/relay';
 
 /**
  * The outbox relay process: declares the streams, then publishes the outbox partitions it owns
  * until `signal` aborts, finishing the batch in flight and draining the NATS connection. Run as
- * many as needed; they share the partitions among themselves.
+ * many as needed; they share the partitions among themselves. With METRICS_ADDRESS set it serves
+ * its Prometheus metrics there (outbox backlog and age, publish latency and errors, partitions
+ * owned, process metrics).
  *
  * @example
  * await runRelay(loadConfig(), logger, signal);
@@ -16,10 +20,18 @@ import { OutboxRelay } from '../outbox/relay';
 export async function runRelay(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
   const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-outbox-relay' });
   const nc = await connectNats(config.nats, 'checkout-outbox-relay');
+  let metricsServer: MetricsServer | undefined;
   try {
+    const registry = createProcessRegistry();
+    const metrics = createRelayMetrics(registry, {
+      db,
+      partitions: OUTBOX_PARTITIONS,
+      onScrapeError: (err) => logger.warn({ err }, 'could not read the outbox backlog for metrics'),
+    });
+    if (config.metrics.address) metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
     await declareStreams(nc, config.nats);
     const relay = new OutboxRelay(
-      { db, js: nc.jetstream(), logger },
+      { db, js: nc.jetstream(), logger, metrics },
       {
         batchSize: config.relay.batchSize,
         pollIntervalMs: durationToMs(config.relay.pollInterval),
@@ -30,6 +42,7 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
     );
     await relay.run(signal);
   } finally {
+    await metricsServer?.close();
     await nc.drain();
     await db.end();
   }

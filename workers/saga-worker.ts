@@ -59,6 +59,16 @@ export async function runSagaWorker(config: Config, logger: Logger, signal: Abor
 }
 
 /**
+ * Buckets (seconds) of the saga's own histograms. The runtime's default (0.05 s to 10 s) fits
+ * task latencies, not a saga that may wait 15 minutes for 3-D Secure or retry a compensation for
+ * hours.
+ */
+export const SAGA_HISTOGRAM_BUCKETS: Record<string, number[]> = {
+  checkout_saga_duration_seconds: [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400],
+  checkout_step_duration_seconds: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+};
+
+/**
  * Installs the process's Temporal runtime: workflow, activity and SDK log lines go through
  * `logger` (JSON, with `workflowId`, `orderId` and `traceId`), and when WORKER_METRICS_ADDRESS is
  * set the Temporal SDK's worker metrics and the saga's own (`checkout_sagas_finished_total`, ...)
@@ -75,7 +85,13 @@ export function installWorkerTelemetry(config: Config, logger: Logger): void {
     telemetryOptions: config.workerMetricsAddress
       ? {
           metrics: {
-            prometheus: { bindAddress: config.workerMetricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+            prometheus: {
+              bindAddress: config.workerMetricsAddress,
+              countersTotalSuffix: true,
+              unitSuffix: true,
+              useSecondsForDurations: true,
+              histogramBucketOverrides: SAGA_HISTOGRAM_BUCKETS,
+            },
           },
         }
       : {},

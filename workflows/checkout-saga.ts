@@ -13,6 +13,7 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { CheckoutActivities } from '../activities';
@@ -82,11 +83,20 @@ const COMPENSATION: ActivityOptions = {
 
 const acts = proxyActivities<CheckoutActivities>(DB_STEP);
 
-/** Saga metrics, created per execution: the workflow meter exists only inside workflow context. */
+/**
+ * Saga metrics, created per execution: the workflow meter exists only inside workflow context.
+ * The SDK drops them while replaying and they add no command to the history, so adding one needs
+ * no `patched()`. Durations use workflow time (the time of the workflow task that saw the event).
+ * Labels are bounded enums: status, reason (FailureReason, `none`, `unexpected`), step, result.
+ */
 function sagaMetrics() {
   return {
+    started: metricMeter.createCounter('checkout_sagas_started', 'sagas', 'Sagas started'),
     finished: metricMeter.createCounter('checkout_sagas_finished', 'sagas', 'Sagas finished, by status and reason'),
-    compensations: metricMeter.createCounter('checkout_compensations', 'compensations', 'Compensation steps run, by step'),
+    duration: metricMeter.createHistogram('checkout_saga_duration_seconds', 'float', '', 'Saga run time from its start to its final status, by status and reason'),
+    stepDuration: metricMeter.createHistogram('checkout_step_duration_seconds', 'float', '', 'Step run time (forward or compensation, retries included), by step and result'),
+    compensations: metricMeter.createCounter('checkout_compensations', 'compensations', 'Compensation steps started, by step'),
+    compensationsFinished: metricMeter.createCounter('checkout_compensations_finished', 'compensations', 'Compensation steps finished, by step and result (succeeded, failed)'),
     stuck: metricMeter.createCounter('checkout_compensations_stuck', 'compensations', 'Compensations still failing after COMPENSATION_ALERT_AFTER, by step'),
   };
 }
@@ -133,6 +143,11 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
   };
   const forward = new CancellationScope();
   const metrics = sagaMetrics();
+  metrics.started.add(1);
+  const finish = (status: OrderStatus, reason: string) => {
+    metrics.finished.add(1, { status, reason });
+    metrics.duration.record(Math.max(0, Date.now() - workflowInfo().startTime.getTime()) / 1000, { status, reason });
+  };
   let confirmation: { approved: boolean } | undefined;
   let cancelRequested = false;
 
@@ -143,6 +158,8 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     state.status = status;
     touch();
     upsertSearchAttributes([{ key: OrderStatusKey, value: status }]);
+    const finished = (TERMINAL_STATUSES as readonly string[]).includes(status);
+    log.info(finished ? 'saga finished' : 'saga status changed', { orderId: input.orderId, status, ...(state.failureReason ? { failureReason: state.failureReason } : {}) });
   };
   const stepOf = (name: StepName, kind: StepKind): StepStatus => {
     let step = state.steps.find((s) => s.name === name);
@@ -191,17 +208,22 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     const step = stepOf(name, kind);
     step.state = 'RUNNING';
     step.startedAt = new Date().toISOString();
+    const startedMs = Date.now();
     touch();
     try {
       const result = await run();
       step.state = 'COMPLETED';
+      log.info('saga step completed', { orderId: input.orderId, step: name, kind });
       return result;
     } catch (err) {
       step.state = 'FAILED';
       step.detail = isCancellation(err) ? 'cancelled' : (businessReason(err) ?? (err instanceof Error ? err.message : String(err)));
+      log.warn('saga step failed', { orderId: input.orderId, step: name, kind, detail: step.detail });
       throw err;
     } finally {
       step.finishedAt = new Date().toISOString();
+      const result = step.state === 'COMPLETED' ? 'completed' : step.detail === 'cancelled' ? 'cancelled' : 'failed';
+      metrics.stepDuration.record((Date.now() - startedMs) / 1000, { step: name, result });
       touch();
     }
   }
@@ -239,9 +261,20 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     await runStep(StepName.shipOrder, 'FORWARD', () => acts.shipOrder.executeWithOptions(opts(REMOTE_STEP, `Ship to ${input.shippingAddress.country}`), [order]));
   }
 
-  /** Runs one compensation until it succeeds; past the alert period it raises an alert and keeps going. */
+  /** Runs one compensation, counted as started and finished (`checkout_compensations*`). */
   async function compensateOne(c: Compensation): Promise<void> {
     metrics.compensations.add(1, { step: c.name });
+    try {
+      await compensateUntilDone(c);
+    } catch (err) {
+      metrics.compensationsFinished.add(1, { step: c.name, result: 'failed' });
+      throw err;
+    }
+    metrics.compensationsFinished.add(1, { step: c.name, result: 'succeeded' });
+  }
+
+  /** Runs one compensation until it succeeds; past the alert period it raises an alert and keeps going. */
+  async function compensateUntilDone(c: Compensation): Promise<void> {
     const running = c.run(opts(COMPENSATION, c.summary));
     if (!patched(COMPENSATION_ALERT_PATCH)) {
       await running;
@@ -294,18 +327,19 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     if (outcome.kind === 'completed') {
       await acts.finalizeOrder.executeWithOptions(opts(DB_STEP, 'Mark the order completed'), [{ ...order, outcome: { status: 'COMPLETED' }, steps: state.steps }]);
       setStatus(OrderStatus.COMPLETED);
-      metrics.finished.add(1, { status: 'COMPLETED', reason: 'none' });
+      finish(OrderStatus.COMPLETED, 'none');
       return state;
     }
 
     setStatus(OrderStatus.COMPENSATING);
+    log.info('saga compensating', { orderId: input.orderId, outcome: outcome.kind, compensations: compensations.map((c) => c.name) });
     for (const c of [...compensations].reverse()) await runStep(c.name, 'COMPENSATION', () => compensateOne(c));
     for (const step of state.steps) if (step.state === 'PENDING') step.state = 'SKIPPED';
 
     if (outcome.kind === 'cancelled') {
       await acts.finalizeOrder.executeWithOptions({ ...COMPENSATION, summary: 'Mark the order cancelled' }, [{ ...order, outcome: { status: 'CANCELLED' }, steps: state.steps }]);
       setStatus(OrderStatus.CANCELLED);
-      metrics.finished.add(1, { status: 'CANCELLED', reason: 'none' });
+      finish(OrderStatus.CANCELLED, 'none');
       return state;
     }
     if (outcome.kind === 'failed') {
@@ -314,14 +348,14 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
         { ...order, outcome: { status: 'FAILED', failureReason: outcome.reason }, steps: state.steps },
       ]);
       setStatus(OrderStatus.FAILED);
-      metrics.finished.add(1, { status: 'FAILED', reason: outcome.reason });
+      finish(OrderStatus.FAILED, outcome.reason);
       return state;
     }
     // Not a business failure (a bug, or a step finding itself already compensated): every step
     // that may have taken effect is undone; the execution fails so an operator sees it.
     log.error('checkout saga failed unexpectedly; compensated', { orderId: input.orderId, error: String(outcome.error) });
     setStatus(OrderStatus.FAILED);
-    metrics.finished.add(1, { status: 'FAILED', reason: 'unexpected' });
+    finish(OrderStatus.FAILED, 'unexpected');
     throw outcome.error;
   });
 }
