@@ -26,6 +26,13 @@ export function createDb(url: string, opts: { max?: number; applicationName: str
 export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await db.connect();
   let broken: Error | undefined;
+  // The pool listens for errors only on idle clients: a connection lost while this one is checked
+  // out but between two queries (Postgres restarted) would otherwise be an unhandled 'error' event
+  // and kill the process. Remember it instead; the next query fails and the client is discarded.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -40,6 +47,7 @@ export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Pr
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
