@@ -1,0 +1,111 @@
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../../lib/config';
+
+/** Everything a chaos run is parameterised by; the seed and these make a run replayable. */
+export interface ChaosArgs {
+  seed: number;
+  orders: number;
+  /** Seconds during which faults are injected and orders placed. */
+  durationS: number;
+  /** Upper bound on the wait for quiescence after healing, in seconds. */
+  quiesceTimeoutS: number;
+  /** PAYMENT_CONFIRMATION_TIMEOUT of the chaos workers (3-D Secure orders left unanswered time out). */
+  confirmTimeout: string;
+  stackDir: string;
+  ports: { postgres: number; nats: number; natsMonitor: number; temporal: number; temporalUi: number; api: number };
+  /** Where the JSON summary goes (also always written into the run directory). */
+  report: string | undefined;
+  /** Leave the isolated stack running afterwards, for inspection. */
+  keep: boolean;
+}
+
+export const USAGE = `usage: npm run chaos -- [--seed N] [--orders M] [--duration S] [options]
+  --seed N              PRNG seed (default: random; printed so the run can be replayed)
+  --orders M            checkouts to place (default 200)
+  --duration S          seconds of faults while the orders are placed (default 120)
+  --quiesce-timeout S   bound on the wait for quiescence after healing (default 240)
+  --confirm-timeout D   3-D Secure confirmation timeout of the chaos workers (default 20s)
+  --report FILE         also write the JSON summary to FILE
+  --keep                leave the isolated chaos stack running at the end
+  --stack-dir DIR       STACK_DIR of the isolated stack (default .stack/chaos)
+  --pg-port, --nats-port, --nats-monitor-port, --temporal-port, --temporal-ui-port, --api-port
+                        ports of the isolated stack (default 55452, 4252, 8252, 7253, 8253, 3052)`;
+
+/** Raised for bad command-line usage; the runner prints it with USAGE and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} expects an integer, got ${value}`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${value}`);
+  return n;
+}
+
+/**
+ * Parses the chaos runner's arguments. Without `--seed` a random one is drawn (and printed).
+ *
+ * @example
+ * const args = parseChaosArgs(['--seed', '42', '--orders', '50', '--duration', '60']);
+ * @throws UsageError on an unknown option or a bad value.
+ */
+export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seed: { type: 'string' },
+        orders: { type: 'string' },
+        duration: { type: 'string' },
+        'quiesce-timeout': { type: 'string' },
+        'confirm-timeout': { type: 'string' },
+        report: { type: 'string' },
+        keep: { type: 'boolean' },
+        'stack-dir': { type: 'string' },
+        'pg-port': { type: 'string' },
+        'nats-port': { type: 'string' },
+        'nats-monitor-port': { type: 'string' },
+        'temporal-port': { type: 'string' },
+        'temporal-ui-port': { type: 'string' },
+        'api-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) return 'help';
+  const confirmTimeout = values['confirm-timeout'] ?? '20s';
+  if (!/^\d+(ms|s|m)$/.test(confirmTimeout)) throw new UsageError(`--confirm-timeout expects a duration such as 20s, got ${confirmTimeout}`);
+  const port = (name: string, fallback: number) => int(name, values[name as keyof typeof values] as string | undefined, fallback, 1, 65535);
+  return {
+    seed: int('seed', values.seed, randomInt(1, 2 ** 31 - 1), 0, 2 ** 31 - 1),
+    orders: int('orders', values.orders, 200, 1, 100_000),
+    durationS: int('duration', values.duration, 120, 10, 86_400),
+    quiesceTimeoutS: int('quiesce-timeout', values['quiesce-timeout'], 240, 10, 86_400),
+    confirmTimeout,
+    stackDir: values['stack-dir'] ?? join(repoRoot, '.stack', 'chaos'),
+    ports: {
+      postgres: port('pg-port', 55452),
+      nats: port('nats-port', 4252),
+      natsMonitor: port('nats-monitor-port', 8252),
+      temporal: port('temporal-port', 7253),
+      temporalUi: port('temporal-ui-port', 8253),
+      api: port('api-port', 3052),
+    },
+    report: values.report,
+    keep: values.keep ?? false,
+  };
+}
+
+/** The command that replays this run: same seed, size and duration. */
+export function replayCommand(args: ChaosArgs): string {
+  return `npm run chaos -- --seed ${args.seed} --orders ${args.orders} --duration ${args.durationS} --confirm-timeout ${args.confirmTimeout}`;
+}

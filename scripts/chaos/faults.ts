@@ -1,0 +1,136 @@
+import type { NatsConnection } from 'nats';
+import type { Db } from '../../lib/db';
+import { sleep } from '../../lib/wait';
+import { publishDuplicate, publishPoison, type InjectedDuplicate, type InjectedPoison } from './messages';
+import type { FaultKind, FaultPlan, PlannedFault } from './plan';
+import { Rng } from './rng';
+import type { InfraFaults } from './stack';
+import type { Supervisor } from './supervisor';
+
+/** One fault as it happened: when, what, and whether it took effect. */
+export interface FaultRecord {
+  kind: FaultKind;
+  target?: string;
+  atMs: number;
+  tookMs: number;
+  injected: boolean;
+  note?: string;
+}
+
+export interface FaultDeps {
+  supervisor: Supervisor;
+  infra: InfraFaults;
+  nc: NatsConnection;
+  db: Db;
+  seed: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Runs the fault plan's lanes (kills, pauses, infrastructure, messages) concurrently within
+ * the window, and keeps what was injected: the checker needs the exact poison and duplicates.
+ *
+ * @example
+ * const injector = new FaultInjector(deps, plan, Date.now(), 60_000);
+ * await injector.run();
+ * await injector.settled(); // background publishes acknowledged
+ */
+export class FaultInjector {
+  readonly records: FaultRecord[] = [];
+  readonly poison: InjectedPoison[] = [];
+  readonly duplicates: InjectedDuplicate[] = [];
+  private readonly background: Promise<void>[] = [];
+  private readonly poisonRng: Rng;
+
+  constructor(
+    private readonly deps: FaultDeps,
+    private readonly plan: FaultPlan,
+    private readonly startedAt: number,
+    private readonly windowMs: number,
+  ) {
+    this.poisonRng = Rng.stream(deps.seed, 'poison-bodies');
+  }
+
+  async run(): Promise<void> {
+    await Promise.all([this.lane(this.plan.process), this.lane(this.plan.pause), this.lane(this.plan.infra), this.lane(this.plan.message)]);
+  }
+
+  /** Waits for the background work of faults (paused processes, publishes awaiting an ack). */
+  async settled(): Promise<void> {
+    await Promise.all(this.background);
+  }
+
+  private async lane(faults: readonly PlannedFault[]): Promise<void> {
+    for (const fault of faults) {
+      const wait = this.startedAt + fault.atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (Date.now() - this.startedAt >= this.windowMs) return;
+      const at = Date.now();
+      const record: FaultRecord = { kind: fault.kind, atMs: at - this.startedAt, tookMs: 0, injected: false };
+      if ('target' in fault) record.target = fault.target;
+      try {
+        await this.inject(fault, record);
+      } catch (err) {
+        record.note = `failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+      record.tookMs = Date.now() - at;
+      this.records.push(record);
+      this.deps.log(`fault ${record.kind}${record.target ? ` ${record.target}` : ''} at ${(record.atMs / 1000).toFixed(1)}s: ${record.injected ? 'injected' : 'not injected'}${record.note ? ` (${record.note})` : ''}`);
+    }
+  }
+
+  private async inject(fault: PlannedFault, record: FaultRecord): Promise<void> {
+    const { supervisor, infra } = this.deps;
+    switch (fault.kind) {
+      case 'sigkill':
+        record.injected = await supervisor.kill(fault.target, 'SIGKILL', fault.restartAfterMs);
+        if (!record.injected) record.note = 'was not running';
+        return;
+      case 'sigstop': {
+        const paused = supervisor.pause(fault.target, fault.pauseMs);
+        this.background.push(paused.then(() => undefined));
+        record.injected = true;
+        record.note = `paused ${Math.round(fault.pauseMs / 1000)}s`;
+        return;
+      }
+      case 'nats-sigterm':
+      case 'nats-sigkill':
+        await infra.restartNats(fault.kind === 'nats-sigterm' ? 'SIGTERM' : 'SIGKILL', fault.downMs);
+        record.injected = true;
+        return;
+      case 'postgres-immediate':
+        await infra.restartPostgres(fault.downMs);
+        record.injected = true;
+        return;
+      case 'temporal-restart':
+        await infra.restartTemporal(fault.downMs);
+        record.injected = true;
+        return;
+      case 'poison': {
+        const msgId = `chaos-poison-${this.deps.seed}-${fault.nonce}-${this.poison.length}`;
+        const deadline = this.startedAt + this.windowMs + 180_000;
+        // Counted once JetStream has it; the lane does not wait through a NATS outage for the ack.
+        this.background.push(
+          publishPoison(this.deps.nc, fault.subject, fault.variant, msgId, this.poisonRng, deadline).then((p) => {
+            this.poison.push(p);
+          }),
+        );
+        record.injected = true;
+        record.target = `${fault.subject} (${fault.variant})`;
+        return;
+      }
+      case 'duplicate': {
+        const msgId = `chaos-dup-${this.deps.seed}-${this.duplicates.length}-${fault.pick}`;
+        const dup = await publishDuplicate(this.deps.nc, this.deps.db, fault.pick, msgId, Date.now() + 10_000);
+        if (!dup) {
+          record.note = 'no published event yet';
+          return;
+        }
+        this.duplicates.push(dup);
+        record.injected = true;
+        record.target = dup.subject;
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import { Rng } from './rng';
+
+/** What the client means to happen to an order; the checker derives the expected outcome from it. */
+export type Intent = 'complete' | 'declined' | '3ds-approve' | '3ds-refuse' | '3ds-timeout' | 'unshippable' | 'scarce' | 'cancel';
+
+export interface PlannedOrder {
+  index: number;
+  idempotencyKey: string;
+  /** Offset from the start of the fault window at which the client places it. */
+  atMs: number;
+  customerId: string;
+  items: { sku: string; quantity: number }[];
+  method: string;
+  country: string;
+  intent: Intent;
+  /** For `cancel`: delay after the 202 before the cancel request. */
+  cancelAfterMs: number;
+}
+
+/** The SKU seeded with little stock, so some reservations fail with OUT_OF_STOCK. */
+export const SCARCE_SKU = 'SKU-CHAOS-SCARCE';
+
+/** Stock of the scarce SKU for a run of `orders` orders: enough for some of them, never for all. */
+export function scarceStock(orders: number): number {
+  return Math.max(2, Math.round(orders * 0.03));
+}
+
+const CATALOG = Array.from({ length: 10 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
+
+const INTENTS: readonly (readonly [Intent, number])[] = [
+  ['complete', 34],
+  ['declined', 9],
+  ['3ds-approve', 9],
+  ['3ds-refuse', 5],
+  ['3ds-timeout', 5],
+  ['unshippable', 9],
+  ['scarce', 14],
+  ['cancel', 15],
+];
+
+/**
+ * The orders of a run, all drawn from the seed: when each is placed (spread over the first 80 %
+ * of the fault window), what it buys, how it pays, where it ships, and what the client does next.
+ *
+ * @example
+ * const orders = planOrders(42, 200, 120_000);
+ */
+export function planOrders(seed: number, count: number, windowMs: number): PlannedOrder[] {
+  const rng = Rng.stream(seed, 'orders');
+  const times = Array.from({ length: count }, () => rng.int(0, Math.floor(windowMs * 0.8))).sort((a, b) => a - b);
+  return times.map((atMs, index) => {
+    const intent = rng.weighted(INTENTS);
+    const lines = intent === 'scarce' ? 1 : rng.int(1, 3);
+    const skus = intent === 'scarce' ? [SCARCE_SKU] : rng.shuffle(CATALOG).slice(0, lines);
+    const method =
+      intent === 'declined' ? 'pm_card_declined' : intent.startsWith('3ds') ? 'pm_card_3ds' : rng.chance(0.25) ? 'pm_card_flaky' : 'pm_card_visa';
+    return {
+      index,
+      idempotencyKey: `chaos-${seed}-${index}`,
+      atMs,
+      customerId: `chaos-customer-${rng.int(1, 25)}`,
+      items: skus.map((sku) => ({ sku, quantity: rng.int(1, intent === 'scarce' ? 2 : 3) })),
+      method,
+      country: intent === 'unshippable' ? 'AQ' : rng.pick(['DE', 'FR', 'US', 'NL', 'JP']),
+      intent,
+      cancelAfterMs: intent === 'cancel' ? rng.int(0, 4_000) : 0,
+    };
+  });
+}
+
+/** Processes the supervisor runs; each is SIGKILLed and restarted at some point. */
+export const PROCESSES = [
+  { name: 'api', file: 'api/server.ts' },
+  { name: 'saga-worker', file: 'workers/saga-worker.ts' },
+  { name: 'relay-1', file: 'workers/relay.ts' },
+  { name: 'relay-2', file: 'workers/relay.ts' },
+  { name: 'audit', file: 'workers/subscriber.ts' },
+  { name: 'read-model-1', file: 'workers/read-model.ts' },
+  { name: 'read-model-2', file: 'workers/read-model.ts' },
+  { name: 'notifications', file: 'workers/notifications.ts' },
+] as const;
+
+export type ProcessName = (typeof PROCESSES)[number]['name'];
+
+export const SUBSCRIBERS: readonly ProcessName[] = ['audit', 'read-model-1', 'read-model-2', 'notifications'];
+
+export type PoisonVariant = 'not-json' | 'bad-envelope' | 'bad-data';
+
+export type FaultKind = 'sigkill' | 'sigstop' | 'nats-sigterm' | 'nats-sigkill' | 'postgres-immediate' | 'temporal-restart' | 'poison' | 'duplicate';
+
+export const FAULT_KINDS: readonly FaultKind[] = ['sigkill', 'sigstop', 'nats-sigterm', 'nats-sigkill', 'postgres-immediate', 'temporal-restart', 'poison', 'duplicate'];
+
+export type PlannedFault =
+  | { kind: 'sigkill'; atMs: number; target: ProcessName; restartAfterMs: number }
+  | { kind: 'sigstop'; atMs: number; target: ProcessName; pauseMs: number }
+  | { kind: 'nats-sigterm' | 'nats-sigkill' | 'postgres-immediate' | 'temporal-restart'; atMs: number; downMs: number }
+  | { kind: 'poison'; atMs: number; subject: string; variant: PoisonVariant; nonce: number }
+  | { kind: 'duplicate'; atMs: number; pick: number };
+
+/** The lanes run concurrently; faults of one lane run one after another. */
+export interface FaultPlan {
+  process: PlannedFault[];
+  pause: PlannedFault[];
+  infra: PlannedFault[];
+  message: PlannedFault[];
+}
+
+/** The consumer kit's default ack wait; a pause must outlast it so the server redelivers. */
+const ACK_WAIT_MS = 30_000;
+
+const POISON_SUBJECTS = [
+  'checkout.order.placed',
+  'checkout.order.completed',
+  'checkout.order.failed',
+  'inventory.stock.reserved',
+  'payments.payment.charged',
+  'shipping.shipment.created',
+];
+
+/** Planned times of one lane: every kind of `first` once (shuffled) early, then `more` at random. */
+function lane(rng: Rng, windowMs: number, first: readonly string[], more: () => string, firstShare: number, laterGapMs: number): { atMs: number; pick: string }[] {
+  const out: { atMs: number; pick: string }[] = [];
+  const firstGap = Math.max(500, Math.floor((windowMs * firstShare) / first.length));
+  let at = rng.int(500, 2_000);
+  for (const pick of rng.shuffle(first)) {
+    out.push({ atMs: at, pick });
+    at += rng.int(Math.floor(firstGap / 2), Math.floor((firstGap * 3) / 2));
+  }
+  while (at < windowMs) {
+    out.push({ atMs: at, pick: more() });
+    at += rng.int(Math.floor(laterGapMs / 2), Math.floor((laterGapMs * 3) / 2));
+  }
+  return out.filter((f) => f.atMs < windowMs);
+}
+
+/**
+ * The faults of a run, drawn from the seed. Every kind (and every process) is hit once early in
+ * the window, so even a short run covers them all; the rest of the window gets random repeats.
+ *
+ * @example
+ * const plan = planFaults(42, 60_000);
+ */
+export function planFaults(seed: number, windowMs: number): FaultPlan {
+  const p = Rng.stream(seed, 'faults:process');
+  const processFirst = PROCESSES.map((x) => `kill:${x.name}`);
+  const kills = lane(p, windowMs, processFirst, () => `kill:${p.pick(PROCESSES).name}`, 0.55, 6_000).map(
+    ({ atMs, pick }): PlannedFault => ({ kind: 'sigkill', atMs, target: pick.slice('kill:'.length) as ProcessName, restartAfterMs: p.int(300, 3_000) }),
+  );
+  // Pauses run beside the kills (a paused process can still be killed); the first comes early so
+  // that even a short window holds one pause longer than the ack wait.
+  const pauses: PlannedFault[] = [];
+  for (let at = p.int(1_000, 5_000); at < windowMs; at += p.int(45_000, 90_000)) {
+    const pause: PlannedFault = { kind: 'sigstop', atMs: at, target: p.pick(SUBSCRIBERS), pauseMs: ACK_WAIT_MS + p.int(3_000, 8_000) };
+    // Later pauses must end inside the window, or they would only delay the heal.
+    if (pauses.length === 0 || at + pause.pauseMs <= windowMs) pauses.push(pause);
+  }
+  const i = Rng.stream(seed, 'faults:infra');
+  const infraKinds = ['nats-sigterm', 'nats-sigkill', 'postgres-immediate', 'temporal-restart'] as const;
+  const infra = lane(i, windowMs, infraKinds, () => i.pick(infraKinds), 0.45, 15_000).map(
+    ({ atMs, pick }): PlannedFault => ({ kind: pick as (typeof infraKinds)[number], atMs, downMs: i.int(500, 4_000) }),
+  );
+  const m = Rng.stream(seed, 'faults:message');
+  const message = lane(m, windowMs, ['poison', 'duplicate'], () => (m.chance(0.4) ? 'poison' : 'duplicate'), 0.2, 4_000).map(
+    ({ atMs, pick }): PlannedFault =>
+      pick === 'poison'
+        ? { kind: 'poison', atMs, subject: m.pick(POISON_SUBJECTS), variant: m.pick(['not-json', 'bad-envelope', 'bad-data'] as const), nonce: m.int(0, 2 ** 30) }
+        : { kind: 'duplicate', atMs, pick: m.int(0, 2 ** 30) },
+  );
+  return { process: kills, pause: pauses, infra, message };
+}

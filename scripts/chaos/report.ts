@@ -1,0 +1,99 @@
+import type { FaultRecord } from './faults';
+import type { CheckResult } from './invariants';
+import { FAULT_KINDS } from './plan';
+import type { UnexpectedExit } from './supervisor';
+import type { DbSnapshot } from './collect';
+
+/** The JSON summary a run writes (`--report`), which the chaos test parses. */
+export interface ChaosReport {
+  seed: number;
+  replay: string;
+  orders: { planned: number; acknowledged: number; byOutcome: Record<string, number> };
+  faults: { byKind: Record<string, { injected: number; attempted: number }>; total: number };
+  poison: number;
+  duplicates: number;
+  checks: { id: number; name: string; pass: boolean; violations: number; covered: string; examples: string[] }[];
+  violations: number;
+  quiescence: { quiet: boolean; tookMs: number; backlog: unknown };
+  unexpectedExits: UnexpectedExit[];
+  restarts: Record<string, number>;
+  durationMs: { faults: number; total: number };
+}
+
+/** Builds the report from what the run observed. */
+export function buildReport(input: {
+  seed: number;
+  replay: string;
+  planned: number;
+  acknowledged: number;
+  db: DbSnapshot | undefined;
+  faults: FaultRecord[];
+  poison: number;
+  duplicates: number;
+  checks: CheckResult[];
+  extraViolations: string[];
+  quiescence: ChaosReport['quiescence'];
+  unexpectedExits: UnexpectedExit[];
+  restarts: Record<string, number>;
+  durationMs: ChaosReport['durationMs'];
+}): ChaosReport {
+  const byOutcome: Record<string, number> = {};
+  for (const o of input.db?.orders ?? []) {
+    const k = o.failure_reason ? `${o.status} ${o.failure_reason}` : o.status;
+    byOutcome[k] = (byOutcome[k] ?? 0) + 1;
+  }
+  const byKind: Record<string, { injected: number; attempted: number }> = {};
+  for (const kind of FAULT_KINDS) byKind[kind] = { injected: 0, attempted: 0 };
+  for (const f of input.faults) {
+    const k = byKind[f.kind] ?? { injected: 0, attempted: 0 };
+    k.attempted += 1;
+    if (f.injected) k.injected += 1;
+    byKind[f.kind] = k;
+  }
+  const checks = input.checks.map((c) => ({ id: c.id, name: c.name, pass: c.violations.length === 0, violations: c.violations.length, covered: c.covered, examples: c.violations.slice(0, 20) }));
+  if (input.extraViolations.length > 0) {
+    checks.push({ id: 0, name: 'the run itself: quiescence, no process crash', pass: false, violations: input.extraViolations.length, covered: '', examples: input.extraViolations.slice(0, 20) });
+  }
+  return {
+    seed: input.seed,
+    replay: input.replay,
+    orders: { planned: input.planned, acknowledged: input.acknowledged, byOutcome },
+    faults: { byKind, total: input.faults.filter((f) => f.injected).length },
+    poison: input.poison,
+    duplicates: input.duplicates,
+    checks,
+    violations: checks.reduce((n, c) => n + c.violations, 0),
+    quiescence: input.quiescence,
+    unexpectedExits: input.unexpectedExits,
+    restarts: input.restarts,
+    durationMs: input.durationMs,
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** The human summary printed at the end of a run. */
+export function formatReport(r: ChaosReport): string {
+  const out: string[] = [];
+  out.push(`\nchaos run, seed ${r.seed}: ${r.orders.acknowledged}/${r.orders.planned} orders acknowledged`);
+  out.push('\norders by outcome');
+  out.push(table([['outcome', 'orders'], ...Object.entries(r.orders.byOutcome).sort().map(([k, n]) => [k, String(n)])]));
+  out.push('\nfaults injected by kind');
+  out.push(table([['kind', 'injected', 'attempted'], ...Object.entries(r.faults.byKind).map(([k, v]) => [k, String(v.injected), String(v.attempted)])]));
+  out.push(`poison messages ${r.poison}, duplicates ${r.duplicates}; process restarts ${JSON.stringify(r.restarts)}`);
+  const logged = r.unexpectedExits.filter((x) => x.kind === 'logged');
+  if (logged.length > 0) out.push(`logged start-up failures (restarted): ${logged.length} (${[...new Set(logged.map((x) => x.name))].join(', ')})`);
+  out.push(`quiescence: ${r.quiescence.quiet ? 'reached' : 'NOT reached'} in ${(r.quiescence.tookMs / 1000).toFixed(1)}s`);
+  out.push('\nchecks');
+  out.push(table([['#', 'check', 'result', 'covered'], ...r.checks.map((c) => [String(c.id), c.name, c.pass ? 'pass' : `FAIL (${c.violations})`, c.covered])]));
+  for (const c of r.checks.filter((x) => !x.pass)) {
+    out.push(`\n${c.id}. ${c.name}: ${c.violations} violation(s)`);
+    for (const ex of c.examples) out.push(`   - ${ex}`);
+  }
+  out.push(`\nviolations: ${r.violations}`);
+  if (r.violations > 0) out.push(`replay: ${r.replay}`);
+  return out.join('\n');
+}

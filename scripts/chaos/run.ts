@@ -1,0 +1,177 @@
+/**
+ * `npm run chaos -- --seed N --orders M --duration S`: a Jepsen-style run against an isolated
+ * stack. Places M checkouts while injecting seeded faults for S seconds, heals, waits for
+ * quiescence, then checks the invariants of docs/reliability.md. Exit codes: 0 no violation,
+ * 1 a violation (or the run could not be carried out), 2 bad usage.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { NatsConnection } from 'nats';
+import { durationToMs } from '../../lib/config';
+import type { Db } from '../../lib/db';
+import { connectNats, declareStreams } from '../../lib/nats';
+import { createTemporalClient } from '../../lib/temporal';
+import { sleep } from '../../lib/wait';
+import { STREAMS } from '../../events/streams';
+import { stackDown } from '../stack/index';
+import { parseChaosArgs, replayCommand, USAGE, UsageError, type ChaosArgs } from './args';
+import { ChaosClient, History } from './client';
+import { listConsumers, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
+import { FaultInjector } from './faults';
+import { checkInvariants, type CheckResult } from './invariants';
+import { PROCESSES, planFaults, planOrders } from './plan';
+import { waitForQuiescence } from './quiesce';
+import { buildReport, formatReport } from './report';
+import { CHAOS_TOKEN, chaosConfig, chaosDb, chaosEnv, freshStack, InfraFaults, setupDatabase } from './stack';
+import { Supervisor } from './supervisor';
+import { runWorkload, type OrderRun } from './workload';
+
+const READY_TIMEOUT_MS = 120_000;
+
+async function waitForApi(baseUrl: string, supervisor: Supervisor): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (supervisor.spawnErrors.length > 0) throw new Error(supervisor.spawnErrors.join('; '));
+    try {
+      const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(3_000) });
+      if (res.ok) return;
+      last = `readyz answered ${res.status}: ${(await res.text()).slice(0, 200)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(500);
+  }
+  throw new Error(`the chaos API at ${baseUrl} was not ready within ${READY_TIMEOUT_MS / 1000}s (${last}); see its log`);
+}
+
+async function main(args: ChaosArgs): Promise<number> {
+  const startedAt = Date.now();
+  const runDir = `${args.stackDir}-runs/${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}-seed-${args.seed}`;
+  mkdirSync(runDir, { recursive: true });
+  const logFile = join(runDir, 'chaos.log');
+  const log = (line: string) => {
+    const stamped = `[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}`;
+    console.log(stamped);
+    appendFileSync(logFile, `${stamped}\n`);
+  };
+  const replay = replayCommand(args);
+  log(`chaos seed ${args.seed}: ${args.orders} orders, ${args.durationS}s of faults (replay: ${replay})`);
+  log(`run directory ${runDir}`);
+
+  const env = chaosEnv(args);
+  // Children inherit PATH and the cache location; every address comes from `env`.
+  const config = chaosConfig(env, process.env);
+  const say = (line: string) => log(`stack | ${line.trim()}`);
+  const supervisor = new Supervisor({ ...process.env, ...env }, join(runDir, 'logs'), startedAt);
+  let db: Db | undefined;
+  let nc: NatsConnection | undefined;
+  let temporal: Client | undefined;
+  try {
+    await freshStack(config, say);
+    db = chaosDb(config);
+    const initialStock = await setupDatabase(db, args.orders);
+    nc = await connectNats(config.nats, 'checkout-chaos');
+    await declareStreams(nc, config.nats);
+    temporal = await createTemporalClient(config.temporal);
+    for (const p of PROCESSES) supervisor.start(p);
+    const baseUrl = `http://127.0.0.1:${args.ports.api}`;
+    await waitForApi(baseUrl, supervisor);
+    log('all processes up; starting workload and faults');
+
+    const windowMs = args.durationS * 1000;
+    const orders = planOrders(args.seed, args.orders, windowMs);
+    const faultPlan = planFaults(args.seed, windowMs);
+    const windowStart = Date.now();
+    const history = new History(join(runDir, 'history.jsonl'), windowStart);
+    const clientDeadline = windowStart + windowMs + args.quiesceTimeoutS * 1000;
+    const api = new ChaosClient(baseUrl, CHAOS_TOKEN, history, clientDeadline);
+    const infra = new InfraFaults(config, say);
+    const injector = new FaultInjector({ supervisor, infra, nc, db, seed: args.seed, log }, faultPlan, windowStart, windowMs);
+    const workload = runWorkload(api, orders, windowStart, { concurrency: 32, confirmWindowMs: durationToMs(args.confirmTimeout) + 60_000 });
+
+    await injector.run();
+    const faultsMs = Date.now() - windowStart;
+    log('fault window over; healing');
+    await infra.healAll();
+    // Pauses run to their end (past the ack wait) and poison publishes get their acks.
+    await injector.settled();
+    await supervisor.healAll(READY_TIMEOUT_MS);
+    await waitForApi(baseUrl, supervisor);
+    const runs: OrderRun[] = await workload;
+    log(`workload done: ${runs.filter((r) => r.orderId).length}/${runs.length} orders acknowledged`);
+
+    const jsm = await nc.jetstreamManager();
+    const quiescence = await waitForQuiescence({ db, jsm, temporal, taskQueue: config.temporal.taskQueue, log }, args.quiesceTimeoutS * 1000);
+    log(quiescence.quiet ? `quiescent after ${(quiescence.tookMs / 1000).toFixed(1)}s` : `NOT quiescent after ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`);
+
+    const snapshot: DbSnapshot = await snapshotDb(db);
+    const events = [];
+    for (const s of STREAMS.filter((x) => x.name !== 'DLQ')) events.push(...(await readStream(nc, jsm, s.name)));
+    const checks: CheckResult[] = checkInvariants({
+      runs,
+      history: history.entries,
+      db: snapshot,
+      sagas: await sagaOutcomes(temporal, snapshot.orders.map((o) => o.id)),
+      initialStock,
+      events,
+      dlq: await readStream(nc, jsm, 'DLQ'),
+      consumers: await listConsumers(jsm),
+      poison: injector.poison,
+    });
+    const extra: string[] = [];
+    if (!quiescence.quiet) extra.push(`no quiescence within ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`);
+    if (supervisor.spawnErrors.length > 0) extra.push(...supervisor.spawnErrors);
+    for (const x of supervisor.unexpected.filter((u) => u.kind === 'crash')) {
+      extra.push(`${x.name} crashed at ${(x.atMs / 1000).toFixed(1)}s (exit ${x.signal ?? x.code}) without logging why; see its log`);
+    }
+    const report = buildReport({
+      seed: args.seed,
+      replay,
+      planned: orders.length,
+      acknowledged: runs.filter((r) => r.orderId).length,
+      db: snapshot,
+      faults: injector.records,
+      poison: injector.poison.length,
+      duplicates: injector.duplicates.length,
+      checks,
+      extraViolations: extra,
+      quiescence: { quiet: quiescence.quiet, tookMs: quiescence.tookMs, backlog: quiescence.backlog },
+      unexpectedExits: supervisor.unexpected,
+      restarts: supervisor.starts(),
+      durationMs: { faults: faultsMs, total: Date.now() - startedAt },
+    });
+    const json = `${JSON.stringify({ ...report, faultLog: injector.records, duplicatesInjected: injector.duplicates, poisonInjected: injector.poison }, null, 2)}\n`;
+    writeFileSync(join(runDir, 'report.json'), json);
+    if (args.report) writeFileSync(args.report, json);
+    console.log(formatReport(report));
+    appendFileSync(logFile, `${formatReport(report)}\n`);
+    return report.violations > 0 ? 1 : 0;
+  } catch (err) {
+    log(`chaos run could not be carried out: ${(err as Error).stack ?? String(err)}`);
+    log(`seed ${args.seed}; replay: ${replay}`);
+    return 1;
+  } finally {
+    await supervisor.stopAll(15_000);
+    await nc?.close();
+    await temporal?.connection.close();
+    await db?.end();
+    if (args.keep) log(`--keep: the chaos stack keeps running (STACK_DIR=${args.stackDir})`);
+    else await stackDown(config, { say }).catch((err: unknown) => log(`stack down failed: ${(err as Error).message}`));
+  }
+}
+
+let parsed: ChaosArgs | 'help';
+try {
+  parsed = parseChaosArgs(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(`${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed === 'help') {
+  console.log(USAGE);
+  process.exit(0);
+}
+process.exit(await main(parsed));

@@ -1,0 +1,93 @@
+import pLimit from 'p-limit';
+import { sleep } from '../../lib/wait';
+import type { ChaosClient } from './client';
+import type { PlannedOrder } from './plan';
+
+/** What the client got for one planned order. */
+export interface OrderRun {
+  plan: PlannedOrder;
+  /** Set once POST /checkouts answered 202: the order was acknowledged. */
+  orderId?: string;
+  /** Final status of POST /checkouts (undefined: no final answer before the deadline). */
+  placeStatus?: number;
+  cancelStatus?: number;
+  confirmStatus?: number;
+  /** 4xx answers a correct client should never get (other than the expected 409s). */
+  unexpected: string[];
+}
+
+const POLL_MS = 500;
+const TERMINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'COMPENSATING']);
+
+async function placeOne(api: ChaosClient, o: PlannedOrder, run: OrderRun): Promise<void> {
+  const body = {
+    customerId: o.customerId,
+    items: o.items,
+    payment: { method: o.method },
+    shippingAddress: { name: `Chaos ${o.index}`, line1: `${o.index} Fault St`, city: 'Faultville', postalCode: '10115', country: o.country },
+  };
+  const r = await api.request(o.index, 'place', 'POST', '/checkouts', { key: o.idempotencyKey, body });
+  run.placeStatus = r?.status;
+  if (r?.status === 202) {
+    const id = (r.body as { orderId?: unknown }).orderId;
+    if (typeof id === 'string') run.orderId = id;
+    else run.unexpected.push('202 without an orderId');
+  } else if (r) {
+    run.unexpected.push(`POST /checkouts answered ${r.status}`);
+  }
+}
+
+/** Polls GET /checkouts/{id} until the saga waits for the 3-D Secure answer (or has moved past it). */
+async function awaitConfirmationRequest(api: ChaosClient, o: PlannedOrder, orderId: string, until: number): Promise<boolean> {
+  while (Date.now() < until) {
+    const r = await api.request(o.index, 'get', 'GET', `/checkouts/${orderId}`, { once: true });
+    const status = (r?.body as { status?: unknown } | undefined)?.status;
+    if (status === 'AWAITING_PAYMENT_CONFIRMATION') return true;
+    if (typeof status === 'string' && TERMINAL.has(status)) return false;
+    await sleep(POLL_MS);
+  }
+  return false;
+}
+
+async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confirmWindowMs: number): Promise<void> {
+  const orderId = run.orderId;
+  if (!orderId) return;
+  if (o.intent === 'cancel') {
+    await sleep(o.cancelAfterMs);
+    const r = await api.request(o.index, 'cancel', 'POST', `/checkouts/${orderId}/cancel`, { key: `cancel-${o.idempotencyKey}` });
+    run.cancelStatus = r?.status;
+    if (r && r.status !== 202 && r.status !== 409) run.unexpected.push(`cancel answered ${r.status}`);
+    return;
+  }
+  if (o.intent === '3ds-approve' || o.intent === '3ds-refuse') {
+    if (!(await awaitConfirmationRequest(api, o, orderId, Date.now() + confirmWindowMs))) return;
+    const r = await api.request(o.index, 'confirm', 'POST', `/checkouts/${orderId}/payment-confirmation`, {
+      key: `confirm-${o.idempotencyKey}`,
+      body: { approved: o.intent === '3ds-approve' },
+    });
+    run.confirmStatus = r?.status;
+    if (r && r.status !== 202 && r.status !== 409) run.unexpected.push(`payment-confirmation answered ${r.status}`);
+  }
+}
+
+/**
+ * Plays the planned orders: each is placed at its time, then cancelled or answered as planned.
+ * At most `concurrency` orders are being placed at once.
+ *
+ * @example
+ * const runs = await runWorkload(api, orders, Date.now(), { concurrency: 24, confirmWindowMs: 20_000 });
+ */
+export async function runWorkload(api: ChaosClient, orders: readonly PlannedOrder[], startedAt: number, opts: { concurrency: number; confirmWindowMs: number }): Promise<OrderRun[]> {
+  const limit = pLimit(opts.concurrency);
+  return Promise.all(
+    orders.map(async (o) => {
+      const run: OrderRun = { plan: o, unexpected: [] };
+      const wait = startedAt + o.atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      // Only placing is bounded: a follow-up mostly waits (cancel delay, 3-D Secure polling).
+      await limit(() => placeOne(api, o, run));
+      await followUp(api, o, run, opts.confirmWindowMs);
+      return run;
+    }),
+  );
+}
