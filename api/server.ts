@@ -4,10 +4,11 @@ import { durationToMs, type Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
-import { connectNats } from '../lib/nats';
+import { connectWhenReachable } from '../lib/connect-retry';
+import { connectNats, isNatsUnreachable } from '../lib/nats';
 import { randomIds, systemClock } from '../lib/runtime';
 import { drainBudgetMs, trackHttpConnections, untilAborted } from '../lib/shutdown';
-import { createTemporalClient } from '../lib/temporal';
+import { createTemporalClient, isTemporalUnreachable } from '../lib/temporal';
 import { createApp } from './app';
 import { createCheckoutService } from './checkout-service';
 import { createHttpMetrics } from './metrics';
@@ -23,9 +24,14 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
  * await runApi(loadConfig(), logger, signal, (port) => console.log(port));
  */
 export async function runApi(config: Config, logger: Logger, signal: AbortSignal, onListening?: (port: number) => void): Promise<void> {
+  // Dependencies may still be starting (any start order works): wait for them, logging why.
+  const ready = { logger, signal };
+  const temporal = await connectWhenReachable('Temporal', () => createTemporalClient(config.temporal), isTemporalUnreachable, ready);
+  const nc = await connectWhenReachable('NATS', () => connectNats(config.nats, 'checkout-api'), isNatsUnreachable, ready).catch(async (err: unknown) => {
+    await temporal.connection.close();
+    throw err;
+  });
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-api' });
-  const temporal = await createTemporalClient(config.temporal);
-  const nc = await connectNats(config.nats, 'checkout-api');
   try {
     if (config.api.usingDevToken) logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
     const checkouts = createCheckoutService({

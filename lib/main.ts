@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigError, durationToMs, loadConfig, type Config } from './config';
+import { StoppedBeforeReady } from './connect-retry';
 import { createLogger, type Logger } from './logger';
 import { onShutdownSignal } from './shutdown';
 import { startTracing, type Tracing } from './tracing';
@@ -26,6 +27,10 @@ export async function runIfMain(moduleUrl: string, name: string, main: ProcessMa
   try {
     await main(config, logger, signal, tracing);
   } catch (err) {
+    if (err instanceof StoppedBeforeReady) {
+      logger.info(err.message);
+      process.exit(0);
+    }
     logger.fatal({ err }, `${name} failed`);
     await tracing.shutdown().catch((flushErr: unknown) => logger.warn({ err: flushErr }, 'could not flush spans'));
     process.exit(1);

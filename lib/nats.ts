@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, credsAuthenticator, NatsError, type ConnectionOptions, type NatsConnection } from 'nats';
 import { DEFAULT_MAX_AGE_MS, ensureStreams } from '../events/streams';
 import { durationToMs, type Config } from './config';
 
@@ -20,6 +20,13 @@ export async function connectNats(config: Config['nats'], name: string): Promise
   if (config.token) options.token = config.token;
   if (config.credsFile) options.authenticator = credsAuthenticator(await readFile(config.credsFile));
   return connect(options);
+}
+
+const UNREACHABLE = new Set(['CONNECTION_REFUSED', 'CONNECTION_TIMEOUT', 'TIMEOUT']);
+
+/** True when a first connection failed because no NATS server answered (worth waiting for). */
+export function isNatsUnreachable(err: unknown): boolean {
+  return err instanceof NatsError && UNREACHABLE.has(err.code);
 }
 
 /**

@@ -35,6 +35,16 @@ export async function createTemporalClient(config: Config['temporal']): Promise<
   return new Client({ connection, namespace: config.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 }
 
+/**
+ * True when connecting failed because the Temporal frontend did not answer: the client's
+ * connect deadline, or the native (worker) connection's refused or unreachable TCP connect.
+ */
+export function isTemporalUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'TransportError') return /tcp connect error|Connection refused|ConnectError/i.test(err.message);
+  return /Failed to connect before the deadline/.test(err.message);
+}
+
 const workflowInterceptorsModule = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
 /**

@@ -3,7 +3,8 @@ import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
-import { connectNats, declareStreams } from '../lib/nats';
+import { connectWhenReachable } from '../lib/connect-retry';
+import { connectNats, declareStreams, isNatsUnreachable } from '../lib/nats';
 import { createRelayMetrics } from '../outbox/metrics';
 import { OUTBOX_PARTITIONS, OutboxRelay } from '../outbox/relay';
 
@@ -18,8 +19,8 @@ import { OUTBOX_PARTITIONS, OutboxRelay } from '../outbox/relay';
  * await runRelay(loadConfig(), logger, signal);
  */
 export async function runRelay(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  const nc = await connectWhenReachable('NATS', () => connectNats(config.nats, 'checkout-outbox-relay'), isNatsUnreachable, { logger, signal });
   const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-outbox-relay' });
-  const nc = await connectNats(config.nats, 'checkout-outbox-relay');
   let metricsServer: MetricsServer | undefined;
   try {
     const registry = createProcessRegistry();

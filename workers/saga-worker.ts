@@ -9,7 +9,8 @@ import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { randomIds, systemClock } from '../lib/runtime';
 import { drainBudgetMs, untilAborted } from '../lib/shutdown';
-import { createWorkerConnection, tracingWorkerOptions } from '../lib/temporal';
+import { connectWhenReachable } from '../lib/connect-retry';
+import { createWorkerConnection, isTemporalUnreachable, tracingWorkerOptions } from '../lib/temporal';
 import { temporalLogger } from '../lib/temporal-logger';
 import type { Tracing } from '../lib/tracing';
 
@@ -25,8 +26,8 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
  * await runSagaWorker(loadConfig(), logger, signal);
  */
 export async function runSagaWorker(config: Config, logger: Logger, signal: AbortSignal, tracing?: Tracing): Promise<void> {
+  const connection = await connectWhenReachable('Temporal', () => createWorkerConnection(config.temporal), isTemporalUnreachable, { logger, signal });
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-saga-worker' });
-  const connection = await createWorkerConnection(config.temporal);
   try {
     const ids = randomIds;
     const activities = createActivities({

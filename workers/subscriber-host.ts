@@ -3,7 +3,8 @@ import type { Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
-import { connectNats, declareStreams } from '../lib/nats';
+import { connectWhenReachable } from '../lib/connect-retry';
+import { connectNats, declareStreams, isNatsUnreachable } from '../lib/nats';
 
 /**
  * Where a subscriber's durable consumer sits: its name (default: the subscriber's own) and, for a
@@ -31,8 +32,8 @@ export async function hostConsumers(
   appName: string,
   build: (deps: ConsumerDeps) => EventConsumer[],
 ): Promise<void> {
+  const nc = await connectWhenReachable('NATS', () => connectNats(config.nats, appName), isNatsUnreachable, { logger, signal });
   const db = createDb(config.database.url, { max: 8, applicationName: appName });
-  const nc = await connectNats(config.nats, appName);
   let metricsServer: MetricsServer | undefined;
   try {
     const registry = createProcessRegistry();
