@@ -189,6 +189,8 @@ export class EventConsumer {
   private readonly maxDeliver: number;
   private readonly backoff: number[];
   private readonly metrics: ConsumerMetrics;
+  /** Whether any handler declares predecessors; only then can this consumer have parked events. */
+  private readonly mayPark: boolean;
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -201,6 +203,7 @@ export class EventConsumer {
     this.backoff = options.backoffMs ?? [1_000, 5_000, 15_000, 60_000];
     if (!/^[A-Za-z0-9_-]+$/.test(options.name)) throw new Error(`consumer name ${options.name} must be letters, digits, - or _`);
     if (!STREAMS.some((s) => s.name === options.stream)) throw new Error(`unknown stream ${options.stream}`);
+    this.mayPark = Object.values(options.handlers).some((spec) => normalise(spec as HandlerSpec<EventType>).after.length > 0);
     for (const [type, spec] of Object.entries(options.handlers) as [EventType, HandlerSpec<EventType>][]) {
       for (const before of normalise(spec).after) {
         if (!options.handlers[before]) throw new Error(`handler for ${type} waits for ${before}, which this consumer does not handle`);
@@ -486,7 +489,8 @@ export class EventConsumer {
     }
     await markProcessed(tx, name, event);
     await spec.handle(event as EventOf<EventType>, { tx, message: info });
-    await this.applyParked(tx, event.subject);
+    // Without predecessors nothing is ever parked, so skip the per-event lookup (a round trip each).
+    if (this.mayPark) await this.applyParked(tx, event.subject);
     return 'applied';
   }
 
