@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+
+/** Every scenario of issue 7, in the order they run. */
+export const SCENARIOS = ['saga', 'relay', 'consumer', 'api', 'scale-out'] as const;
+export type ScenarioId = (typeof SCENARIOS)[number];
+
+/** Ports of the bench's own stack instance, so it never touches the dev stack (55432/4222/7233). */
+export interface BenchPorts {
+  postgres: number;
+  nats: number;
+  natsMonitor: number;
+  temporal: number;
+  temporalUi: number;
+  api: number;
+}
+
+export interface BenchArgs {
+  quick: boolean;
+  /** Leave the bench stack running at the end. */
+  keep: boolean;
+  only: ScenarioId[];
+  ports: BenchPorts;
+  /** Child processes (by name, e.g. `outbox-relay`) to run under `node --cpu-prof`. */
+  cpuProf: string[];
+  /** Repetitions per measurement (at least 3). */
+  reps: number;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--keep] [--only ${SCENARIOS.join(',')}] [--reps N]
+                          [--pg-port 55442] [--nats-port 4242] [--nats-monitor-port 8242]
+                          [--temporal-port 7243] [--temporal-ui-port 8243] [--api-port 3142]
+                          [--cpu-prof outbox-relay,saga-worker,...]
+  --quick        smaller workloads (under 3 minutes with cached binaries)
+  --keep         leave the bench stack (STACK_DIR .stack/bench) running afterwards
+  --only LIST    run only these scenarios (memory is measured within saga)
+  --reps N       repetitions per measurement after the warm-up (default 3, minimum 3)
+  --cpu-prof     run these child processes with node --cpu-prof (profiles in .stack/bench/profiles)`;
+
+/** Raised for bad command-line input; the runner prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function port(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a port number, got ${value}`);
+  return n;
+}
+
+/**
+ * Parses the bench's command line.
+ *
+ * @example
+ * parseBenchArgs(['--quick', '--only', 'relay']); // { quick: true, only: ['relay'], reps: 3, ... }
+ * @throws UsageError for an unknown flag, scenario or a bad number.
+ */
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean' },
+        keep: { type: 'boolean' },
+        only: { type: 'string' },
+        reps: { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        'pg-port': { type: 'string' },
+        'nats-port': { type: 'string' },
+        'nats-monitor-port': { type: 'string' },
+        'temporal-port': { type: 'string' },
+        'temporal-ui-port': { type: 'string' },
+        'api-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) throw new UsageError('');
+  const only = values.only === undefined ? [...SCENARIOS] : values.only.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = only.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+  if (unknown.length > 0 || only.length === 0) throw new UsageError(`--only takes a comma-separated list of ${SCENARIOS.join(', ')}; got ${values.only}`);
+  const reps = values.reps === undefined ? 3 : Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 3 || reps > 50) throw new UsageError(`--reps must be an integer from 3 to 50, got ${values.reps}`);
+  return {
+    quick: values.quick ?? false,
+    keep: values.keep ?? false,
+    only: SCENARIOS.filter((s) => only.includes(s)),
+    reps,
+    cpuProf: (values['cpu-prof'] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    ports: {
+      postgres: port(values['pg-port'], 55442, '--pg-port'),
+      nats: port(values['nats-port'], 4242, '--nats-port'),
+      natsMonitor: port(values['nats-monitor-port'], 8242, '--nats-monitor-port'),
+      temporal: port(values['temporal-port'], 7243, '--temporal-port'),
+      temporalUi: port(values['temporal-ui-port'], 8243, '--temporal-ui-port'),
+      api: port(values['api-port'], 3142, '--api-port'),
+    },
+  };
+}

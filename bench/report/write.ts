@@ -1,0 +1,34 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { repoRoot } from '../../lib/config';
+import { renderChart } from './chart';
+import { renderMarkdown } from './markdown';
+import type { BenchReport } from './types';
+
+/** Where reports go; `latest.*` is overwritten by every run. */
+export const RESULTS_DIR = join(repoRoot, 'bench', 'results');
+
+/**
+ * Writes `latest.json`, `latest.md` and `latest.svg` (and a copy of each named after the mode, so
+ * the last quick and the last full run are both kept).
+ *
+ * @example
+ * const files = await writeReport(report);
+ */
+export async function writeReport(report: BenchReport, dir = RESULTS_DIR): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const outputs: [string, string][] = [
+    ['json', `${JSON.stringify(report, null, 2)}\n`],
+    ['md', renderMarkdown(report)],
+    ['svg', renderChart(report)],
+  ];
+  const files: string[] = [];
+  for (const [ext, content] of outputs) {
+    for (const base of ['latest', report.mode]) {
+      const file = join(dir, `${base}.${ext}`);
+      await writeFile(file, base === report.mode && ext === 'md' ? content.replace('(latest.svg)', `(${report.mode}.svg)`) : content);
+      files.push(file);
+    }
+  }
+  return files;
+}
