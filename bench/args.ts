@@ -1,18 +1,14 @@
 import { parseArgs } from 'node:util';
+import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../scripts/stack/isolated';
 
 /** Every scenario of issue 7, in the order they run. */
 export const SCENARIOS = ['saga', 'relay', 'consumer', 'api', 'scale-out'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Ports of the bench's own stack instance, so it never touches the dev stack (55432/4222/7233). */
-export interface BenchPorts {
-  postgres: number;
-  nats: number;
-  natsMonitor: number;
-  temporal: number;
-  temporalUi: number;
-  api: number;
-}
+export type BenchPorts = IsolatedPorts;
+
+const DEFAULT_PORTS: BenchPorts = { postgres: 55442, nats: 4242, natsMonitor: 8242, temporal: 7243, temporalUi: 8243, api: 3142 };
 
 export interface BenchArgs {
   quick: boolean;
@@ -66,12 +62,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         only: { type: 'string' },
         reps: { type: 'string' },
         'cpu-prof': { type: 'string' },
-        'pg-port': { type: 'string' },
-        'nats-port': { type: 'string' },
-        'nats-monitor-port': { type: 'string' },
-        'temporal-port': { type: 'string' },
-        'temporal-ui-port': { type: 'string' },
-        'api-port': { type: 'string' },
+        ...PORT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -90,13 +81,6 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     only: SCENARIOS.filter((s) => only.includes(s)),
     reps,
     cpuProf: (values['cpu-prof'] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0),
-    ports: {
-      postgres: port(values['pg-port'], 55442, '--pg-port'),
-      nats: port(values['nats-port'], 4242, '--nats-port'),
-      natsMonitor: port(values['nats-monitor-port'], 8242, '--nats-monitor-port'),
-      temporal: port(values['temporal-port'], 7243, '--temporal-port'),
-      temporalUi: port(values['temporal-ui-port'], 8243, '--temporal-ui-port'),
-      api: port(values['api-port'], 3142, '--api-port'),
-    },
+    ports: isolatedPorts(values, DEFAULT_PORTS, (raw, fallback, flag) => port(raw, fallback, `--${flag}`)),
   };
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, repoRoot, type Config } from '../lib/config';
+import { isolatedStackEnv } from '../scripts/stack/isolated';
 import type { BenchPorts } from './args';
 
 /** The bench's own stack lives here (git-ignored with the rest of `.stack/`). */
@@ -21,16 +22,7 @@ export interface BenchEnv {
  */
 export function benchEnv(ports: BenchPorts, cacheDir: string, extra: Record<string, string> = {}): BenchEnv {
   const vars: Record<string, string> = {
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: String(ports.api),
-    DATABASE_URL: `postgres://checkout:checkout@127.0.0.1:${ports.postgres}/checkout`,
-    NATS_URL: `nats://127.0.0.1:${ports.nats}`,
-    NATS_MONITOR_URL: `http://127.0.0.1:${ports.natsMonitor}`,
-    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-    TEMPORAL_UI_URL: `http://127.0.0.1:${ports.temporalUi}`,
-    STACK_DIR: BENCH_STACK_DIR,
+    ...isolatedStackEnv(ports, BENCH_STACK_DIR),
     STACK_CACHE_DIR: cacheDir,
     SHUTDOWN_GRACE_PERIOD: '20s',
     ...extra,

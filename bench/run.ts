@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   const loadAtStart = loadAverageNow();
   const startedAt = new Date();
   const base = loadConfigOrExit();
-  const { vars, config } = benchEnv(args.ports, base.stack.cacheDir);
+  // The tuning knobs of the invoking environment reach the processes under test, so a knob's
+  // effect can be measured: RELAY_BATCH_SIZE=1000 npm run bench -- --only relay.
+  const { vars, config } = benchEnv(args.ports, base.stack.cacheDir, { RELAY_BATCH_SIZE: String(base.relay.batchSize), RELAY_POLL_INTERVAL: base.relay.pollInterval, DATABASE_POOL_MAX: String(base.database.poolMax) });
   const logsDir = join(BENCH_STACK_DIR, 'logs');
   say(`bench (${args.quick ? 'quick' : 'full'}, ${args.reps} repetitions): isolated stack in ${BENCH_STACK_DIR}`);
   await benchStackUp(config, say);

@@ -2,8 +2,12 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../lib/config';
+import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../stack/isolated';
 
 /** Everything a chaos run is parameterised by; the seed and these make a run replayable. */
+/** Ports of the chaos stack: beside the dev stack (55432/4222/7233) and the bench's. */
+const DEFAULT_PORTS: IsolatedPorts = { postgres: 55452, nats: 4252, natsMonitor: 8252, temporal: 7253, temporalUi: 8253, api: 3052 };
+
 export interface ChaosArgs {
   seed: number;
   orders: number;
@@ -14,7 +18,7 @@ export interface ChaosArgs {
   /** PAYMENT_CONFIRMATION_TIMEOUT of the chaos workers (3-D Secure orders left unanswered time out). */
   confirmTimeout: string;
   stackDir: string;
-  ports: { postgres: number; nats: number; natsMonitor: number; temporal: number; temporalUi: number; api: number };
+  ports: IsolatedPorts;
   /** Where the JSON summary goes (also always written into the run directory). */
   report: string | undefined;
   /** Leave the isolated stack running afterwards, for inspection. */
@@ -69,12 +73,7 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
         report: { type: 'string' },
         keep: { type: 'boolean' },
         'stack-dir': { type: 'string' },
-        'pg-port': { type: 'string' },
-        'nats-port': { type: 'string' },
-        'nats-monitor-port': { type: 'string' },
-        'temporal-port': { type: 'string' },
-        'temporal-ui-port': { type: 'string' },
-        'api-port': { type: 'string' },
+        ...PORT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -84,7 +83,6 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
   if (values.help) return 'help';
   const confirmTimeout = values['confirm-timeout'] ?? '20s';
   if (!/^\d+(ms|s|m)$/.test(confirmTimeout)) throw new UsageError(`--confirm-timeout expects a duration such as 20s, got ${confirmTimeout}`);
-  const port = (name: string, fallback: number) => int(name, values[name as keyof typeof values] as string | undefined, fallback, 1, 65535);
   return {
     seed: int('seed', values.seed, randomInt(1, 2 ** 31 - 1), 0, 2 ** 31 - 1),
     orders: int('orders', values.orders, 200, 1, 100_000),
@@ -92,14 +90,7 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
     quiesceTimeoutS: int('quiesce-timeout', values['quiesce-timeout'], 240, 10, 86_400),
     confirmTimeout,
     stackDir: values['stack-dir'] ?? join(repoRoot, '.stack', 'chaos'),
-    ports: {
-      postgres: port('pg-port', 55452),
-      nats: port('nats-port', 4252),
-      natsMonitor: port('nats-monitor-port', 8252),
-      temporal: port('temporal-port', 7253),
-      temporalUi: port('temporal-ui-port', 8253),
-      api: port('api-port', 3052),
-    },
+    ports: isolatedPorts(values, DEFAULT_PORTS, (raw, fallback, flag) => int(flag, raw, fallback, 1, 65535)),
     report: values.report,
     keep: values.keep ?? false,
   };

@@ -6,6 +6,7 @@ import { migrate } from '../../lib/migrate';
 import { seedCatalog } from '../../lib/seed';
 import { sleep } from '../../lib/wait';
 import { stackDown, stackUp, type ComponentName, type Say } from '../stack/index';
+import { isolatedStackEnv } from '../stack/isolated';
 import { stackLayout } from '../stack/layout';
 import { locateCluster } from '../stack/postgres-cluster';
 import { findBinaries, runAsOwnerChecked } from '../stack/postgres-tools';
@@ -27,20 +28,10 @@ const MARKER = '.chaos-stack';
  * const env = chaosEnv(args); // { DATABASE_URL: 'postgres://…@127.0.0.1:55452/checkout', … }
  */
 export function chaosEnv(args: ChaosArgs): Record<string, string> {
-  const p = args.ports;
   return {
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: String(p.api),
-    DATABASE_URL: `postgres://checkout:checkout@127.0.0.1:${p.postgres}/checkout`,
-    NATS_URL: `nats://127.0.0.1:${p.nats}`,
-    NATS_MONITOR_URL: `http://127.0.0.1:${p.natsMonitor}`,
-    TEMPORAL_ADDRESS: `127.0.0.1:${p.temporal}`,
-    TEMPORAL_UI_URL: `http://127.0.0.1:${p.temporalUi}`,
+    ...isolatedStackEnv(args.ports, args.stackDir),
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: 'checkout-chaos',
-    STACK_DIR: args.stackDir,
     API_TOKENS: CHAOS_TOKEN,
     PAYMENT_CONFIRMATION_TIMEOUT: args.confirmTimeout,
     SHUTDOWN_GRACE_PERIOD: '10s',
