@@ -48,6 +48,13 @@ export const cancelUpdate = defineUpdate<CheckoutState, []>('cancel');
 /** Patch id of the compensation alert timer; executions that started before it replay without it. */
 export const COMPENSATION_ALERT_PATCH = 'compensation-alert';
 
+/**
+ * Patch: an accepted cancel wins even when the forward steps finished anyway (the last step's
+ * result reached the workflow in the same task as the cancel, so cancelling the scope no longer
+ * interrupted it). Found by the chaos runner: a 202 to a cancel followed by a COMPLETED order.
+ */
+export const CANCEL_WINS_PATCH = 'accepted-cancel-wins';
+
 const DEFAULT_CONFIRMATION_TIMEOUT_MS = 15 * 60_000;
 const DEFAULT_ALERT_AFTER_MS = 60 * 60_000;
 
@@ -306,7 +313,8 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
   let outcome: Outcome;
   try {
     await forward.run(forwardSteps);
-    outcome = { kind: 'completed' };
+    // The client was told its cancel was accepted: honour it, compensating every step.
+    outcome = cancelRequested && patched(CANCEL_WINS_PATCH) ? { kind: 'cancelled' } : { kind: 'completed' };
   } catch (err) {
     const reason = businessReason(err);
     if (cancelRequested || (isCancellation(err) && !reason)) {

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowUpdateStage } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { checkoutWorkflowId } from '../../domain/order';
+import { WORKFLOWS_PATH } from '../../workers/saga-worker';
+import { cancelUpdate, checkoutSaga, getStateQuery } from '../../workflows/checkout-saga';
+import { mockActivities, sagaInput } from '../support/saga-harness';
+import { createTimeSkippingEnv } from '../support/test-env';
+
+/**
+ * The race the chaos runner found: the cancel update and the last forward step's result reach the
+ * workflow in the same workflow task. Workflows and activities run on separate workers here, so
+ * the test can stop the workflow worker, let shipOrder complete and send the cancel, then start
+ * a new workflow worker that receives both at once.
+ */
+describe('cancel accepted in the same workflow task as the last step’s result', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  it('an accepted cancel always ends CANCELLED, every step compensated', async () => {
+    const taskQueue = `cancel-race-${randomUUID()}`;
+    const args = sagaInput({ orderId: randomUUID() });
+    const calls: string[] = [];
+    let release: () => void = () => undefined;
+    const shipping = new Promise<void>((resolve) => (release = resolve));
+    let shipStarted: () => void = () => undefined;
+    const shipRunning = new Promise<void>((resolve) => (shipStarted = resolve));
+    const activities = mockActivities(
+      {
+        shipOrder: async () => {
+          shipStarted();
+          await shipping;
+          return { shipmentId: 'shp_1', trackingNumber: 'SIM1' };
+        },
+      },
+      calls,
+    );
+    const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
+    // No cache: the next workflow task goes to whichever workflow worker polls, not a sticky queue.
+    const workflowWorker = () => Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, maxCachedWorkflows: 0 });
+
+    const result = await activityWorker.runUntil(async () => {
+      const first = await workflowWorker();
+      const handle = await first.runUntil(async () => {
+        const h = await env.client.workflow.start(checkoutSaga, { taskQueue, workflowId: checkoutWorkflowId(args.orderId), args: [args] });
+        await shipRunning;
+        return h;
+      });
+      // No workflow worker now: shipOrder completes, then the cancel arrives; both wait for the next task.
+      release();
+      await new Promise((r) => setTimeout(r, 500));
+      const update = handle.startUpdate(cancelUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+      await new Promise((r) => setTimeout(r, 500));
+      const second = await workflowWorker();
+      return second.runUntil(async () => {
+        const accepted = await update.then(
+          () => true,
+          () => false,
+        );
+        const state = await handle.result();
+        return { accepted, state, queried: await handle.query(getStateQuery) };
+      });
+    });
+
+    if (result.accepted) {
+      assert.equal(result.state.status, 'CANCELLED', 'an accepted cancel must cancel the order');
+      assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'cancelShipment', 'refundPayment', 'releaseStock', 'finalizeOrder:CANCELLED']);
+    } else {
+      assert.equal(result.state.status, 'COMPLETED', 'a rejected cancel leaves the order to complete');
+    }
+    console.log(`cancel ${result.accepted ? 'accepted' : 'rejected'} in the shared workflow task; order ${result.state.status}`);
+  });
+});
