@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createConsumer, createConsumerMetrics, type EventConsumer } from 'checkout-saga/events';
 import type { NatsConnection } from 'nats';
-import pg from 'pg';
 import type { Config } from '../../lib/config';
 import { createDb, withTransaction, type Db } from '../../lib/db';
 import { migrate } from '../../lib/migrate';
@@ -14,7 +13,7 @@ import { appendEvent } from '../../outbox/append';
 import { createRelayMetrics } from '../../outbox/metrics';
 import { OUTBOX_PARTITIONS, OutboxRelay } from '../../outbox/relay';
 import { scrape, sumOf } from '../support/prometheus';
-import { eventually, testConfig, testDb, testLogger } from '../support/services';
+import { ensureDatabase, eventually, testConfig, testDb, testLogger } from '../support/services';
 
 // Rows go through a real relay into JetStream and out through a real kit consumer; the assertions
 // read only what GET /metrics says. The outbox is a database of its own, so this relay owns every
@@ -26,24 +25,10 @@ const traceparent = `00-${'5'.repeat(32)}-${'6'.repeat(16)}-01`;
 
 /** A database of this test's own, created (and migrated) on first use. */
 async function ownDatabase(config: Config): Promise<Db> {
-  const base = new URL(config.database.url);
-  const name = `${decodeURIComponent(base.pathname.slice(1)).replace(/_test$/, '')}_metrics_test`;
-  const admin = new pg.Client({ connectionString: config.database.url });
-  try {
-    await admin.connect();
-  } catch (err) {
-    throw new Error(`Postgres is not reachable at ${base.host} (${(err as Error).message}); run \`npm run stack:up\` first`);
-  }
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`).catch((err: Error) => {
-      if (!/already exists/.test(err.message)) throw err;
-    });
-  } finally {
-    await admin.end();
-  }
-  base.pathname = `/${name}`;
-  const db = createDb(base.toString(), { max: 6, applicationName: 'checkout-metrics-test' });
+  const url = new URL(config.database.url);
+  url.pathname = `${url.pathname.replace(/_test$/, '')}_metrics_test`;
+  await ensureDatabase(url.toString(), config.database.url);
+  const db = createDb(url.toString(), { max: 6, applicationName: 'checkout-metrics-test' });
   await migrate(db);
   return db;
 }

@@ -27,19 +27,20 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export const testLogger = (name: string) => createLogger(name, process.env.LOG_LEVEL ?? 'warn');
 
 /**
- * Creates (if needed), migrates and seeds the test database, and returns a pool on it. Fails
- * loudly, with what to run, when Postgres is not reachable: tests never skip silently.
+ * Creates the database `url` names if it does not exist, connecting through `adminUrl` (another
+ * database on the same server). Fails loudly, with what to run, when Postgres is not reachable:
+ * tests never skip silently.
+ *
+ * @example
+ * await ensureDatabase('postgres://…/checkout_test', 'postgres://…/checkout');
  */
-export async function testDb(config: Config): Promise<Db> {
-  const target = new URL(config.database.url);
-  const dbName = decodeURIComponent(target.pathname.slice(1));
-  const admin = new URL(config.database.url);
-  admin.pathname = `/${dbName.replace(/_test$/, '')}`;
-  const client = new pg.Client({ connectionString: admin.toString() });
+export async function ensureDatabase(url: string, adminUrl: string): Promise<void> {
+  const dbName = decodeURIComponent(new URL(url).pathname.slice(1));
+  const client = new pg.Client({ connectionString: adminUrl });
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`Postgres is not reachable at ${admin.host} (${(err as Error).message}); run \`npm run stack:up\` first`);
+    throw new Error(`Postgres is not reachable at ${new URL(adminUrl).host} (${(err as Error).message}); run \`npm run stack:up\` first`);
   }
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
@@ -51,6 +52,13 @@ export async function testDb(config: Config): Promise<Db> {
   } finally {
     await client.end();
   }
+}
+
+/** Creates (if needed), migrates and seeds the test database, and returns a pool on it. */
+export async function testDb(config: Config): Promise<Db> {
+  const admin = new URL(config.database.url);
+  admin.pathname = admin.pathname.replace(/_test$/, '');
+  await ensureDatabase(config.database.url, admin.toString());
   const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-tests' });
   await migrate(db);
   await seedCatalog(db);
