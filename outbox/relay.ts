@@ -383,7 +383,8 @@ export class OutboxRelay {
         headers: h,
         timeout: this.options.publishTimeoutMs,
       });
-      this.deps.logger.debug({ eventId: row.event_id, orderId: row.partition_key, workflowId: checkoutWorkflowId(row.partition_key), type: row.subject, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
+      // Guarded: building this line for every published row costs a hot path when debug is off.
+      if (this.deps.logger.isLevelEnabled('debug')) this.deps.logger.debug({ eventId: row.event_id, orderId: row.partition_key, workflowId: checkoutWorkflowId(row.partition_key), type: row.subject, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
     });
   }
 
