@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { createProcessRegistry } from '../lib/metrics-server';
 
 /** Request metrics of the API, registered on the process's own registry (no global state). */
 export interface HttpMetrics {
@@ -19,8 +20,7 @@ export interface HttpMetrics {
  * app.use('*', metricsMiddleware(metrics));
  */
 export function createHttpMetrics(): HttpMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createProcessRegistry();
   return {
     registry,
     requests: new Counter({
