@@ -48,17 +48,6 @@ export function contextFromTraceparent(traceparent: string | undefined): Context
 }
 
 /**
- * The trace id of the active span, for log lines; `undefined` outside a span.
- *
- * @example
- * logger.info({ orderId, traceId: activeTraceId() }, 'checkout accepted');
- */
-export function activeTraceId(): string | undefined {
-  const sc = trace.getActiveSpan()?.spanContext();
-  return sc && isSpanContextValid(sc) ? sc.traceId : undefined;
-}
-
-/**
  * Runs `fn` in a new span of `kind` whose parent is `traceparent`, ending it when `fn` settles and
  * marking it failed (with the exception recorded) if `fn` throws. `fn` gets the span's own
  * `traceparent`: the span's when it records, else the parent's, so what is passed on downstream
@@ -81,8 +70,7 @@ export async function withMessagingSpan<T>(
   try {
     return await otelContext.with(trace.setSpan(parent, span), () => fn(own, span));
   } catch (err) {
-    span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    recordFailure(span, err);
     throw err;
   } finally {
     span.end();
@@ -92,7 +80,10 @@ export async function withMessagingSpan<T>(
 /** Marks the active span failed with `err` recorded, for failures that are handled rather than thrown. */
 export function markSpanFailed(err: unknown): void {
   const span = trace.getActiveSpan();
-  if (!span) return;
+  if (span) recordFailure(span, err);
+}
+
+function recordFailure(span: Span, err: unknown): void {
   span.recordException(err instanceof Error ? err : String(err));
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
 }
