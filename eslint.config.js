@@ -2,7 +2,33 @@
 // deterministic (no Node builtins, no I/O libraries, activities imported as types only).
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'worker_threads', 'zlib'];
+const nodeBuiltins = [
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'worker_threads',
+  'zlib',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.stack/**', 'test-results/**', 'bench/results/**'] },
@@ -14,7 +40,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test runs these itself; awaiting them would serialise suite registration.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
@@ -39,8 +69,15 @@ export default tseslint.config(
             { name: '@temporalio/worker', message: 'Workflows use @temporalio/workflow only.' },
           ],
           patterns: [
-            { group: ['node:*', '@hono/*', 'hono/*', '../lib/*', '../outbox/*', '../api/*', '../events/consumer'], message: 'Not allowed in deterministic workflow code.' },
-            { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Import activities as types only (`import type`).' },
+            {
+              group: ['node:*', '@hono/*', 'hono/*', '../lib/*', '../outbox/*', '../api/*', '../events/consumer'],
+              message: 'Not allowed in deterministic workflow code.',
+            },
+            {
+              group: ['../activities', '../activities/*'],
+              allowTypeImports: true,
+              message: 'Import activities as types only (`import type`).',
+            },
           ],
         },
       ],

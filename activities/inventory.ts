@@ -1,14 +1,21 @@
 import { OutOfStockError, StepAlreadyCompensatedError } from '../domain/errors';
 import { withTransaction } from '../lib/db';
 import { appendEvent } from '../outbox/append';
-import { atBoundary, lockOrder, lockProducts, moveLockedStock, moveStock, stockLines, type ActivityDeps, type StockLine } from './shared';
+import {
+  atBoundary,
+  lockOrder,
+  lockProducts,
+  moveLockedStock,
+  moveStock,
+  stockLines,
+  type ActivityDeps,
+  type StockLine,
+} from './shared';
 
 type Shortage = { sku: string; requested: number; available: number };
 
 type ReserveOutcome =
-  | { kind: 'reserved'; items: StockLine[] }
-  | { kind: 'failed'; shortages: Shortage[] }
-  | { kind: 'compensated' };
+  { kind: 'reserved'; items: StockLine[] } | { kind: 'failed'; shortages: Shortage[] } | { kind: 'compensated' };
 
 /**
  * Stock activities. Each commits the stock change and its event in one transaction and is
@@ -37,7 +44,10 @@ export function createInventoryActivities(deps: ActivityDeps) {
           if (previous?.status === 'RELEASED') return { kind: 'compensated' };
 
           const lines = stockLines(order.items);
-          const available = await lockProducts(tx, lines.map((l) => l.sku));
+          const available = await lockProducts(
+            tx,
+            lines.map((l) => l.sku),
+          );
           const shortages = lines
             .map((l) => ({ sku: l.sku, requested: l.quantity, available: available.get(l.sku) ?? 0 }))
             .filter((s) => s.available < s.requested);
@@ -68,7 +78,11 @@ export function createInventoryActivities(deps: ActivityDeps) {
           await appendEvent(tx, outbox, {
             orderId: order.id,
             traceparent: order.traceparent,
-            event: { type: 'inventory.stock.reserved', dataversion: 1, data: { orderId: order.id, items: lines, reservedAt: now.toISOString() } },
+            event: {
+              type: 'inventory.stock.reserved',
+              dataversion: 1,
+              data: { orderId: order.id, items: lines, reservedAt: now.toISOString() },
+            },
           });
           return { kind: 'reserved', items: lines };
         });
@@ -109,11 +123,18 @@ export function createInventoryActivities(deps: ActivityDeps) {
           if (previous.status !== 'RESERVED') return { released: [] };
           const lines = previous.items.lines;
           await moveStock(tx, lines, 'reserved', 'available', now);
-          await tx.query(`UPDATE stock_reservations SET status = 'RELEASED', updated_at = $2 WHERE order_id = $1`, [order.id, now]);
+          await tx.query(`UPDATE stock_reservations SET status = 'RELEASED', updated_at = $2 WHERE order_id = $1`, [
+            order.id,
+            now,
+          ]);
           await appendEvent(tx, outbox, {
             orderId: order.id,
             traceparent: order.traceparent,
-            event: { type: 'inventory.stock.released', dataversion: 1, data: { orderId: order.id, items: lines, releasedAt: now.toISOString() } },
+            event: {
+              type: 'inventory.stock.released',
+              dataversion: 1,
+              data: { orderId: order.id, items: lines, releasedAt: now.toISOString() },
+            },
           });
           return { released: lines };
         }),

@@ -5,9 +5,7 @@ import { appendEvent } from '../outbox/append';
 import { atBoundary, lockOrder, type ActivityDeps } from './shared';
 
 export type FinalOutcome =
-  | { status: 'COMPLETED' }
-  | { status: 'CANCELLED' }
-  | { status: 'FAILED'; failureReason: FailureReason };
+  { status: 'COMPLETED' } | { status: 'CANCELLED' } | { status: 'FAILED'; failureReason: FailureReason };
 
 /**
  * Order activities: record the saga's outcome on the order with its `checkout.order.*` event.
@@ -19,7 +17,11 @@ export function createOrderActivities(deps: ActivityDeps) {
   const outbox = { ...deps, source: '/checkout-saga/checkout' };
   return {
     /** Sets the terminal status once; a retry after commit changes nothing and emits nothing. */
-    async finalizeOrder(input: { orderId: string; outcome: FinalOutcome; steps: StepStatus[] }): Promise<{ changed: boolean }> {
+    async finalizeOrder(input: {
+      orderId: string;
+      outcome: FinalOutcome;
+      steps: StepStatus[];
+    }): Promise<{ changed: boolean }> {
       return atBoundary(() =>
         withTransaction(deps.db, async (tx) => {
           const order = await lockOrder(tx, input.orderId);
@@ -31,7 +33,12 @@ export function createOrderActivities(deps: ActivityDeps) {
             `UPDATE orders SET status = $2, failure_reason = $3, steps = $4, updated_at = $5 WHERE id = $1`,
             [order.id, outcome.status, failureReason, JSON.stringify(input.steps), now],
           );
-          const base = { orderId: order.id, customerId: order.customerId, totalCents: order.totalCents, currency: order.currency };
+          const base = {
+            orderId: order.id,
+            customerId: order.customerId,
+            totalCents: order.totalCents,
+            currency: order.currency,
+          };
           const at = now.toISOString();
           await appendEvent(tx, outbox, {
             orderId: order.id,
@@ -41,7 +48,11 @@ export function createOrderActivities(deps: ActivityDeps) {
                 ? { type: 'checkout.order.completed', dataversion: 1, data: { ...base, completedAt: at } }
                 : outcome.status === 'CANCELLED'
                   ? { type: 'checkout.order.cancelled', dataversion: 1, data: { ...base, cancelledAt: at } }
-                  : { type: 'checkout.order.failed', dataversion: 1, data: { ...base, failureReason: outcome.failureReason, failedAt: at } },
+                  : {
+                      type: 'checkout.order.failed',
+                      dataversion: 1,
+                      data: { ...base, failureReason: outcome.failureReason, failedAt: at },
+                    },
           });
           return { changed: true };
         }),

@@ -28,7 +28,8 @@ async function paymentOf(tx: Tx, orderId: string): Promise<PaymentRow | undefine
 /** What the saga learns from a completed charge step. */
 export type ChargeStepResult = { status: 'charged'; paymentId: string; amountCents: number };
 
-type ChargeOutcome = { kind: 'charged'; paymentId: string } | { kind: 'declined'; reason: string } | { kind: 'compensated' };
+type ChargeOutcome =
+  { kind: 'charged'; paymentId: string } | { kind: 'declined'; reason: string } | { kind: 'compensated' };
 
 function settled(row: PaymentRow): ChargeOutcome {
   if (row.status === 'CHARGED') return { kind: 'charged', paymentId: row.provider_charge_id ?? '' };
@@ -60,7 +61,13 @@ export function createPaymentActivities(deps: ActivityDeps & { provider: Payment
       event: {
         type: 'payments.payment.charged',
         dataversion: 1,
-        data: { orderId: order.id, paymentId: chargeId, amountCents: order.totalCents, currency: order.currency, chargedAt: at.toISOString() },
+        data: {
+          orderId: order.id,
+          paymentId: chargeId,
+          amountCents: order.totalCents,
+          currency: order.currency,
+          chargedAt: at.toISOString(),
+        },
       },
     });
   }
@@ -94,7 +101,13 @@ export function createPaymentActivities(deps: ActivityDeps & { provider: Payment
         event: {
           type: 'payments.payment.declined',
           dataversion: 1,
-          data: { orderId: locked.id, amountCents: locked.totalCents, currency: locked.currency, reason: result.reason, declinedAt: now.toISOString() },
+          data: {
+            orderId: locked.id,
+            amountCents: locked.totalCents,
+            currency: locked.currency,
+            reason: result.reason,
+            declinedAt: now.toISOString(),
+          },
         },
       });
       return { kind: 'declined', reason: result.reason };
@@ -102,8 +115,10 @@ export function createPaymentActivities(deps: ActivityDeps & { provider: Payment
   }
 
   function finish(orderId: string, outcome: ChargeOutcome, amountCents: number): ChargeStepResult {
-    if (outcome.kind === 'declined') throw new PaymentDeclinedError(`payment declined: ${outcome.reason}`, { reason: outcome.reason });
-    if (outcome.kind === 'compensated') throw new StepAlreadyCompensatedError(`payment of order ${orderId} was already refunded or voided`);
+    if (outcome.kind === 'declined')
+      throw new PaymentDeclinedError(`payment declined: ${outcome.reason}`, { reason: outcome.reason });
+    if (outcome.kind === 'compensated')
+      throw new StepAlreadyCompensatedError(`payment of order ${orderId} was already refunded or voided`);
     return { status: 'charged', paymentId: outcome.paymentId, amountCents };
   }
 
@@ -157,7 +172,10 @@ export function createPaymentActivities(deps: ActivityDeps & { provider: Payment
       return atBoundary(async () => {
         const prior = await withTransaction(db, async (tx) => paymentOf(tx, (await lockOrder(tx, input.orderId)).id));
         if (prior && prior.status !== 'CHARGED') {
-          return { refunded: prior.status === 'REFUNDED', amountCents: prior.status === 'REFUNDED' ? Number(prior.amount_cents) : 0 };
+          return {
+            refunded: prior.status === 'REFUNDED',
+            amountCents: prior.status === 'REFUNDED' ? Number(prior.amount_cents) : 0,
+          };
         }
         const result = await provider.refund({ idempotencyKey: chargeKey(input.orderId) });
         return withTransaction(db, async (tx) => {
@@ -171,20 +189,32 @@ export function createPaymentActivities(deps: ActivityDeps & { provider: Payment
                 [order.id, order.currency, now],
               );
             } else if (current.status === 'DECLINED') {
-              await tx.query(`UPDATE payments SET status = 'VOIDED', updated_at = $2 WHERE order_id = $1`, [order.id, now]);
+              await tx.query(`UPDATE payments SET status = 'VOIDED', updated_at = $2 WHERE order_id = $1`, [
+                order.id,
+                now,
+              ]);
             }
             return { refunded: false, amountCents: 0 };
           }
           if (current?.status === 'REFUNDED') return { refunded: true, amountCents: Number(current.amount_cents) };
           if (!current) await recordCharged(tx, order, result.chargeId, now);
-          await tx.query(`UPDATE payments SET status = 'REFUNDED', updated_at = $2 WHERE order_id = $1`, [order.id, now]);
+          await tx.query(`UPDATE payments SET status = 'REFUNDED', updated_at = $2 WHERE order_id = $1`, [
+            order.id,
+            now,
+          ]);
           await appendEvent(tx, outbox, {
             orderId: order.id,
             traceparent: order.traceparent,
             event: {
               type: 'payments.payment.refunded',
               dataversion: 1,
-              data: { orderId: order.id, paymentId: result.chargeId, amountCents: result.amountCents, currency: order.currency, refundedAt: now.toISOString() },
+              data: {
+                orderId: order.id,
+                paymentId: result.chargeId,
+                amountCents: result.amountCents,
+                currency: order.currency,
+                refundedAt: now.toISOString(),
+              },
             },
           });
           return { refunded: true, amountCents: result.amountCents };

@@ -86,14 +86,29 @@ type StockColumn = 'available' | 'reserved' | 'shipped';
 export type StockLine = { sku: string; quantity: number };
 
 /** Moves stock between two of `available`, `reserved` and `shipped`, for each line, locking the rows first. */
-export async function moveStock(tx: Tx, lines: readonly StockLine[], from: StockColumn, to: StockColumn, at: Date): Promise<void> {
+export async function moveStock(
+  tx: Tx,
+  lines: readonly StockLine[],
+  from: StockColumn,
+  to: StockColumn,
+  at: Date,
+): Promise<void> {
   if (lines.length === 0) return;
-  await lockProducts(tx, lines.map((l) => l.sku));
+  await lockProducts(
+    tx,
+    lines.map((l) => l.sku),
+  );
   await moveLockedStock(tx, lines, from, to, at);
 }
 
 /** {@link moveStock} for a caller that already holds the rows' locks (taken with {@link lockProducts}). */
-export async function moveLockedStock(tx: Tx, lines: readonly StockLine[], from: StockColumn, to: StockColumn, at: Date): Promise<void> {
+export async function moveLockedStock(
+  tx: Tx,
+  lines: readonly StockLine[],
+  from: StockColumn,
+  to: StockColumn,
+  at: Date,
+): Promise<void> {
   if (lines.length === 0) return;
   await tx.query(
     `UPDATE products p SET ${from} = p.${from} - l.quantity, ${to} = p.${to} + l.quantity, updated_at = $3

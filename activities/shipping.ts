@@ -24,7 +24,8 @@ async function shipmentOf(tx: Tx, orderId: string): Promise<ShipmentRow | undefi
   return rows[0];
 }
 
-type ShipOutcome = { kind: 'created'; shipmentId: string; trackingNumber: string } | { kind: 'unavailable' } | { kind: 'compensated' };
+type ShipOutcome =
+  { kind: 'created'; shipmentId: string; trackingNumber: string } | { kind: 'unavailable' } | { kind: 'compensated' };
 
 /**
  * Shipping activities over an injected carrier. A created shipment moves the order's stock from
@@ -38,7 +39,8 @@ export function createShippingActivities(deps: ActivityDeps & { carrier: Carrier
   const outbox = { ...deps, source: '/checkout-saga/shipping' };
 
   function fromRow(row: ShipmentRow): ShipOutcome {
-    if (row.status === 'CREATED') return { kind: 'created', shipmentId: row.shipment_id ?? '', trackingNumber: row.tracking_number ?? '' };
+    if (row.status === 'CREATED')
+      return { kind: 'created', shipmentId: row.shipment_id ?? '', trackingNumber: row.tracking_number ?? '' };
     return row.status === 'FAILED' ? { kind: 'unavailable' } : { kind: 'compensated' };
   }
 
@@ -54,7 +56,10 @@ export function createShippingActivities(deps: ActivityDeps & { carrier: Carrier
         if (prior) {
           outcome = fromRow(prior);
         } else {
-          const result = await carrier.createShipment({ idempotencyKey: shipmentKey(order.id), address: order.shippingAddress });
+          const result = await carrier.createShipment({
+            idempotencyKey: shipmentKey(order.id),
+            address: order.shippingAddress,
+          });
           outcome = await withTransaction(db, async (tx): Promise<ShipOutcome> => {
             const locked = await lockOrder(tx, input.orderId);
             const current = await shipmentOf(tx, locked.id);
@@ -96,9 +101,12 @@ export function createShippingActivities(deps: ActivityDeps & { carrier: Carrier
           });
         }
         if (outcome.kind === 'unavailable') {
-          throw new ShippingUnavailableError(`carrier does not deliver to ${order.shippingAddress.country}`, { country: order.shippingAddress.country });
+          throw new ShippingUnavailableError(`carrier does not deliver to ${order.shippingAddress.country}`, {
+            country: order.shippingAddress.country,
+          });
         }
-        if (outcome.kind === 'compensated') throw new StepAlreadyCompensatedError(`shipment of order ${order.id} was already cancelled`);
+        if (outcome.kind === 'compensated')
+          throw new StepAlreadyCompensatedError(`shipment of order ${order.id} was already cancelled`);
         return { shipmentId: outcome.shipmentId, trackingNumber: outcome.trackingNumber };
       });
     },
@@ -107,25 +115,29 @@ export function createShippingActivities(deps: ActivityDeps & { carrier: Carrier
     async cancelShipment(input: { orderId: string }): Promise<{ cancelled: boolean }> {
       return atBoundary(async () => {
         const prior = await withTransaction(db, async (tx) => shipmentOf(tx, (await lockOrder(tx, input.orderId)).id));
-        if (prior && prior.status !== 'CREATED') return { cancelled: prior.status === 'CANCELLED' && prior.shipment_id !== null };
+        if (prior && prior.status !== 'CREATED')
+          return { cancelled: prior.status === 'CANCELLED' && prior.shipment_id !== null };
         const result = await carrier.cancelShipment({ idempotencyKey: shipmentKey(input.orderId) });
         return withTransaction(db, async (tx) => {
           const order = await lockOrder(tx, input.orderId);
           const current = await shipmentOf(tx, order.id);
           const now = deps.clock.now();
-          if (current && current.status !== 'CREATED') return { cancelled: current.status === 'CANCELLED' && current.shipment_id !== null };
+          if (current && current.status !== 'CREATED')
+            return { cancelled: current.status === 'CANCELLED' && current.shipment_id !== null };
           const lines = stockLines(order.items);
           if (result.status === 'voided') {
-            await tx.query(`INSERT INTO shipments (order_id, status, items, created_at, updated_at) VALUES ($1, 'CANCELLED', $2, $3, $3)`, [
-              order.id,
-              JSON.stringify(lines),
-              now,
-            ]);
+            await tx.query(
+              `INSERT INTO shipments (order_id, status, items, created_at, updated_at) VALUES ($1, 'CANCELLED', $2, $3, $3)`,
+              [order.id, JSON.stringify(lines), now],
+            );
             return { cancelled: false };
           }
           if (current) {
             await moveStock(tx, current.items, 'shipped', 'reserved', now);
-            await tx.query(`UPDATE shipments SET status = 'CANCELLED', updated_at = $2 WHERE order_id = $1`, [order.id, now]);
+            await tx.query(`UPDATE shipments SET status = 'CANCELLED', updated_at = $2 WHERE order_id = $1`, [
+              order.id,
+              now,
+            ]);
           } else {
             // The carrier booked it but the worker died before recording: record it as created-then-cancelled.
             await tx.query(
@@ -136,7 +148,11 @@ export function createShippingActivities(deps: ActivityDeps & { carrier: Carrier
           await appendEvent(tx, outbox, {
             orderId: order.id,
             traceparent: order.traceparent,
-            event: { type: 'shipping.shipment.cancelled', dataversion: 1, data: { orderId: order.id, shipmentId: result.shipmentId, cancelledAt: now.toISOString() } },
+            event: {
+              type: 'shipping.shipment.cancelled',
+              dataversion: 1,
+              data: { orderId: order.id, shipmentId: result.shipmentId, cancelledAt: now.toISOString() },
+            },
           });
           return { cancelled: true };
         });

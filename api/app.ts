@@ -76,16 +76,42 @@ export function createApp(deps: AppDeps) {
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
-      return problemResponse(c, { type: `${PROBLEM_BASE}http-${status}`, title: err.message || 'Request error', status, detail: err.message });
+      return problemResponse(c, {
+        type: `${PROBLEM_BASE}http-${status}`,
+        title: err.message || 'Request error',
+        status,
+        detail: err.message,
+      });
     }
     deps.logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error');
-    return problemResponse(c, { type: `${PROBLEM_BASE}internal`, title: 'Internal Server Error', status: 500, detail: 'an unexpected error occurred; it has been logged' });
+    return problemResponse(c, {
+      type: `${PROBLEM_BASE}internal`,
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'an unexpected error occurred; it has been logged',
+    });
   });
-  app.notFound((c) => problemResponse(c, { type: `${PROBLEM_BASE}not-found`, title: 'Not Found', status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }));
+  app.notFound((c) =>
+    problemResponse(c, {
+      type: `${PROBLEM_BASE}not-found`,
+      title: 'Not Found',
+      status: 404,
+      detail: `no route for ${c.req.method} ${c.req.path}`,
+    }),
+  );
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
-  app.route('/', healthRoutes(deps.readiness, { text: () => deps.metrics.registry.metrics(), contentType: deps.metrics.registry.contentType }));
-  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'checkout-saga API', version: '1.0.0', description: API_DESCRIPTION } });
+  app.route(
+    '/',
+    healthRoutes(deps.readiness, {
+      text: () => deps.metrics.registry.metrics(),
+      contentType: deps.metrics.registry.contentType,
+    }),
+  );
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'checkout-saga API', version: '1.0.0', description: API_DESCRIPTION },
+  });
   app.get('/docs', (c) => c.html(DOCS_HTML));
 
   const auth = bearerAuth(deps.tokens);

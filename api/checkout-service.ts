@@ -1,7 +1,21 @@
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { checkoutWorkflowId, OrderStatus, orderTotalCents, TERMINAL_STATUSES, UUID_PATTERN, type CheckoutInput, type CheckoutState, type OrderItem } from '../domain/order';
+import {
+  checkoutWorkflowId,
+  OrderStatus,
+  orderTotalCents,
+  TERMINAL_STATUSES,
+  UUID_PATTERN,
+  type CheckoutInput,
+  type CheckoutState,
+  type OrderItem,
+} from '../domain/order';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { withTransaction } from '../lib/db';
@@ -81,7 +95,9 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
           { key: CustomerIdKey, value: input.customerId },
         ]),
         staticSummary: `Order ${input.orderId} · customer ${input.customerId} · ${itemCount} item(s) · ${(input.totalCents / 100).toFixed(2)} ${input.currency}`,
-        staticDetails: input.items.map((i) => `- ${i.quantity} × ${i.sku} (${i.name}) @ ${i.unitPriceCents}¢`).join('\n'),
+        staticDetails: input.items
+          .map((i) => `- ${i.quantity} × ${i.sku} (${i.name}) @ ${i.unitPriceCents}¢`)
+          .join('\n'),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -98,7 +114,10 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       shipping_address: CheckoutInput['shippingAddress'];
       created_at: Date;
       traceparent: string;
-    }>('SELECT customer_id, items, total_cents, currency, payment_method, shipping_address, created_at, traceparent FROM orders WHERE id = $1', [orderId]);
+    }>(
+      'SELECT customer_id, items, total_cents, currency, payment_method, shipping_address, created_at, traceparent FROM orders WHERE id = $1',
+      [orderId],
+    );
     const row = rows[0];
     if (!row) throw new Error(`order ${orderId} vanished`);
     return {
@@ -127,30 +146,53 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
    * every call is a new update, validated against the saga's current state.
    */
   function updateIdFor(command: string, orderId: string, retryKey: string | undefined): string {
-    return retryKey === undefined ? `${command}-${orderId}-${deps.ids.uuid()}` : `${command}-${orderId}-${createHash('sha256').update(retryKey).digest('hex').slice(0, 32)}`;
+    return retryKey === undefined
+      ? `${command}-${orderId}-${deps.ids.uuid()}`
+      : `${command}-${orderId}-${createHash('sha256').update(retryKey).digest('hex').slice(0, 32)}`;
   }
 
   /**
    * Sends an update to the order's saga and maps the outcomes: validator rejection -> 409, no
    * such order -> 404, a saga that cannot answer in time (no worker) -> 503 with Retry-After.
    */
-  async function updateSaga(orderId: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CheckoutState>): Promise<CheckoutState> {
-    if (!UUID_PATTERN.test(orderId) || !(await orderExists(orderId))) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
+  async function updateSaga(
+    orderId: string,
+    send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CheckoutState>,
+  ): Promise<CheckoutState> {
+    if (!UUID_PATTERN.test(orderId) || !(await orderExists(orderId)))
+      throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
     const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
     try {
       return await temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => send(handle));
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new ProblemError(409, 'conflict', 'Not possible in the order’s current state', err.cause?.message ?? err.message);
+        throw new ProblemError(
+          409,
+          'conflict',
+          'Not possible in the order’s current state',
+          err.cause?.message ?? err.message,
+        );
       }
       if (err instanceof WorkflowNotFoundError) {
         // The saga has ended (or never started): nothing can be changed any more.
-        throw new ProblemError(409, 'conflict', 'Not possible in the order’s current state', 'the order’s saga is not running');
+        throw new ProblemError(
+          409,
+          'conflict',
+          'Not possible in the order’s current state',
+          'the order’s saga is not running',
+        );
       }
       deps.logger.warn({ err, orderId }, 'saga did not answer the update in time');
-      throw new ProblemError(503, 'saga-unavailable', 'Saga unavailable', 'the saga could not be reached in time; retry later (a retry is applied at most once)', undefined, {
-        'Retry-After': '5',
-      });
+      throw new ProblemError(
+        503,
+        'saga-unavailable',
+        'Saga unavailable',
+        'the saga could not be reached in time; retry later (a retry is applied at most once)',
+        undefined,
+        {
+          'Retry-After': '5',
+        },
+      );
     }
   }
 
@@ -169,7 +211,9 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         [skus],
       );
       const bySku = new Map(products.map((p) => [p.sku, p]));
-      const unknown = body.items.flatMap((item, i) => (bySku.has(item.sku) ? [] : [{ path: `items.${i}.sku`, message: `unknown SKU ${item.sku}` }]));
+      const unknown = body.items.flatMap((item, i) =>
+        bySku.has(item.sku) ? [] : [{ path: `items.${i}.sku`, message: `unknown SKU ${item.sku}` }],
+      );
       if (unknown.length > 0) throw validationProblem(unknown);
       const items: OrderItem[] = body.items.map((item) => {
         const p = bySku.get(item.sku)!;
@@ -185,11 +229,17 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         const existing = rows[0];
         if (existing && !existing.expired) {
           if (existing.request_hash !== requestHash) {
-            throw new ProblemError(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request body');
+            throw new ProblemError(
+              422,
+              'idempotency-key-reused',
+              'Idempotency-Key reused',
+              'this Idempotency-Key was already used with a different request body',
+            );
           }
           return { accepted: existing.response };
         }
-        if (existing) await tx.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2', [principal, key]);
+        if (existing)
+          await tx.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2', [principal, key]);
 
         const orderId = deps.ids.uuid();
         const now = deps.clock.now();
@@ -199,25 +249,39 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         await tx.query(
           `INSERT INTO orders (id, customer_id, status, currency, total_cents, items, shipping_address, payment_method, traceparent, created_at, updated_at)
            VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $9)`,
-          [orderId, body.customerId, body.currency, totalCents, JSON.stringify(items), JSON.stringify(body.shippingAddress), body.payment.method, traceparent, now],
+          [
+            orderId,
+            body.customerId,
+            body.currency,
+            totalCents,
+            JSON.stringify(items),
+            JSON.stringify(body.shippingAddress),
+            body.payment.method,
+            traceparent,
+            now,
+          ],
         );
-        await appendEvent(tx, { clock: deps.clock, ids: deps.ids, source: '/checkout-saga/checkout' }, {
-          orderId,
-          traceparent,
-          event: {
-            type: 'checkout.order.placed',
-            dataversion: 1,
-            data: {
-              orderId,
-              customerId: body.customerId,
-              items: items.map((i) => ({ ...i, lineTotalCents: i.quantity * i.unitPriceCents })),
-              totalCents,
-              currency: body.currency,
-              shippingAddress: body.shippingAddress,
-              placedAt: now.toISOString(),
+        await appendEvent(
+          tx,
+          { clock: deps.clock, ids: deps.ids, source: '/checkout-saga/checkout' },
+          {
+            orderId,
+            traceparent,
+            event: {
+              type: 'checkout.order.placed',
+              dataversion: 1,
+              data: {
+                orderId,
+                customerId: body.customerId,
+                items: items.map((i) => ({ ...i, lineTotalCents: i.quantity * i.unitPriceCents })),
+                totalCents,
+                currency: body.currency,
+                shippingAddress: body.shippingAddress,
+                placedAt: now.toISOString(),
+              },
             },
           },
-        });
+        );
         const accepted: Accepted = { orderId, status: 'PENDING' };
         await tx.query(
           `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response, expires_at)
@@ -241,19 +305,32 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       // A replay has no input in hand: load the stored order and re-issue the idempotent start.
       await startSaga(outcome.input ?? (await loadInput(outcome.accepted.orderId)));
       const orderId = outcome.accepted.orderId;
-      deps.logger.info({ orderId, workflowId: checkoutWorkflowId(orderId), customerId: body.customerId, replayed: outcome.input === undefined }, 'checkout accepted');
+      deps.logger.info(
+        {
+          orderId,
+          workflowId: checkoutWorkflowId(orderId),
+          customerId: body.customerId,
+          replayed: outcome.input === undefined,
+        },
+        'checkout accepted',
+      );
       return outcome.accepted;
     },
 
     /** Cancels the order (accepted until it ships; then compensated to CANCELLED). */
     cancel(orderId: string, retryKey?: string): Promise<CheckoutState> {
-      return updateSaga(orderId, (handle) => handle.executeUpdate(cancelUpdate, { updateId: updateIdFor('cancel', orderId, retryKey) }));
+      return updateSaga(orderId, (handle) =>
+        handle.executeUpdate(cancelUpdate, { updateId: updateIdFor('cancel', orderId, retryKey) }),
+      );
     },
 
     /** The customer's 3-D Secure answer, accepted only while the saga waits for it. */
     confirmPayment(orderId: string, approved: boolean, retryKey?: string): Promise<CheckoutState> {
       return updateSaga(orderId, (handle) =>
-        handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved }], updateId: updateIdFor('payment-confirmation', orderId, retryKey) }),
+        handle.executeUpdate(confirmPaymentUpdate, {
+          args: [{ approved }],
+          updateId: updateIdFor('payment-confirmation', orderId, retryKey),
+        }),
       );
     },
 
@@ -265,7 +342,8 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         return await temporal.withDeadline(Date.now() + 3_000, () => handle.query(getStateQuery));
       } catch (err) {
         // No saga (e.g. never started), no worker to answer, or Temporal unreachable: the database answers.
-        if (!(err instanceof WorkflowNotFoundError)) deps.logger.warn({ err, orderId }, 'saga query failed; answering from the database');
+        if (!(err instanceof WorkflowNotFoundError))
+          deps.logger.warn({ err, orderId }, 'saga query failed; answering from the database');
       }
       const row = await stored(db, orderId);
       if (!row || TERMINAL_STATUSES.includes(row.status)) return row;
@@ -276,7 +354,8 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         const status = description.typedSearchAttributes.get(OrderStatusKey);
         if (status && isOrderStatus(status)) return { ...row, status };
       } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) deps.logger.warn({ err, orderId }, 'saga describe failed; answering with the stored status');
+        if (!(err instanceof WorkflowNotFoundError))
+          deps.logger.warn({ err, orderId }, 'saga describe failed; answering with the stored status');
       }
       return row;
     },
@@ -295,7 +374,10 @@ async function stored(db: Db, orderId: string): Promise<CheckoutState | undefine
     steps: CheckoutState['steps'];
     created_at: Date;
     updated_at: Date;
-  }>('SELECT id, status, failure_reason, customer_id, items, total_cents, currency, steps, created_at, updated_at FROM orders WHERE id = $1', [orderId]);
+  }>(
+    'SELECT id, status, failure_reason, customer_id, items, total_cents, currency, steps, created_at, updated_at FROM orders WHERE id = $1',
+    [orderId],
+  );
   const row = rows[0];
   if (!row) return undefined;
   return {

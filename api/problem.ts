@@ -51,7 +51,13 @@ export class ProblemError extends Error {
 
 /** A 400 listing each invalid field. */
 export function validationProblem(errors: FieldError[]): ProblemError {
-  return new ProblemError(400, 'validation-error', 'Request validation failed', `${errors.length} invalid field(s)`, errors);
+  return new ProblemError(
+    400,
+    'validation-error',
+    'Request validation failed',
+    `${errors.length} invalid field(s)`,
+    errors,
+  );
 }
 
 export function problemResponse(c: Context, problem: Problem, headers: Record<string, string> = {}): Response {

@@ -38,7 +38,12 @@ export function isJsonContentType(header: string | undefined): boolean {
     if (!match) return false;
     const [, name = '', value = ''] = match;
     if (name.toLowerCase() !== 'charset') return true;
-    return ['utf-8', 'utf8'].includes(value.trim().replace(/^"(.*)"$/, '$1').toLowerCase());
+    return ['utf-8', 'utf8'].includes(
+      value
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase(),
+    );
   });
 }
 
@@ -51,7 +56,8 @@ export function isJsonContentType(header: string | undefined): boolean {
  * nulFieldErrors({ customerId: 'a\u0000b' }, 'json'); // [{ path: 'json.customerId', message: … }]
  */
 export function nulFieldErrors(value: unknown, path: string): FieldError[] {
-  if (typeof value === 'string') return value.includes('\u0000') ? [{ path, message: 'must not contain the NUL character (U+0000)' }] : [];
+  if (typeof value === 'string')
+    return value.includes('\u0000') ? [{ path, message: 'must not contain the NUL character (U+0000)' }] : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => nulFieldErrors(v, `${path}.${i}`));
   if (value !== null && typeof value === 'object') {
     return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => [
@@ -69,7 +75,9 @@ export function nulFieldErrors(value: unknown, path: string): FieldError[] {
  * closing it with the answer makes the client open a new one instead.
  */
 const closeIfBodyUnread = (req: HonoRequest): Record<string, string> =>
-  req.header('Transfer-Encoding') !== undefined || Number(req.header('Content-Length') ?? 0) > 0 ? { Connection: 'close' } : {};
+  req.header('Transfer-Encoding') !== undefined || Number(req.header('Content-Length') ?? 0) > 0
+    ? { Connection: 'close' }
+    : {};
 
 const malformed = (detail: string) => new ProblemError(400, 'malformed-json', 'Malformed JSON', detail);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -117,11 +125,21 @@ async function checkJsonBody(req: HonoRequest): Promise<void> {
  * app.use('/checkouts', auth);
  * app.use('*', gate.json);
  */
-export function requestGate<E extends Env>(app: OpenAPIHono<E>, opts: { maxBodyBytes: number }): { shape: MiddlewareHandler<E>; json: MiddlewareHandler<E> } {
+export function requestGate<E extends Env>(
+  app: OpenAPIHono<E>,
+  opts: { maxBodyBytes: number },
+): { shape: MiddlewareHandler<E>; json: MiddlewareHandler<E> } {
   const limit = bodyLimit({
     maxSize: opts.maxBodyBytes,
     onError: () => {
-      throw new ProblemError(413, 'content-too-large', 'Content Too Large', `request bodies are limited to ${opts.maxBodyBytes} bytes`, undefined, { Connection: 'close' });
+      throw new ProblemError(
+        413,
+        'content-too-large',
+        'Content Too Large',
+        `request bodies are limited to ${opts.maxBodyBytes} bytes`,
+        undefined,
+        { Connection: 'close' },
+      );
     },
   });
 
@@ -155,16 +173,38 @@ export function requestGate<E extends Env>(app: OpenAPIHono<E>, opts: { maxBodyB
     if (matched.length === 0) {
       const { path } = c.req;
       const allowed = routeTable().methods.filter((m) => handlersFor(m, path).length > 0);
-      if (allowed.length === 0) throw new ProblemError(404, 'not-found', 'Not Found', `no route for ${c.req.method} ${path}`, undefined, closeIfBodyUnread(c.req));
+      if (allowed.length === 0)
+        throw new ProblemError(
+          404,
+          'not-found',
+          'Not Found',
+          `no route for ${c.req.method} ${path}`,
+          undefined,
+          closeIfBodyUnread(c.req),
+        );
       if (allowed.includes('GET')) allowed.push('HEAD');
       const allow = allowed.sort(byMethodOrder).join(', ');
-      throw new ProblemError(405, 'method-not-allowed', 'Method Not Allowed', `${c.req.method} is not allowed on ${path}; allowed: ${allow}`, undefined, {
-        Allow: allow,
-        ...closeIfBodyUnread(c.req),
-      });
+      throw new ProblemError(
+        405,
+        'method-not-allowed',
+        'Method Not Allowed',
+        `${c.req.method} is not allowed on ${path}; allowed: ${allow}`,
+        undefined,
+        {
+          Allow: allow,
+          ...closeIfBodyUnread(c.req),
+        },
+      );
     }
     if (takesJson(matched) && !isJsonContentType(c.req.header('Content-Type'))) {
-      throw new ProblemError(415, 'unsupported-media-type', 'Unsupported Media Type', 'this route takes a JSON body: send Content-Type: application/json (UTF-8)', undefined, closeIfBodyUnread(c.req));
+      throw new ProblemError(
+        415,
+        'unsupported-media-type',
+        'Unsupported Media Type',
+        'this route takes a JSON body: send Content-Type: application/json (UTF-8)',
+        undefined,
+        closeIfBodyUnread(c.req),
+      );
     }
     return limit(c, next);
   };

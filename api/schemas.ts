@@ -17,7 +17,8 @@ export const CheckoutRequest = z
       .superRefine((items, ctx) => {
         const seen = new Set<string>();
         items.forEach((item, i) => {
-          if (seen.has(item.sku)) ctx.addIssue({ code: 'custom', path: [i, 'sku'], message: 'duplicate SKU; combine the quantities' });
+          if (seen.has(item.sku))
+            ctx.addIssue({ code: 'custom', path: [i, 'sku'], message: 'duplicate SKU; combine the quantities' });
           seen.add(item.sku);
         });
       }),
@@ -28,7 +29,10 @@ export const CheckoutRequest = z
       line2: z.string().trim().max(200).optional(),
       city: text(100),
       postalCode: text(20),
-      country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 country code, upper case').openapi({ example: 'DE' }),
+      country: z
+        .string()
+        .regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 country code, upper case')
+        .openapi({ example: 'DE' }),
     }),
     currency: z.literal('USD', { message: 'only USD is supported' }).default('USD'),
   })
@@ -40,7 +44,14 @@ export const IdempotencyKeyHeader = z.object({
   'idempotency-key': z
     .string()
     .regex(/^[\x20-\x7E]{1,255}$/, '1 to 255 printable ASCII characters')
-    .openapi({ param: { name: 'idempotency-key', in: 'header', description: 'Idempotency-Key (header names are case-insensitive)' }, example: 'b3f1c1f0-order-1' }),
+    .openapi({
+      param: {
+        name: 'idempotency-key',
+        in: 'header',
+        description: 'Idempotency-Key (header names are case-insensitive)',
+      },
+      example: 'b3f1c1f0-order-1',
+    }),
 });
 
 /** On commands: optional; a retry with the same key is applied at most once and gets the same answer. */
@@ -66,9 +77,13 @@ export const CheckoutState = z
   .object({
     orderId: z.uuid(),
     status: OrderStatusSchema,
-    failureReason: z.enum(['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'PAYMENT_CONFIRMATION_TIMEOUT', 'SHIPPING_UNAVAILABLE']).optional(),
+    failureReason: z
+      .enum(['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'PAYMENT_CONFIRMATION_TIMEOUT', 'SHIPPING_UNAVAILABLE'])
+      .optional(),
     customerId: z.string(),
-    items: z.array(z.object({ sku: z.string(), name: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() })),
+    items: z.array(
+      z.object({ sku: z.string(), name: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() }),
+    ),
     totalCents: z.number().int(),
     currency: z.string(),
     steps: z.array(
@@ -90,11 +105,21 @@ export const OrderIdParam = z.object({ orderId: z.string().openapi({ param: { na
 export const SkuParam = z.object({ sku: text(64).openapi({ param: { name: 'sku', in: 'path' }, example: 'SKU-001' }) });
 
 export const InventoryItem = z
-  .object({ sku: z.string(), name: z.string(), priceCents: z.number().int(), available: z.number().int(), reserved: z.number().int() })
+  .object({
+    sku: z.string(),
+    name: z.string(),
+    priceCents: z.number().int(),
+    available: z.number().int(),
+    reserved: z.number().int(),
+  })
   .openapi('InventoryItem');
 
 export const InventoryUpdate = z
-  .object({ name: text(200), priceCents: z.number().int().min(0).max(100_000_000), available: z.number().int().min(0).max(1_000_000_000) })
+  .object({
+    name: text(200),
+    priceCents: z.number().int().min(0).max(100_000_000),
+    available: z.number().int().min(0).max(1_000_000_000),
+  })
   .strict()
   .openapi('InventoryUpdate');
 
@@ -128,7 +153,15 @@ export const OrderSummary = z
     failureReason: z.string().optional(),
     totalCents: z.number().int(),
     currency: z.string(),
-    items: z.array(z.object({ sku: z.string(), name: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int(), lineTotalCents: z.number().int() })),
+    items: z.array(
+      z.object({
+        sku: z.string(),
+        name: z.string(),
+        quantity: z.number().int(),
+        unitPriceCents: z.number().int(),
+        lineTotalCents: z.number().int(),
+      }),
+    ),
     placedAt: z.string(),
     updatedAt: z.string(),
   })
@@ -137,11 +170,18 @@ export const OrderSummary = z
 export const OrderPage = z
   .object({
     items: z.array(OrderSummary),
-    nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next (older) page; null on the last page' }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Pass as `cursor` for the next (older) page; null on the last page' }),
   })
   .openapi('OrderPage');
 
 export const PaymentConfirmation = z
-  .object({ approved: z.boolean().openapi({ description: 'The customer passed (true) or failed (false) the 3-D Secure challenge' }) })
+  .object({
+    approved: z
+      .boolean()
+      .openapi({ description: 'The customer passed (true) or failed (false) the 3-D Secure challenge' }),
+  })
   .strict()
   .openapi('PaymentConfirmation');

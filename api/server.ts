@@ -23,17 +23,33 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
  * @example
  * await runApi(loadConfig(), logger, signal, (port) => console.log(port));
  */
-export async function runApi(config: Config, logger: Logger, signal: AbortSignal, onListening?: (port: number) => void): Promise<void> {
+export async function runApi(
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+  onListening?: (port: number) => void,
+): Promise<void> {
   // Dependencies may still be starting (any start order works): wait for them, logging why.
   const ready = { logger, signal };
-  const temporal = await connectWhenReachable('Temporal', () => createTemporalClient(config.temporal), isTemporalUnreachable, ready);
-  const nc = await connectWhenReachable('NATS', () => connectNats(config.nats, 'checkout-api'), isNatsUnreachable, ready).catch(async (err: unknown) => {
+  const temporal = await connectWhenReachable(
+    'Temporal',
+    () => createTemporalClient(config.temporal),
+    isTemporalUnreachable,
+    ready,
+  );
+  const nc = await connectWhenReachable(
+    'NATS',
+    () => connectNats(config.nats, 'checkout-api'),
+    isNatsUnreachable,
+    ready,
+  ).catch(async (err: unknown) => {
     await temporal.connection.close();
     throw err;
   });
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-api' });
   try {
-    if (config.api.usingDevToken) logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
+    if (config.api.usingDevToken)
+      logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
     const checkouts = createCheckoutService({
       db,
       temporal,

@@ -8,7 +8,14 @@ export type ScenarioId = (typeof SCENARIOS)[number];
 /** Ports of the bench's own stack instance, so it never touches the dev stack (55432/4222/7233). */
 export type BenchPorts = IsolatedPorts;
 
-const DEFAULT_PORTS: BenchPorts = { postgres: 55442, nats: 4242, natsMonitor: 8242, temporal: 7243, temporalUi: 8243, api: 3142 };
+const DEFAULT_PORTS: BenchPorts = {
+  postgres: 55442,
+  nats: 4242,
+  natsMonitor: 8242,
+  temporal: 7243,
+  temporalUi: 8243,
+  api: 3142,
+};
 
 export interface BenchArgs {
   quick: boolean;
@@ -70,17 +77,28 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (values.help) throw new UsageError('');
-  const only = values.only === undefined ? [...SCENARIOS] : values.only.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const only =
+    values.only === undefined
+      ? [...SCENARIOS]
+      : values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
   const unknown = only.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
-  if (unknown.length > 0 || only.length === 0) throw new UsageError(`--only takes a comma-separated list of ${SCENARIOS.join(', ')}; got ${values.only}`);
+  if (unknown.length > 0 || only.length === 0)
+    throw new UsageError(`--only takes a comma-separated list of ${SCENARIOS.join(', ')}; got ${values.only}`);
   const reps = values.reps === undefined ? 3 : Number(values.reps);
-  if (!Number.isInteger(reps) || reps < 3 || reps > 50) throw new UsageError(`--reps must be an integer from 3 to 50, got ${values.reps}`);
+  if (!Number.isInteger(reps) || reps < 3 || reps > 50)
+    throw new UsageError(`--reps must be an integer from 3 to 50, got ${values.reps}`);
   return {
     quick: values.quick ?? false,
     keep: values.keep ?? false,
     only: SCENARIOS.filter((s) => only.includes(s)),
     reps,
-    cpuProf: (values['cpu-prof'] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    cpuProf: (values['cpu-prof'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
     ports: isolatedPorts(values, DEFAULT_PORTS, (raw, fallback, flag) => port(raw, fallback, `--${flag}`)),
   };
 }

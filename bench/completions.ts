@@ -19,7 +19,9 @@ export class CompletionListener {
   private constructor(private readonly messages: ConsumerMessages) {}
 
   static async start(nc: NatsConnection): Promise<CompletionListener> {
-    const consumer = await nc.jetstream().consumers.get('CHECKOUT', { filterSubjects: TERMINAL, deliver_policy: DeliverPolicy.New });
+    const consumer = await nc
+      .jetstream()
+      .consumers.get('CHECKOUT', { filterSubjects: TERMINAL, deliver_policy: DeliverPolicy.New });
     const listener = new CompletionListener(await consumer.consume());
     listener.loop = listener.read();
     return listener;
@@ -59,7 +61,8 @@ export class CompletionListener {
         });
       }));
     this.arrived.delete(orderId);
-    if (arrival.type !== 'checkout.order.completed') throw new Error(`order ${orderId} ended with ${arrival.type}, not checkout.order.completed`);
+    if (arrival.type !== 'checkout.order.completed')
+      throw new Error(`order ${orderId} ended with ${arrival.type}, not checkout.order.completed`);
     return arrival.at;
   }
 

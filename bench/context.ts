@@ -29,7 +29,11 @@ export interface BenchContext {
  * @example
  * const { elapsedMs, latencies } = await closedLoop(100, 8, async () => { const t = performance.now(); await work(); return performance.now() - t; });
  */
-export async function closedLoop(n: number, concurrency: number, one: (i: number) => Promise<number>): Promise<{ elapsedMs: number; latencies: number[] }> {
+export async function closedLoop(
+  n: number,
+  concurrency: number,
+  one: (i: number) => Promise<number>,
+): Promise<{ elapsedMs: number; latencies: number[] }> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -50,7 +54,12 @@ export async function closedLoop(n: number, concurrency: number, one: (i: number
  *
  * @throws Error naming `what` after `timeoutMs`.
  */
-export async function until(what: string, timeoutMs: number, check: () => Promise<boolean>, everyMs = 20): Promise<void> {
+export async function until(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  everyMs = 20,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);

@@ -37,7 +37,10 @@ export interface GroupedOptions {
  * @example
  * const outcome = await runGrouped({ nc, db }, { name: 'bench-grouped', stream: 'CHECKOUT', filterSubject: 'checkout.order.placed', total: 1000, groupSize: 100, ackWaitMs: 30_000, effect });
  */
-export async function runGrouped(deps: { nc: NatsConnection; db: Db }, options: GroupedOptions): Promise<GroupedOutcome> {
+export async function runGrouped(
+  deps: { nc: NatsConnection; db: Db },
+  options: GroupedOptions,
+): Promise<GroupedOutcome> {
   const jsm = await deps.nc.jetstreamManager();
   await jsm.consumers.add(options.stream, {
     durable_name: options.name,
@@ -74,14 +77,21 @@ export async function runGrouped(deps: { nc: NatsConnection; db: Db }, options: 
   return outcome;
 }
 
-async function applyGroup(tx: Tx, options: GroupedOptions, events: { event: ParsedEvent; seq: number }[]): Promise<number> {
+async function applyGroup(
+  tx: Tx,
+  options: GroupedOptions,
+  events: { event: ParsedEvent; seq: number }[],
+): Promise<number> {
   const orders = [...new Set(events.map((e) => e.event.subject))].sort();
   // The kit's per-(consumer, order) lock, taken in one sorted pass so two groups cannot deadlock.
-  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext(o)) FROM (SELECT o FROM unnest($2::text[]) AS o ORDER BY o) AS sorted', [options.name, orders]);
-  const { rows } = await tx.query<{ event_id: string }>('SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])', [
-    options.name,
-    events.map((e) => e.event.id),
-  ]);
+  await tx.query(
+    'SELECT pg_advisory_xact_lock(hashtext($1), hashtext(o)) FROM (SELECT o FROM unnest($2::text[]) AS o ORDER BY o) AS sorted',
+    [options.name, orders],
+  );
+  const { rows } = await tx.query<{ event_id: string }>(
+    'SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])',
+    [options.name, events.map((e) => e.event.id)],
+  );
   const seen = new Set(rows.map((r) => r.event_id));
   const fresh: { event: ParsedEvent; seq: number }[] = [];
   for (const e of events) {

@@ -14,8 +14,15 @@ export async function lastSeq(nc: NatsConnection, stream: string): Promise<numbe
  * @example
  * const stored = await storedTimes(nc, 'CHECKOUT', seqBefore, 300); // Map<msgId, epoch ms>
  */
-export async function storedTimes(nc: NatsConnection, stream: string, afterSeq: number, count: number): Promise<Map<string, number>> {
-  const consumer = await nc.jetstream().consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 });
+export async function storedTimes(
+  nc: NatsConnection,
+  stream: string,
+  afterSeq: number,
+  count: number,
+): Promise<Map<string, number>> {
+  const consumer = await nc
+    .jetstream()
+    .consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 });
   const messages = await consumer.consume();
   const out = new Map<string, number>();
   for await (const msg of messages) {

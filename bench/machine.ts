@@ -9,11 +9,25 @@ import type { MachineFacts } from './report/types';
 const exec = promisify(execFile);
 
 /** Packages whose versions shape the figures. */
-const PACKAGES = ['@temporalio/client', '@temporalio/worker', 'nats', 'pg', 'hono', '@hono/node-server', 'zod', 'pino', 'tsx', 'autocannon', 'hdr-histogram-js'];
+const PACKAGES = [
+  '@temporalio/client',
+  '@temporalio/worker',
+  'nats',
+  'pg',
+  'hono',
+  '@hono/node-server',
+  'zod',
+  'pino',
+  'tsx',
+  'autocannon',
+  'hdr-histogram-js',
+];
 
 async function packageVersion(name: string): Promise<string> {
   try {
-    const pkg = JSON.parse(await readFile(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(await readFile(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'not installed';
@@ -35,7 +49,11 @@ async function firstLine(file: string, args: string[]): Promise<string> {
  * @example
  * const facts = await machineFacts({ 'nats-server': '/path/nats-server' }, { postgres: '17.2' }, loadAtStart);
  */
-export async function machineFacts(binaries: Record<string, string>, known: Record<string, string>, loadAtStart: number): Promise<MachineFacts> {
+export async function machineFacts(
+  binaries: Record<string, string>,
+  known: Record<string, string>,
+  loadAtStart: number,
+): Promise<MachineFacts> {
   const packages: Record<string, string> = {};
   for (const name of PACKAGES) packages[name] = await packageVersion(name);
   const versions: Record<string, string> = {};
@@ -44,7 +62,8 @@ export async function machineFacts(binaries: Record<string, string>, known: Reco
   const commit = await firstLine('git', ['-C', repoRoot, 'rev-parse', 'HEAD']);
   let dirty = false;
   try {
-    dirty = (await exec('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no'])).stdout.trim().length > 0;
+    dirty =
+      (await exec('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no'])).stdout.trim().length > 0;
   } catch {
     dirty = false;
   }

@@ -15,9 +15,17 @@ export interface Rep {
  * @example
  * measurement({ key: 'relay', label: 'outbox relay', role: 'subject', unit: 'events/s', detail: '...' }, reps);
  */
-export function measurement(meta: { key: string; label: string; role: Role; unit: string; detail: string }, reps: readonly Rep[]): Measurement {
+export function measurement(
+  meta: { key: string; label: string; role: Role; unit: string; detail: string },
+  reps: readonly Rep[],
+): Measurement {
   if (reps.length === 0) throw new Error(`${meta.key}: no repetitions`);
   const throughput = reps.map((r) => perSecond(r.count, r.elapsedMs));
   const latencies = reps.flatMap((r) => r.latencies ?? []);
-  return { ...meta, throughput, median: median(throughput), ...(latencies.length > 0 ? { latency: summarize(latencies) } : {}) };
+  return {
+    ...meta,
+    throughput,
+    median: median(throughput),
+    ...(latencies.length > 0 ? { latency: summarize(latencies) } : {}),
+  };
 }

@@ -6,7 +6,9 @@ import { repoRoot } from '../lib/config';
 import type { CloudEvent } from '../events/envelope';
 
 /** The committed contract fixture every benchmark event is cloned from, so payloads are real ones. */
-const TEMPLATE = JSON.parse(readFileSync(join(repoRoot, 'events', 'fixtures', 'checkout.order.placed.v1.json'), 'utf8')) as CloudEvent & {
+const TEMPLATE = JSON.parse(
+  readFileSync(join(repoRoot, 'events', 'fixtures', 'checkout.order.placed.v1.json'), 'utf8'),
+) as CloudEvent & {
   data: { orderId: string };
 };
 
@@ -31,7 +33,14 @@ export function benchEvents(n: number): BenchEvent[] {
     const orderId = randomUUID();
     const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
     const now = new Date().toISOString();
-    const envelope = { ...TEMPLATE, id, subject: orderId, time: now, traceparent, data: { ...TEMPLATE.data, orderId, placedAt: now } };
+    const envelope = {
+      ...TEMPLATE,
+      id,
+      subject: orderId,
+      time: now,
+      traceparent,
+      data: { ...TEMPLATE.data, orderId, placedAt: now },
+    };
     return { id, orderId, subject: TEMPLATE.type, body: JSON.stringify(envelope), traceparent };
   });
 }
@@ -58,14 +67,22 @@ export function relayHeaders(event: BenchEvent): MsgHdrs {
  * @example
  * await publishRaw(js, events, 256);
  */
-export async function publishRaw(js: JetStreamClient, events: readonly BenchEvent[], window: number, msgId: (e: BenchEvent) => string = (e) => e.id): Promise<void> {
+export async function publishRaw(
+  js: JetStreamClient,
+  events: readonly BenchEvent[],
+  window: number,
+  msgId: (e: BenchEvent) => string = (e) => e.id,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(window, events.length) }, async () => {
       while (next < events.length) {
         const event = events[next] as BenchEvent;
         next += 1;
-        await js.publish(event.subject, encoder.encode(event.body), { msgID: msgId(event), headers: relayHeaders(event) });
+        await js.publish(event.subject, encoder.encode(event.body), {
+          msgID: msgId(event),
+          headers: relayHeaders(event),
+        });
       }
     }),
   );

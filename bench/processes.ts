@@ -67,7 +67,11 @@ export async function startProcess(opts: StartOptions): Promise<AppProcess> {
     mkdirSync(dir, { recursive: true });
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', dir);
   }
-  const child = spawn(process.execPath, [...nodeArgs, opts.file], { cwd: repoRoot, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, opts.file], {
+    cwd: repoRoot,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stderr?.pipe(log, { end: false });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${opts.name}`);
@@ -75,7 +79,10 @@ export async function startProcess(opts: StartOptions): Promise<AppProcess> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   await new Promise<void>((resolve, reject) => {
     let ready = false;
-    const timer = setTimeout(() => reject(new Error(`${opts.name} not ready within ${timeoutMs / 1000}s; see ${logFile}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${opts.name} not ready within ${timeoutMs / 1000}s; see ${logFile}`)),
+      timeoutMs,
+    );
     const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
     lines.on('line', (line) => {
       log.write(`${line}\n`);
@@ -197,7 +204,9 @@ export class ProcessPool {
   async stopAll(): Promise<string[]> {
     const failures: string[] = [];
     await Promise.all(
-      this.names().map((name) => this.stop(name).catch((err: unknown) => failures.push(err instanceof Error ? err.message : String(err)))),
+      this.names().map((name) =>
+        this.stop(name).catch((err: unknown) => failures.push(err instanceof Error ? err.message : String(err))),
+      ),
     );
     return failures;
   }

@@ -42,7 +42,9 @@ async function runScenarios(ctx: BenchContext, args: BenchArgs, report: BenchRep
     try {
       const result = await body();
       report.scenarios.push(result);
-      say(`  done in ${Math.round(result.durationMs / 1000)}s: ${result.ratios.map((r) => `${r.label} = ${r.value}`).join('; ')}`);
+      say(
+        `  done in ${Math.round(result.durationMs / 1000)}s: ${result.ratios.map((r) => `${r.label} = ${r.value}`).join('; ')}`,
+      );
     } catch (err) {
       const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
       report.errors.push({ scenario: id, message });
@@ -52,7 +54,11 @@ async function runScenarios(ctx: BenchContext, args: BenchArgs, report: BenchRep
   await run('saga', async () => (await sagaScenario(ctx)).result);
   // Only the relay publishes from here on; the subscribers would compete for the two cores.
   for (const name of ['audit-subscriber', 'read-model', 'notifications', 'bare-worker']) {
-    await ctx.pool.stop(name).catch((err: unknown) => report.errors.push({ scenario: 'shutdown', message: err instanceof Error ? err.message : String(err) }));
+    await ctx.pool
+      .stop(name)
+      .catch((err: unknown) =>
+        report.errors.push({ scenario: 'shutdown', message: err instanceof Error ? err.message : String(err) }),
+      );
   }
   await run('relay', async () => (await relayScenario(ctx)).result);
   await run('consumer', () => consumerScenario(ctx));
@@ -67,7 +73,11 @@ async function main(): Promise<void> {
   const base = loadConfigOrExit();
   // The tuning knobs of the invoking environment reach the processes under test, so a knob's
   // effect can be measured: RELAY_BATCH_SIZE=1000 npm run bench -- --only relay.
-  const { vars, config } = benchEnv(args.ports, base.stack.cacheDir, { RELAY_BATCH_SIZE: String(base.relay.batchSize), RELAY_POLL_INTERVAL: base.relay.pollInterval, DATABASE_POOL_MAX: String(base.database.poolMax) });
+  const { vars, config } = benchEnv(args.ports, base.stack.cacheDir, {
+    RELAY_BATCH_SIZE: String(base.relay.batchSize),
+    RELAY_POLL_INTERVAL: base.relay.pollInterval,
+    DATABASE_POOL_MAX: String(base.database.poolMax),
+  });
   const logsDir = join(BENCH_STACK_DIR, 'logs');
   say(`bench (${args.quick ? 'quick' : 'full'}, ${args.reps} repetitions): isolated stack in ${BENCH_STACK_DIR}`);
   await benchStackUp(config, say);
@@ -83,8 +93,15 @@ async function main(): Promise<void> {
     finishedAt: '',
     durationMs: 0,
     machine: await machineFacts(
-      { 'nats-server': join(config.stack.binDir, 'nats-server'), temporal: join(config.stack.binDir, 'temporal'), nats: join(config.stack.binDir, 'nats') },
-      { postgres: (await db.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown' },
+      {
+        'nats-server': join(config.stack.binDir, 'nats-server'),
+        temporal: join(config.stack.binDir, 'temporal'),
+        nats: join(config.stack.binDir, 'nats'),
+      },
+      {
+        postgres:
+          (await db.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown',
+      },
       loadAtStart,
     ),
     scenarios: [],
@@ -94,7 +111,20 @@ async function main(): Promise<void> {
     await terminateRunningWorkflows(config);
     await prepareDatabase(db);
     await resetStreams(nc, config);
-    const ctx: BenchContext = { config, vars, db, nc, temporal, pool, quick: args.quick, reps: args.reps, apiUrl: `http://127.0.0.1:${args.ports.api}`, apiToken: config.api.tokens[0] ?? '', logsDir, say };
+    const ctx: BenchContext = {
+      config,
+      vars,
+      db,
+      nc,
+      temporal,
+      pool,
+      quick: args.quick,
+      reps: args.reps,
+      apiUrl: `http://127.0.0.1:${args.ports.api}`,
+      apiToken: config.api.tokens[0] ?? '',
+      logsDir,
+      say,
+    };
     await runScenarios(ctx, args, report);
   } finally {
     const failures = await pool.stopAll();
@@ -109,7 +139,9 @@ async function main(): Promise<void> {
   report.durationMs = finishedAt.getTime() - startedAt.getTime();
   report.machine.loadAverage.end = loadAverageNow();
   const files = await writeReport(report);
-  say(`wrote ${files.join(', ')} in ${Math.round(report.durationMs / 1000)}s (load average ${report.machine.loadAverage.start} -> ${report.machine.loadAverage.end})`);
+  say(
+    `wrote ${files.join(', ')} in ${Math.round(report.durationMs / 1000)}s (load average ${report.machine.loadAverage.start} -> ${report.machine.loadAverage.end})`,
+  );
   if (report.errors.length > 0) {
     console.error(`${report.errors.length} scenario(s) failed; see the report`);
     process.exitCode = 1;

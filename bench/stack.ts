@@ -56,7 +56,8 @@ export async function resetStreams(nc: NatsConnection, config: Config): Promise<
   await declareStreams(nc, config.nats);
   const jsm = await nc.jetstreamManager();
   for (const stream of STREAMS) {
-    for await (const consumer of jsm.consumers.list(stream.name)) await jsm.consumers.delete(stream.name, consumer.name);
+    for await (const consumer of jsm.consumers.list(stream.name))
+      await jsm.consumers.delete(stream.name, consumer.name);
     await jsm.streams.purge(stream.name);
   }
 }
@@ -70,13 +71,22 @@ export async function resetStreams(nc: NatsConnection, config: Config): Promise<
  */
 export async function terminateRunningWorkflows(config: Config): Promise<void> {
   const temporal = join(config.stack.binDir, 'temporal');
-  const common = ['--address', config.temporal.address, '--namespace', config.temporal.namespace, '--query', 'ExecutionStatus="Running"'];
+  const common = [
+    '--address',
+    config.temporal.address,
+    '--namespace',
+    config.temporal.namespace,
+    '--query',
+    'ExecutionStatus="Running"',
+  ];
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const { stdout } = await exec(temporal, ['workflow', 'count', ...common], { timeout: 30_000 });
     if (/Total:\s*0\b/.test(stdout)) return;
     try {
-      await exec(temporal, ['workflow', 'terminate', ...common, '--reason', 'bench reset', '--yes'], { timeout: 60_000 });
+      await exec(temporal, ['workflow', 'terminate', ...common, '--reason', 'bench reset', '--yes'], {
+        timeout: 60_000,
+      });
     } catch (err) {
       // One batch at a time on the dev server: the previous one is still terminating.
       if (!/Max concurrent batch operations/i.test(String((err as { stderr?: unknown }).stderr ?? err))) throw err;

@@ -25,7 +25,14 @@ export function summarize(latenciesMs: readonly number[]): LatencySummary {
   try {
     for (const ms of latenciesMs) histogram.recordValue(Math.max(1, Math.round(ms * US_PER_MS)));
     const at = (p: number): number => round(histogram.getValueAtPercentile(p) / US_PER_MS);
-    return { count: histogram.totalCount, p50: at(50), p95: at(95), p99: at(99), max: round(histogram.maxValue / US_PER_MS), mean: round(histogram.mean / US_PER_MS) };
+    return {
+      count: histogram.totalCount,
+      p50: at(50),
+      p95: at(95),
+      p99: at(99),
+      max: round(histogram.maxValue / US_PER_MS),
+      mean: round(histogram.mean / US_PER_MS),
+    };
   } finally {
     histogram.destroy();
   }
@@ -41,7 +48,9 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error('median of nothing');
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**

@@ -17,7 +17,11 @@ export const OrderStatus = {
 } as const;
 export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
 
-export const TERMINAL_STATUSES: readonly OrderStatus[] = [OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.FAILED];
+export const TERMINAL_STATUSES: readonly OrderStatus[] = [
+  OrderStatus.COMPLETED,
+  OrderStatus.CANCELLED,
+  OrderStatus.FAILED,
+];
 
 /** Why a checkout ended in FAILED: always a business reason, never an infrastructure error. */
 export const FailureReason = {

@@ -53,7 +53,8 @@ export type HandlerFn<E> = (event: E, ctx: HandlerContext) => Promise<void>;
  * applied for the same order; until they are, the event is parked (acknowledged at the source and
  * kept in Postgres) and applied right after the last of them.
  */
-export type HandlerSpec<T extends EventType> = HandlerFn<EventOf<T>> | { after: readonly EventType[]; handle: HandlerFn<EventOf<T>> };
+export type HandlerSpec<T extends EventType> =
+  HandlerFn<EventOf<T>> | { after: readonly EventType[]; handle: HandlerFn<EventOf<T>> };
 
 export type Handlers = { [T in EventType]?: HandlerSpec<T> };
 
@@ -136,7 +137,9 @@ function infoOf(msg: JsMsg): MessageInfo {
   };
 }
 
-function normalise<T extends EventType>(spec: HandlerSpec<T>): { after: readonly EventType[]; handle: HandlerFn<EventOf<T>> } {
+function normalise<T extends EventType>(
+  spec: HandlerSpec<T>,
+): { after: readonly EventType[]; handle: HandlerFn<EventOf<T>> } {
   return typeof spec === 'function' ? { after: [], handle: spec } : spec;
 }
 
@@ -201,12 +204,16 @@ export class EventConsumer {
     this.metrics = deps.metrics ?? noopConsumerMetrics;
     this.maxDeliver = options.maxDeliver ?? 5;
     this.backoff = options.backoffMs ?? [1_000, 5_000, 15_000, 60_000];
-    if (!/^[A-Za-z0-9_-]+$/.test(options.name)) throw new Error(`consumer name ${options.name} must be letters, digits, - or _`);
+    if (!/^[A-Za-z0-9_-]+$/.test(options.name))
+      throw new Error(`consumer name ${options.name} must be letters, digits, - or _`);
     if (!STREAMS.some((s) => s.name === options.stream)) throw new Error(`unknown stream ${options.stream}`);
-    this.mayPark = Object.values(options.handlers).some((spec) => normalise(spec as HandlerSpec<EventType>).after.length > 0);
+    this.mayPark = Object.values(options.handlers).some(
+      (spec) => normalise(spec as HandlerSpec<EventType>).after.length > 0,
+    );
     for (const [type, spec] of Object.entries(options.handlers) as [EventType, HandlerSpec<EventType>][]) {
       for (const before of normalise(spec).after) {
-        if (!options.handlers[before]) throw new Error(`handler for ${type} waits for ${before}, which this consumer does not handle`);
+        if (!options.handlers[before])
+          throw new Error(`handler for ${type} waits for ${before}, which this consumer does not handle`);
       }
     }
   }
@@ -306,7 +313,10 @@ export class EventConsumer {
     const jsm = await this.deps.nc.jetstreamManager();
     await this.ensureConsumer(jsm);
     const consumer = await this.deps.nc.jetstream().consumers.get(this.options.stream, this.options.name);
-    const messages = await consumer.consume({ max_messages: Math.min(this.options.maxAckPending ?? 256, 100), idle_heartbeat: 5_000 });
+    const messages = await consumer.consume({
+      max_messages: Math.min(this.options.maxAckPending ?? 256, 100),
+      idle_heartbeat: 5_000,
+    });
     const stop = () => {
       void messages.close();
     };
@@ -322,10 +332,17 @@ export class EventConsumer {
         // Parsed once here: the result gives the per-order key and is what the handler step uses.
         const body = decoder.decode(msg.data);
         const parsed = parseEvent(body);
-        queue.push(parsed.ok ? parsed.event.subject : `${msg.subject}#${msg.info.streamSequence}`, () => this.handle(msg, body, parsed), (err) => {
-          // Settling failed (NATS unreachable): the server redelivers after ack_wait.
-          this.logger.error({ err, subject: msg.subject, seq: msg.info.streamSequence }, 'could not settle message; it will be redelivered');
-        });
+        queue.push(
+          parsed.ok ? parsed.event.subject : `${msg.subject}#${msg.info.streamSequence}`,
+          () => this.handle(msg, body, parsed),
+          (err) => {
+            // Settling failed (NATS unreachable): the server redelivers after ack_wait.
+            this.logger.error(
+              { err, subject: msg.subject, seq: msg.info.streamSequence },
+              'could not settle message; it will be redelivered',
+            );
+          },
+        );
       }
     } finally {
       signal.removeEventListener('abort', stop);
@@ -345,7 +362,9 @@ export class EventConsumer {
         case ConsumerEvents.ConsumerDeleted:
         case ConsumerEvents.ConsumerNotFound:
           this.logger.warn({ status: status.type }, 'durable consumer missing; recreating it');
-          await this.ensureConsumer(jsm).catch((err: unknown) => this.logger.warn({ err }, 'could not recreate consumer yet'));
+          await this.ensureConsumer(jsm).catch((err: unknown) =>
+            this.logger.warn({ err }, 'could not recreate consumer yet'),
+          );
           break;
         case ConsumerEvents.StreamNotFound:
         case ConsumerEvents.NoResponders:
@@ -397,7 +416,10 @@ export class EventConsumer {
         );
         await unpark(tx, this.options.name, p.eventId);
         this.count('dead_lettered');
-        this.logger.warn({ eventId: p.eventId, orderId: p.orderId, type: p.eventType, reason }, 'parked event dead-lettered');
+        this.logger.warn(
+          { eventId: p.eventId, orderId: p.orderId, type: p.eventType, reason },
+          'parked event dead-lettered',
+        );
       }
       return expired.length;
     });
@@ -426,7 +448,9 @@ export class EventConsumer {
       'messaging.message.delivery_count': msg.info.deliveryCount,
       ...(parsed.ok ? { 'messaging.message.id': parsed.event.id, 'checkout.order_id': parsed.event.subject } : {}),
     };
-    return withMessagingSpan(`process ${msg.subject}`, SpanKind.CONSUMER, traceparent, attributes, () => this.settle(msg, body, parsed));
+    return withMessagingSpan(`process ${msg.subject}`, SpanKind.CONSUMER, traceparent, attributes, () =>
+      this.settle(msg, body, parsed),
+    );
   }
 
   /** Settles one message; events that do not parse (dead-lettered or skipped) run on a key of their own. */
@@ -449,7 +473,12 @@ export class EventConsumer {
       this.count('unhandled', delivery);
       return;
     }
-    const log = { eventId: event.id, orderId: event.subject, workflowId: checkoutWorkflowId(event.subject), type: event.type };
+    const log = {
+      eventId: event.id,
+      orderId: event.subject,
+      workflowId: checkoutWorkflowId(event.subject),
+      type: event.type,
+    };
     try {
       const info = infoOf(msg);
       const outcome = await withTransaction(this.deps.db, (tx) => this.apply(tx, event, normalise(spec), body, info));
@@ -484,7 +513,10 @@ export class EventConsumer {
     const missing = await missingPredecessors(tx, name, event.subject, spec.after);
     if (missing.length > 0) {
       await park(tx, name, event, missing, body, info);
-      this.logger.info({ eventId: event.id, orderId: event.subject, type: event.type, waitingFor: missing }, 'event parked until its predecessor is applied');
+      this.logger.info(
+        { eventId: event.id, orderId: event.subject, type: event.type, waitingFor: missing },
+        'event parked until its predecessor is applied',
+      );
       return 'parked';
     }
     await markProcessed(tx, name, event);

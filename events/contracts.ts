@@ -115,7 +115,10 @@ export function eventJsonSchema(type: EventType, version: number, data: z.ZodTyp
     properties.dataversion = { type: 'integer', const: version };
   }
   const closed = findClosedObject(converted, '$');
-  if (closed) throw new Error(`${type} v${version}: ${closed} forbids additional properties; consumers must tolerate added fields`);
+  if (closed)
+    throw new Error(
+      `${type} v${version}: ${closed} forbids additional properties; consumers must tolerate added fields`,
+    );
   return canonical({
     ...converted,
     $id: schemaId(type, version),
@@ -134,7 +137,11 @@ export function eventJsonSchema(type: EventType, version: number, data: z.ZodTyp
  * for (const { type, version, schema } of eventContracts()) console.log(type, version, schema.$id);
  */
 export function eventContracts(): EventContract[] {
-  return catalogVersions().map(({ type, version, data }) => ({ type, version, schema: eventJsonSchema(type, version, data) }));
+  return catalogVersions().map(({ type, version, data }) => ({
+    type,
+    version,
+    schema: eventJsonSchema(type, version, data),
+  }));
 }
 
 const messageId = (type: string, version: number) => `${type}.v${version}`;
@@ -261,7 +268,11 @@ export function asyncApiDocument(contracts: EventContract[]): JsonObject {
             [DLQ_HEADERS.error]: { type: 'string', description: 'Why, on one line (at most 1000 characters).' },
             [DLQ_HEADERS.deliveryCount]: { type: 'string', pattern: '^[0-9]+$', description: 'Deliveries attempted.' },
             [DLQ_HEADERS.stream]: { type: 'string', description: 'Stream the message came from.' },
-            [DLQ_HEADERS.streamSequence]: { type: 'string', pattern: '^[0-9]+$', description: 'Its sequence in that stream.' },
+            [DLQ_HEADERS.streamSequence]: {
+              type: 'string',
+              pattern: '^[0-9]+$',
+              description: 'Its sequence in that stream.',
+            },
             [DLQ_HEADERS.subject]: { type: 'string', description: 'Subject it was published on.' },
             [DLQ_HEADERS.time]: { type: 'string', format: 'date-time', description: 'When it was dead-lettered.' },
           },
@@ -282,7 +293,11 @@ export function asyncApiDocument(contracts: EventContract[]): JsonObject {
 export function contractFiles(): ContractFile[] {
   const contracts = eventContracts();
   return [
-    ...contracts.map((contract) => ({ path: schemaFile(contract.type, contract.version), text: renderJson(contract.schema), contract })),
+    ...contracts.map((contract) => ({
+      path: schemaFile(contract.type, contract.version),
+      text: renderJson(contract.schema),
+      contract,
+    })),
     { path: ASYNCAPI_PATH, text: renderYaml(asyncApiDocument(contracts)) },
   ];
 }
@@ -311,21 +326,46 @@ export function renderYaml(value: JsonValue): string {
 // Keyword order for readable, stable files: zod's own order has shifted between releases
 // (e.g. `minItems` before `type`), which would otherwise show up as noise in every diff.
 const KEYWORD_ORDER = [
-  '$schema', '$id', 'title', 'description', 'type', 'const', 'enum', 'format', 'pattern',
-  'minLength', 'maxLength', 'minimum', 'exclusiveMinimum', 'maximum', 'exclusiveMaximum', 'multipleOf',
-  'items', 'prefixItems', 'minItems', 'maxItems', 'uniqueItems', 'properties', 'required', 'additionalProperties',
+  '$schema',
+  '$id',
+  'title',
+  'description',
+  'type',
+  'const',
+  'enum',
+  'format',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'exclusiveMinimum',
+  'maximum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'items',
+  'prefixItems',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'properties',
+  'required',
+  'additionalProperties',
 ];
 // Maps from a name to a schema: their keys are names, kept in declaration order.
 const NAMED_SCHEMA_MAPS = new Set(['properties', '$defs', 'patternProperties', 'dependentSchemas']);
 
 function canonical(schema: JsonObject): JsonObject {
   const rank = (k: string) => (KEYWORD_ORDER.includes(k) ? KEYWORD_ORDER.indexOf(k) : KEYWORD_ORDER.length);
-  const keys = Object.keys(schema).sort((a, b) => rank(a) - rank(b) || (rank(a) === KEYWORD_ORDER.length ? a.localeCompare(b) : 0));
+  const keys = Object.keys(schema).sort(
+    (a, b) => rank(a) - rank(b) || (rank(a) === KEYWORD_ORDER.length ? a.localeCompare(b) : 0),
+  );
   const out: JsonObject = {};
   for (const key of keys) {
     const value = schema[key] as JsonValue;
     if (NAMED_SCHEMA_MAPS.has(key) && isObject(value)) {
-      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, isObject(sub) ? canonical(sub) : sub]));
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, sub]) => [name, isObject(sub) ? canonical(sub) : sub]),
+      );
     } else if (isObject(value)) {
       out[key] = canonical(value);
     } else if (Array.isArray(value)) {
@@ -372,7 +412,18 @@ function isObject(value: unknown): value is JsonObject {
 const ANNOTATIONS = new Set(['title', 'description', 'examples', '$comment', 'deprecated']);
 const LOWER_BOUNDS = new Set(['minimum', 'exclusiveMinimum', 'minLength', 'minItems', 'minProperties', 'minContains']);
 const UPPER_BOUNDS = new Set(['maximum', 'exclusiveMaximum', 'maxLength', 'maxItems', 'maxProperties', 'maxContains']);
-const SUBSCHEMA = new Set(['items', 'additionalProperties', 'unevaluatedProperties', 'unevaluatedItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else']);
+const SUBSCHEMA = new Set([
+  'items',
+  'additionalProperties',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+]);
 const SUBSCHEMA_LISTS = new Set(['prefixItems', 'allOf', 'anyOf', 'oneOf']);
 const SUBSCHEMA_MAPS = new Set(['$defs', 'patternProperties', 'dependentSchemas']);
 
@@ -444,12 +495,15 @@ function compareProperties(a: JsonObject, b: JsonObject, path: string, out: stri
       out.push(`${at}: property removed`);
       continue;
     }
-    if (ar.has(name) && !br.has(name)) out.push(`${at}: required property became optional (consumers rely on it being present)`);
-    if (!ar.has(name) && br.has(name)) out.push(`${at}: optional property became required (published events may lack it)`);
+    if (ar.has(name) && !br.has(name))
+      out.push(`${at}: required property became optional (consumers rely on it being present)`);
+    if (!ar.has(name) && br.has(name))
+      out.push(`${at}: optional property became required (published events may lack it)`);
     compareSchemas(as, bs, at, out);
   }
   for (const name of Object.keys(bp)) {
-    if (!(name in ap) && br.has(name)) out.push(`${path}.${name}: new property is required (a new property must be optional)`);
+    if (!(name in ap) && br.has(name))
+      out.push(`${path}.${name}: new property is required (a new property must be optional)`);
   }
   // `required` naming something that has no `properties` entry: compare those names as a set.
   const bare = (r: Set<string>, p: JsonObject) => [...r].filter((n) => !(n in p)).sort();

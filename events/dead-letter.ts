@@ -51,7 +51,12 @@ export interface DeadLetterSource {
  * @example
  * await publishDeadLetter(js, { consumer: 'notifications', subject, data, headers, deliveryCount: 5, stream: 'CHECKOUT', streamSequence: 42 }, 'boom', new Date());
  */
-export async function publishDeadLetter(js: JetStreamClient, source: DeadLetterSource, reason: string, now: Date): Promise<void> {
+export async function publishDeadLetter(
+  js: JetStreamClient,
+  source: DeadLetterSource,
+  reason: string,
+  now: Date,
+): Promise<void> {
   const h = natsHeaders();
   if (source.headers) for (const [k, vs] of source.headers) for (const v of vs) h.append(k, v);
   h.set(DLQ_HEADERS.consumer, source.consumer);
@@ -76,7 +81,13 @@ export async function publishDeadLetter(js: JetStreamClient, source: DeadLetterS
  * @example
  * await deadLetter(js, msg, 'order-read-model', 'invalid-data: totalCents: expected number', new Date());
  */
-export async function deadLetter(js: JetStreamClient, msg: JsMsg, consumer: string, reason: string, now: Date): Promise<void> {
+export async function deadLetter(
+  js: JetStreamClient,
+  msg: JsMsg,
+  consumer: string,
+  reason: string,
+  now: Date,
+): Promise<void> {
   await publishDeadLetter(
     js,
     {

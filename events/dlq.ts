@@ -1,4 +1,11 @@
-import { headers as natsHeaders, NatsError, type Consumer, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
+import {
+  headers as natsHeaders,
+  NatsError,
+  type Consumer,
+  type JetStreamClient,
+  type JetStreamManager,
+  type MsgHdrs,
+} from 'nats';
 import { DLQ_HEADERS, DLQ_STREAM } from './dead-letter';
 
 /** Header on a replayed event naming the dead letter it came from (its DLQ stream sequence). */
@@ -62,7 +69,9 @@ export class DeadLetterNotFound extends Error {
 export class NotADeadLetter extends Error {
   override name = 'NotADeadLetter';
   constructor(readonly seq: number) {
-    super(`message ${seq} in stream ${DLQ_STREAM} has no ${DLQ_HEADERS.subject} header; it cannot be replayed (discard it instead)`);
+    super(
+      `message ${seq} in stream ${DLQ_STREAM} has no ${DLQ_HEADERS.subject} header; it cannot be replayed (discard it instead)`,
+    );
   }
 }
 
@@ -74,7 +83,10 @@ export class ReplayPublishFailed extends Error {
     readonly subject: string,
     cause: unknown,
   ) {
-    super(`replaying dead letter ${seq} to ${subject} failed, the dead letter is kept: ${describeNatsError(cause, subject)}`, { cause });
+    super(
+      `replaying dead letter ${seq} to ${subject} failed, the dead letter is kept: ${describeNatsError(cause, subject)}`,
+      { cause },
+    );
   }
 }
 
@@ -105,7 +117,8 @@ function apiErrorCode(err: unknown): number | undefined {
 
 function describeNatsError(err: unknown, subject?: string): string {
   // nats.js reports "no responders" as a bare "503": no stream listens on the subject.
-  if (err instanceof NatsError && err.code === '503' && subject) return `no JetStream stream stores subject ${subject} (503 no responders)`;
+  if (err instanceof NatsError && err.code === '503' && subject)
+    return `no JetStream stream stores subject ${subject} (503 no responders)`;
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -178,7 +191,8 @@ async function getRaw(jsm: JetStreamManager, seq: number): Promise<RawDeadLetter
   } catch (err) {
     const code = apiErrorCode(err);
     if (code === JS_NO_MESSAGE_FOUND) throw new DeadLetterNotFound(seq);
-    if (code === JS_STREAM_NOT_FOUND) throw new DeadLetterNotFound(seq, `no dead letter ${seq}: stream ${DLQ_STREAM} does not exist`);
+    if (code === JS_STREAM_NOT_FOUND)
+      throw new DeadLetterNotFound(seq, `no dead letter ${seq}: stream ${DLQ_STREAM} does not exist`);
     throw err;
   }
 }
@@ -191,7 +205,11 @@ async function deleteRaw(jsm: JetStreamManager, seq: number): Promise<boolean> {
   } catch (err) {
     const code = apiErrorCode(err);
     if (code === JS_STREAM_NOT_FOUND) return false;
-    if (code === JS_STREAM_MSG_DELETE_FAILED && err instanceof NatsError && /no message found|EOF/i.test(err.api_error?.description ?? '')) {
+    if (
+      code === JS_STREAM_MSG_DELETE_FAILED &&
+      err instanceof NatsError &&
+      /no message found|EOF/i.test(err.api_error?.description ?? '')
+    ) {
       return false;
     }
     throw err;
@@ -207,7 +225,10 @@ async function deleteRaw(jsm: JetStreamManager, seq: number): Promise<boolean> {
  * const jsm = await nc.jetstreamManager();
  * for (const d of await listDeadLetters(jsm, { consumer: 'order-audit', limit: 50 })) console.log(d.seq, d.error);
  */
-export async function listDeadLetters(jsm: JetStreamManager, options: { consumer?: string; limit?: number } = {}): Promise<DeadLetterEntry[]> {
+export async function listDeadLetters(
+  jsm: JetStreamManager,
+  options: { consumer?: string; limit?: number } = {},
+): Promise<DeadLetterEntry[]> {
   const { consumer: name, limit = Number.POSITIVE_INFINITY } = options;
   if (name !== undefined) assertConsumerName(name);
   if (!(limit >= 0)) throw new RangeError(`not a limit: ${limit}`);
@@ -221,9 +242,20 @@ export async function listDeadLetters(jsm: JetStreamManager, options: { consumer
     let pending = info.num_pending;
     while (pending > 0 && entries.length < limit) {
       const before = entries.length;
-      const batch = await consumer.fetch({ max_messages: Math.min(pending, limit - entries.length, 500), expires: 5_000 });
+      const batch = await consumer.fetch({
+        max_messages: Math.min(pending, limit - entries.length, 500),
+        expires: 5_000,
+      });
       for await (const m of batch) {
-        entries.push(toEntry({ seq: m.seq, subject: m.subject, time: new Date(Math.floor(m.info.timestampNanos / 1e6)), headers: m.headers, data: m.data }));
+        entries.push(
+          toEntry({
+            seq: m.seq,
+            subject: m.subject,
+            time: new Date(Math.floor(m.info.timestampNanos / 1e6)),
+            headers: m.headers,
+            data: m.data,
+          }),
+        );
         pending = m.info.pending;
         if (pending === 0 || entries.length >= limit) break;
       }

@@ -11,8 +11,24 @@
  * });
  * await consumer.run(signal);
  */
-export { eventCatalog, EVENT_TYPES, dataSchemaFor, isEventType, serviceOf, type DomainEvent, type EventData, type EventType } from './catalog';
-export { cloudEventSchema, parseEvent, TRACEPARENT_PATTERN, type CloudEvent, type ParsedEvent, type ParseResult } from './envelope';
+export {
+  eventCatalog,
+  EVENT_TYPES,
+  dataSchemaFor,
+  isEventType,
+  serviceOf,
+  type DomainEvent,
+  type EventData,
+  type EventType,
+} from './catalog';
+export {
+  cloudEventSchema,
+  parseEvent,
+  TRACEPARENT_PATTERN,
+  type CloudEvent,
+  type ParsedEvent,
+  type ParseResult,
+} from './envelope';
 export { STREAMS, streamFor, ensureStreams, DEFAULT_MAX_AGE_MS, type StreamName, type StreamSettings } from './streams';
 export {
   createConsumer,

@@ -5,10 +5,20 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  * with `EventConsumer.stats()`: applied, duplicates, parked, unparked, retried, deadLettered,
  * unknownTypes, unhandledTypes.
  */
-export type ConsumerOutcome = 'applied' | 'duplicate' | 'parked' | 'unparked' | 'retried' | 'dead_lettered' | 'unknown' | 'unhandled';
+export type ConsumerOutcome =
+  'applied' | 'duplicate' | 'parked' | 'unparked' | 'retried' | 'dead_lettered' | 'unknown' | 'unhandled';
 
 /** Every outcome, so dashboards see each series at 0 before the first message. */
-export const CONSUMER_OUTCOMES: readonly ConsumerOutcome[] = ['applied', 'duplicate', 'parked', 'unparked', 'retried', 'dead_lettered', 'unknown', 'unhandled'];
+export const CONSUMER_OUTCOMES: readonly ConsumerOutcome[] = [
+  'applied',
+  'duplicate',
+  'parked',
+  'unparked',
+  'retried',
+  'dead_lettered',
+  'unknown',
+  'unhandled',
+];
 
 /** Which consumer a measurement belongs to: its durable name and stream (both bounded by deployment). */
 export interface ConsumerLabels {
@@ -78,9 +88,15 @@ const SNAPSHOT_TTL_MS = 1_000;
  * const metrics = createConsumerMetrics(registry, (err, l) => logger.warn({ err, ...l }, 'could not read consumer gauges'));
  * const consumer = createConsumer({ nc, db, logger, metrics }, options);
  */
-export function createConsumerMetrics(registry: Registry, onScrapeError: ScrapeErrorHandler = () => undefined): ConsumerMetrics {
+export function createConsumerMetrics(
+  registry: Registry,
+  onScrapeError: ScrapeErrorHandler = () => undefined,
+): ConsumerMetrics {
   const sources = new Set<ConsumerGaugeSource>();
-  const snapshots = new WeakMap<ConsumerGaugeSource, { at: number; value: Promise<{ pending: number; ackPending: number }> }>();
+  const snapshots = new WeakMap<
+    ConsumerGaugeSource,
+    { at: number; value: Promise<{ pending: number; ackPending: number }> }
+  >();
   // Both backlog gauges are collected in parallel in one scrape; they share one consumer-info call.
   const snapshot = (source: ConsumerGaugeSource) => {
     const cached = snapshots.get(source);

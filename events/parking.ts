@@ -41,7 +41,13 @@ function fromRow(r: ParkedRow): ParkedEvent {
     waitingFor: r.waiting_for,
     body: r.body,
     parkedAt: r.parked_at,
-    info: { subject: r.subject, stream: r.stream, streamSequence: Number(r.stream_seq), deliveryCount: 1, headers: r.headers },
+    info: {
+      subject: r.subject,
+      stream: r.stream,
+      streamSequence: Number(r.stream_seq),
+      deliveryCount: 1,
+      headers: r.headers,
+    },
   };
 }
 
@@ -53,17 +59,29 @@ function fromRow(r: ParkedRow): ParkedEvent {
  * could be parked by one instance while another applies its predecessor and finds nothing parked.
  */
 export async function lockOrderForConsumer(tx: Tx, consumer: string, orderId: string): Promise<void> {
-  await tx.query({ name: 'kit-lock-order', text: 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', values: [consumer, orderId] });
+  await tx.query({
+    name: 'kit-lock-order',
+    text: 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))',
+    values: [consumer, orderId],
+  });
 }
 
 /** True when this consumer has already applied the event. */
 export async function isProcessed(tx: Tx, consumer: string, eventId: string): Promise<boolean> {
-  const { rowCount } = await tx.query({ name: 'kit-is-processed', text: 'SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2', values: [consumer, eventId] });
+  const { rowCount } = await tx.query({
+    name: 'kit-is-processed',
+    text: 'SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2',
+    values: [consumer, eventId],
+  });
   return (rowCount ?? 0) > 0;
 }
 
 /** The processed mark; commits with the handler's effects. */
-export async function markProcessed(tx: Tx, consumer: string, event: { id: string; subject: string; type: string }): Promise<void> {
+export async function markProcessed(
+  tx: Tx,
+  consumer: string,
+  event: { id: string; subject: string; type: string },
+): Promise<void> {
   await tx.query({
     name: 'kit-mark-processed',
     text: 'INSERT INTO processed_events (consumer, event_id, order_id, event_type) VALUES ($1, $2, $3, $4)',
@@ -72,7 +90,12 @@ export async function markProcessed(tx: Tx, consumer: string, event: { id: strin
 }
 
 /** Which of `types` this consumer has not yet applied for the order. */
-export async function missingPredecessors(tx: Tx, consumer: string, orderId: string, types: readonly string[]): Promise<string[]> {
+export async function missingPredecessors(
+  tx: Tx,
+  consumer: string,
+  orderId: string,
+  types: readonly string[],
+): Promise<string[]> {
   if (types.length === 0) return [];
   const { rows } = await tx.query<{ event_type: string }>({
     name: 'kit-missing-predecessors',
@@ -95,7 +118,18 @@ export async function park(
   await tx.query(
     `INSERT INTO parked_events (consumer, event_id, order_id, event_type, waiting_for, subject, body, headers, stream, stream_seq)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-    [consumer, event.id, event.subject, event.type, waitingFor, info.subject, body, JSON.stringify(info.headers), info.stream, info.streamSequence],
+    [
+      consumer,
+      event.id,
+      event.subject,
+      event.type,
+      waitingFor,
+      info.subject,
+      body,
+      JSON.stringify(info.headers),
+      info.stream,
+      info.streamSequence,
+    ],
   );
 }
 
@@ -111,7 +145,12 @@ export async function parkedFor(tx: Tx, consumer: string, orderId: string): Prom
 }
 
 /** Parked events that have waited longer than `olderThanMs`, locked for this transaction. */
-export async function expiredParked(tx: Tx, consumer: string, olderThanMs: number, limit: number): Promise<ParkedEvent[]> {
+export async function expiredParked(
+  tx: Tx,
+  consumer: string,
+  olderThanMs: number,
+  limit: number,
+): Promise<ParkedEvent[]> {
   const { rows } = await tx.query<ParkedRow>(
     `SELECT event_id, order_id, event_type, waiting_for, subject, body, headers, stream, stream_seq, parked_at
      FROM parked_events WHERE consumer = $1 AND parked_at < now() - make_interval(secs => $2)

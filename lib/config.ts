@@ -6,18 +6,14 @@ import { z } from 'zod';
 /** Repository root, derived from this file's location so no path is hard-coded. */
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s, 15m, 2h or 1d');
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s, 15m, 2h or 1d');
 
-const csv = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t.length > 0),
-  );
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0),
+);
 
 const hostPort = z.string().regex(/^([\w.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port');
 
@@ -33,7 +29,9 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
     .default('postgres://checkout:checkout@127.0.0.1:55432/checkout'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
-  NATS_URL: csv.pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\//, 'expected nats:// URLs')).min(1)).default(['nats://127.0.0.1:4222']),
+  NATS_URL: csv
+    .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\//, 'expected nats:// URLs')).min(1))
+    .default(['nats://127.0.0.1:4222']),
   NATS_CREDS_FILE: z.string().min(1).optional(),
   NATS_TOKEN: z.string().min(1).optional(),
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
@@ -63,7 +61,10 @@ const envSchema = z.object({
   RELAY_REBALANCE_INTERVAL: duration.default('2s'),
   // Below the usual 30 s an orchestrator waits before SIGKILL, so the forced exit is ours and logged.
   SHUTDOWN_GRACE_PERIOD: duration.default('25s'),
-  READ_MODEL_CONSUMER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, - or _').default('order-read-model'),
+  READ_MODEL_CONSUMER: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, - or _')
+    .default('order-read-model'),
   READ_MODEL_DELIVER_FROM: z.iso.datetime({ offset: true }).optional(),
   STACK_DIR: z.string().min(1).default(join(repoRoot, '.stack')),
   STACK_CACHE_DIR: z.string().min(1).optional(),
@@ -85,10 +86,11 @@ export class ConfigError extends Error {
 }
 
 function buildConfig(env: z.infer<typeof envSchema>) {
-  const cacheDir =
-    env.STACK_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'checkout-saga');
+  const cacheDir = env.STACK_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'checkout-saga');
   if (env.NODE_ENV === 'production' && !env.API_TOKENS?.length) {
-    throw new ConfigError('Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)');
+    throw new ConfigError(
+      'Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)',
+    );
   }
   return {
     env: env.NODE_ENV,
@@ -120,13 +122,25 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     },
     tracing: {
       exporter: env.OTEL_TRACES_EXPORTER,
-      otlpTracesUrl: new URL('v1/traces', env.OTEL_EXPORTER_OTLP_ENDPOINT.endsWith('/') ? env.OTEL_EXPORTER_OTLP_ENDPOINT : `${env.OTEL_EXPORTER_OTLP_ENDPOINT}/`).href,
+      otlpTracesUrl: new URL(
+        'v1/traces',
+        env.OTEL_EXPORTER_OTLP_ENDPOINT.endsWith('/')
+          ? env.OTEL_EXPORTER_OTLP_ENDPOINT
+          : `${env.OTEL_EXPORTER_OTLP_ENDPOINT}/`,
+      ).href,
       sampleRatio: env.OTEL_TRACES_SAMPLER_ARG,
     },
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS ?? env.METRICS_ADDRESS,
     metrics: { address: env.METRICS_ADDRESS, basePort: env.METRICS_BASE_PORT },
-    saga: { paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT, compensationAlertAfter: env.COMPENSATION_ALERT_AFTER },
-    relay: { batchSize: env.RELAY_BATCH_SIZE, pollInterval: env.RELAY_POLL_INTERVAL, rebalanceInterval: env.RELAY_REBALANCE_INTERVAL },
+    saga: {
+      paymentConfirmationTimeout: env.PAYMENT_CONFIRMATION_TIMEOUT,
+      compensationAlertAfter: env.COMPENSATION_ALERT_AFTER,
+    },
+    relay: {
+      batchSize: env.RELAY_BATCH_SIZE,
+      pollInterval: env.RELAY_POLL_INTERVAL,
+      rebalanceInterval: env.RELAY_REBALANCE_INTERVAL,
+    },
     shutdown: { gracePeriod: env.SHUTDOWN_GRACE_PERIOD },
     readModel: {
       consumer: env.READ_MODEL_CONSUMER,

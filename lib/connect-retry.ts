@@ -34,7 +34,10 @@ export async function connectWhenReachable<T>(
       return connection;
     } catch (err) {
       if (!isUnreachable(err)) throw err;
-      logger.warn({ err: err instanceof Error ? err.message : String(err), attempt, retryInMs: delay }, `${what} unreachable; waiting for it`);
+      logger.warn(
+        { err: err instanceof Error ? err.message : String(err), attempt, retryInMs: delay },
+        `${what} unreachable; waiting for it`,
+      );
       await sleep(delay, signal);
       delay = Math.min(delay * 2, MAX_DELAY_MS);
     }

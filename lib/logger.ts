@@ -25,7 +25,19 @@ export function createLogger(name: string, level: string, destination?: Destinat
     level,
     mixin: traceFields,
     redact: {
-      paths: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token', 'password', '*.password', 'paymentMethod', '*.paymentMethod', 'shippingAddress', '*.shippingAddress'],
+      paths: [
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        'token',
+        '*.token',
+        'password',
+        '*.password',
+        'paymentMethod',
+        '*.paymentMethod',
+        'shippingAddress',
+        '*.shippingAddress',
+      ],
       censor: '[redacted]',
     },
   };

@@ -30,7 +30,12 @@ export function parseHostPort(address: string): { host: string; port: number } {
  * // ... later, or on abort:
  * await server.close();
  */
-export async function startMetricsServer(address: string, registry: Registry, logger: Logger, signal?: AbortSignal): Promise<MetricsServer> {
+export async function startMetricsServer(
+  address: string,
+  registry: Registry,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<MetricsServer> {
   const { host, port } = parseHostPort(address);
   const server = createServer((req, res) => {
     void answer(req, res, registry, logger);

@@ -38,7 +38,10 @@ export function onShutdownSignal(logger: Logger, options: ShutdownOptions): Abor
       logger.info({ signal: sig, gracePeriodMs: options.gracePeriodMs }, 'shutting down: draining in-flight work');
       // Unref'd: a drain that finishes early must not be held open by its own deadline.
       setTimeout(() => {
-        logger.error({ gracePeriodMs: options.gracePeriodMs }, 'shutdown grace period expired before the drain finished: forcing exit');
+        logger.error(
+          { gracePeriodMs: options.gracePeriodMs },
+          'shutdown grace period expired before the drain finished: forcing exit',
+        );
         process.exit(1);
       }, options.gracePeriodMs).unref();
       controller.abort();
@@ -113,7 +116,11 @@ export interface HttpConnections {
  * await untilAborted(signal);
  * await connections.drain(20_000);
  */
-export function trackHttpConnections(server: Server, logger: Logger, options: { idleLingerMs?: number } = {}): HttpConnections {
+export function trackHttpConnections(
+  server: Server,
+  logger: Logger,
+  options: { idleLingerMs?: number } = {},
+): HttpConnections {
   const idleLingerMs = options.idleLingerMs ?? 1_000;
   const sockets = new Map<Socket, { active: number; idleSince: number }>();
   let draining = false;
@@ -142,16 +149,25 @@ export function trackHttpConnections(server: Server, logger: Logger, options: { 
       const closed = new Promise<void>((resolve) => {
         NetServer.prototype.close.call(server, () => resolve());
       });
-      logger.info({ openConnections: sockets.size, activeRequests: activeRequests(), timeoutMs }, 'HTTP server stopped accepting connections; draining');
-      const reaper = setInterval(() => {
-        const now = Date.now();
-        for (const [socket, state] of sockets) {
-          if (state.active === 0 && now - state.idleSince >= idleLingerMs) socket.destroy();
-        }
-      }, Math.min(100, idleLingerMs));
+      logger.info(
+        { openConnections: sockets.size, activeRequests: activeRequests(), timeoutMs },
+        'HTTP server stopped accepting connections; draining',
+      );
+      const reaper = setInterval(
+        () => {
+          const now = Date.now();
+          for (const [socket, state] of sockets) {
+            if (state.active === 0 && now - state.idleSince >= idleLingerMs) socket.destroy();
+          }
+        },
+        Math.min(100, idleLingerMs),
+      );
       const timeout = new AbortController();
       try {
-        const drained = await Promise.race([closed.then(() => true), sleep(timeoutMs, timeout.signal).then(() => false)]);
+        const drained = await Promise.race([
+          closed.then(() => true),
+          sleep(timeoutMs, timeout.signal).then(() => false),
+        ]);
         if (drained) return { cutRequests: 0 };
         const cutRequests = activeRequests();
         logger.warn(

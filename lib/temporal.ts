@@ -32,7 +32,11 @@ export async function createTemporalClient(config: Config['temporal']): Promise<
   const connection = await Connection.connect(options);
   // Starts, updates and signals get a span and carry its context in the Temporal headers; with
   // no tracer provider registered both are no-ops.
-  return new Client({ connection, namespace: config.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  return new Client({
+    connection,
+    namespace: config.namespace,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+  });
 }
 
 /**
@@ -45,7 +49,9 @@ export function isTemporalUnreachable(err: unknown): boolean {
   return /Failed to connect before the deadline/.test(err.message);
 }
 
-const workflowInterceptorsModule = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+const workflowInterceptorsModule = createRequire(import.meta.url).resolve(
+  '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
+);
 
 /**
  * Worker options that trace the saga: workflow spans (exported from the sandbox through a sink,
@@ -60,7 +66,12 @@ export function tracingWorkerOptions(tracing: Tracing | undefined): Pick<WorkerO
   return {
     interceptors: {
       workflowModules: [workflowInterceptorsModule],
-      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
     },
     sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
   };

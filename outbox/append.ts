@@ -47,7 +47,13 @@ export async function appendEvent(
   };
   await tx.query(
     `INSERT INTO outbox (event_id, subject, partition_key, envelope, headers) VALUES ($1, $2, $3, $4, $5)`,
-    [envelope.id, envelope.type, args.orderId, JSON.stringify(envelope), JSON.stringify({ traceparent: envelope.traceparent })],
+    [
+      envelope.id,
+      envelope.type,
+      args.orderId,
+      JSON.stringify(envelope),
+      JSON.stringify({ traceparent: envelope.traceparent }),
+    ],
   );
   await tx.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '']);
   return envelope;

@@ -5,9 +5,22 @@ import { withTransaction, type Db } from '../lib/db';
 /** Why a publish failed, as the bounded `reason` label of `outbox_publish_errors_total`. */
 export type PublishErrorReason = 'timeout' | 'no_responders' | 'disconnected' | 'rejected' | 'permission' | 'other';
 
-export const PUBLISH_ERROR_REASONS: readonly PublishErrorReason[] = ['timeout', 'no_responders', 'disconnected', 'rejected', 'permission', 'other'];
+export const PUBLISH_ERROR_REASONS: readonly PublishErrorReason[] = [
+  'timeout',
+  'no_responders',
+  'disconnected',
+  'rejected',
+  'permission',
+  'other',
+];
 
-const DISCONNECTED = new Set(['DISCONNECT', 'CONNECTION_CLOSED', 'CONNECTION_DRAINING', 'CONNECTION_REFUSED', 'CONNECTION_TIMEOUT']);
+const DISCONNECTED = new Set([
+  'DISCONNECT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DRAINING',
+  'CONNECTION_REFUSED',
+  'CONNECTION_TIMEOUT',
+]);
 
 /**
  * Maps a publish failure to a small fixed set of reasons; the error's message (which can name a
@@ -112,7 +125,8 @@ export function createRelayMetrics(
   let snapshot: { at: number; value: Promise<{ rows: number; oldestAgeSeconds: number }> } | undefined;
   // The two backlog gauges are collected in parallel in one scrape; they share one query.
   const backlog = () => {
-    if (!snapshot || now() - snapshot.at >= 1_000) snapshot = { at: now(), value: outboxBacklog(options.db, options.partitions) };
+    if (!snapshot || now() - snapshot.at >= 1_000)
+      snapshot = { at: now(), value: outboxBacklog(options.db, options.partitions) };
     return snapshot.value;
   };
 
@@ -139,7 +153,11 @@ export function createRelayMetrics(
       if (value) this.set(value.oldestAgeSeconds);
     },
   });
-  const published = new Counter({ name: 'outbox_published_total', help: 'Outbox rows acknowledged by JetStream', registers: [registry] });
+  const published = new Counter({
+    name: 'outbox_published_total',
+    help: 'Outbox rows acknowledged by JetStream',
+    registers: [registry],
+  });
   const errors = new Counter({
     name: 'outbox_publish_errors_total',
     help: 'Outbox publishes that failed (the row is retried), by reason',
@@ -174,7 +192,7 @@ export function createRelayMetrics(
   });
   new Gauge({
     name: 'outbox_relay_members',
-    help: 'Relays sharing the outbox at this relay\'s last rebalance (0 while disconnected), read at scrape time',
+    help: "Relays sharing the outbox at this relay's last rebalance (0 while disconnected), read at scrape time",
     registers: [registry],
     collect() {
       this.set(Math.max(0, ...[...relays].map((r) => r.status().members)));

@@ -174,7 +174,10 @@ export class OutboxRelay {
       } catch (err) {
         broken = err as Error;
         this.metrics.sessionFailed();
-        this.deps.logger.warn({ err, retryInMs: this.dbBackoffMs }, 'outbox relay database error; dropping the connection and its partitions, reconnecting');
+        this.deps.logger.warn(
+          { err, retryInMs: this.dbBackoffMs },
+          'outbox relay database error; dropping the connection and its partitions, reconnecting',
+        );
       } finally {
         if (client) {
           client.removeAllListeners('notification');
@@ -239,9 +242,17 @@ export class OutboxRelay {
   private nextPublishBackoff(outcome: BatchOutcome): number {
     this.failedAttempts += 1;
     this.publishBackoffMs =
-      outcome.acked > 0 ? BACKOFF_MIN_MS : Math.min(Math.max(this.publishBackoffMs * 2, BACKOFF_MIN_MS), BACKOFF_MAX_MS);
+      outcome.acked > 0
+        ? BACKOFF_MIN_MS
+        : Math.min(Math.max(this.publishBackoffMs * 2, BACKOFF_MIN_MS), BACKOFF_MAX_MS);
     this.deps.logger.warn(
-      { err: outcome.error, acked: outcome.acked, failed: outcome.failed, attempt: this.failedAttempts, retryInMs: this.publishBackoffMs },
+      {
+        err: outcome.error,
+        acked: outcome.acked,
+        failed: outcome.failed,
+        attempt: this.failedAttempts,
+        retryInMs: this.publishBackoffMs,
+      },
       'outbox relay could not publish; keeping its partitions and retrying',
     );
     return this.publishBackoffMs;
@@ -260,7 +271,10 @@ export class OutboxRelay {
     const acquired: number[] = [];
     if (this.owned.size > share) {
       const extras = [...this.owned].sort((a, b) => b - a).slice(0, this.owned.size - share);
-      await client.query('SELECT pg_advisory_unlock($1, p) FROM unnest($2::int[]) AS p', [RELAY_LOCKS.partitionSpace, extras]);
+      await client.query('SELECT pg_advisory_unlock($1, p) FROM unnest($2::int[]) AS p', [
+        RELAY_LOCKS.partitionSpace,
+        extras,
+      ]);
       for (const p of extras) this.owned.delete(p);
       released.push(...extras);
     } else if (this.owned.size < share) {
@@ -288,7 +302,13 @@ export class OutboxRelay {
     }
     if (members !== this.members || released.length > 0 || acquired.length > 0) {
       this.deps.logger.info(
-        { members, share, owned: this.owned.size, acquired: acquired.sort((a, b) => a - b), released: released.sort((a, b) => a - b) },
+        {
+          members,
+          share,
+          owned: this.owned.size,
+          acquired: acquired.sort((a, b) => a - b),
+          released: released.sort((a, b) => a - b),
+        },
         'outbox relay partitions changed',
       );
     }
@@ -297,7 +317,10 @@ export class OutboxRelay {
 
   private forgetOwnership(reason: string): void {
     if (this.owned.size > 0) {
-      this.deps.logger.info({ released: this.status().ownedPartitions, reason }, 'outbox relay released all its partitions');
+      this.deps.logger.info(
+        { released: this.status().ownedPartitions, reason },
+        'outbox relay released all its partitions',
+      );
     }
     this.owned.clear();
     this.members = 0;
@@ -357,7 +380,9 @@ export class OutboxRelay {
       );
     }
     this.lastBatchSize = acked.length;
-    return errors.length > 0 ? { acked: acked.length, failed: errors.length, error: errors[0] } : { acked: acked.length, failed: 0 };
+    return errors.length > 0
+      ? { acked: acked.length, failed: errors.length, error: errors[0] }
+      : { acked: acked.length, failed: 0 };
   }
 
   /**
@@ -373,19 +398,36 @@ export class OutboxRelay {
       'messaging.message.id': row.event_id,
       'checkout.order_id': row.partition_key,
     };
-    await withMessagingSpan(`publish ${row.subject}`, SpanKind.PRODUCER, row.headers.traceparent, attributes, async (traceparent) => {
-      const h = natsHeaders();
-      h.set('Content-Type', 'application/cloudevents+json');
-      for (const [k, v] of Object.entries(row.headers)) h.set(k, v);
-      if (traceparent) h.set('traceparent', traceparent);
-      const ack = await this.deps.js.publish(row.subject, encoder.encode(row.body), {
-        msgID: row.event_id,
-        headers: h,
-        timeout: this.options.publishTimeoutMs,
-      });
-      // Guarded: building this line for every published row costs a hot path when debug is off.
-      if (this.deps.logger.isLevelEnabled('debug')) this.deps.logger.debug({ eventId: row.event_id, orderId: row.partition_key, workflowId: checkoutWorkflowId(row.partition_key), type: row.subject, seq: ack.seq, duplicate: ack.duplicate }, 'event published');
-    });
+    await withMessagingSpan(
+      `publish ${row.subject}`,
+      SpanKind.PRODUCER,
+      row.headers.traceparent,
+      attributes,
+      async (traceparent) => {
+        const h = natsHeaders();
+        h.set('Content-Type', 'application/cloudevents+json');
+        for (const [k, v] of Object.entries(row.headers)) h.set(k, v);
+        if (traceparent) h.set('traceparent', traceparent);
+        const ack = await this.deps.js.publish(row.subject, encoder.encode(row.body), {
+          msgID: row.event_id,
+          headers: h,
+          timeout: this.options.publishTimeoutMs,
+        });
+        // Guarded: building this line for every published row costs a hot path when debug is off.
+        if (this.deps.logger.isLevelEnabled('debug'))
+          this.deps.logger.debug(
+            {
+              eventId: row.event_id,
+              orderId: row.partition_key,
+              workflowId: checkoutWorkflowId(row.partition_key),
+              type: row.subject,
+              seq: ack.seq,
+              duplicate: ack.duplicate,
+            },
+            'event published',
+          );
+      },
+    );
   }
 
   /** Deletion is idempotent, but one relay is enough: the one holding partition 0. */

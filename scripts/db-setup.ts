@@ -9,7 +9,9 @@ const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-db
 try {
   const { applied, alreadyApplied } = await migrate(db);
   const seeded = await seedCatalog(db);
-  console.log(`database  migrated (${applied.length} applied, ${alreadyApplied} already there), ${seeded} catalog row(s) seeded`);
+  console.log(
+    `database  migrated (${applied.length} applied, ${alreadyApplied} already there), ${seeded} catalog row(s) seeded`,
+  );
 } finally {
   await db.end();
 }

@@ -49,7 +49,8 @@ interface Command {
 
 function parseSeq(text: string | undefined): number {
   if (text === undefined) throw new UsageError('missing <seq> (the DLQ stream sequence shown by `list`)');
-  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`not a sequence number: ${text}`);
+  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new UsageError(`not a sequence number: ${text}`);
   return Number(text);
 }
 
@@ -69,14 +70,17 @@ function parseCommand(argv: string[]): Command | 'help' {
   if (values.help || positionals[0] === 'help') return 'help';
   const [name, ...args] = positionals;
   if (name === undefined) throw new UsageError('missing command');
-  if (name !== 'list' && name !== 'show' && name !== 'replay' && name !== 'discard') throw new UsageError(`unknown command: ${name}`);
+  if (name !== 'list' && name !== 'show' && name !== 'replay' && name !== 'discard')
+    throw new UsageError(`unknown command: ${name}`);
   const allowed: Record<Command['name'], string[]> = {
     list: ['consumer', 'limit', 'json'],
     show: ['json'],
     replay: values.all ? ['all', 'consumer', 'json'] : [],
     discard: [],
   };
-  const given = Object.entries(values).filter(([k, v]) => k !== 'help' && v !== undefined && v !== false).map(([k]) => k);
+  const given = Object.entries(values)
+    .filter(([k, v]) => k !== 'help' && v !== undefined && v !== false)
+    .map(([k]) => k);
   const unexpected = given.find((k) => !allowed[name].includes(k));
   if (unexpected) throw new UsageError(`--${unexpected} does not apply to \`${name}${values.all ? ' --all' : ''}\``);
   const cmd: Command = { name, all: values.all, json: values.json };
@@ -94,7 +98,10 @@ function parseCommand(argv: string[]): Command | 'help' {
   }
   const takesSeq = name === 'show' || name === 'discard' || (name === 'replay' && !values.all);
   if (takesSeq) cmd.seq = parseSeq(args.shift());
-  if (args.length > 0) throw new UsageError(`unexpected argument: ${args[0]}${name === 'replay' && values.all ? ' (--all takes no <seq>)' : ''}`);
+  if (args.length > 0)
+    throw new UsageError(
+      `unexpected argument: ${args[0]}${name === 'replay' && values.all ? ' (--all takes no <seq>)' : ''}`,
+    );
   return cmd;
 }
 
@@ -176,8 +183,12 @@ async function run(nc: NatsConnection, cmd: Command): Promise<number> {
         console.log(JSON.stringify({ ...rest, body: bodyForDisplay(body) }, null, 2));
         return 0;
       }
-      console.log(`dead letter ${d.seq} on ${d.subject}, stored ${d.time.toISOString()} (${age(d.time, new Date())} ago)`);
-      console.log(`consumer ${d.consumer} failed ${d.originalSubject} (${d.originalStream ?? '?'} #${d.originalSequence ?? '?'}) after ${d.deliveryCount ?? '?'} deliveries`);
+      console.log(
+        `dead letter ${d.seq} on ${d.subject}, stored ${d.time.toISOString()} (${age(d.time, new Date())} ago)`,
+      );
+      console.log(
+        `consumer ${d.consumer} failed ${d.originalSubject} (${d.originalStream ?? '?'} #${d.originalSequence ?? '?'}) after ${d.deliveryCount ?? '?'} deliveries`,
+      );
       console.log('\nheaders:');
       for (const [k, vs] of Object.entries(d.headers)) for (const v of vs) console.log(`  ${k}: ${v}`);
       const shown = bodyForDisplay(body);
@@ -198,8 +209,12 @@ async function run(nc: NatsConnection, cmd: Command): Promise<number> {
       });
       const failed = outcomes.filter((o) => !o.ok).length;
       if (cmd.json) console.log(JSON.stringify(outcomes.map(outcomeJson), null, 2));
-      else if (outcomes.length === 0) console.log(cmd.consumer ? `no dead letters for consumer ${cmd.consumer}` : 'no dead letters');
-      else console.log(`\n${outcomes.length - failed} replayed, ${failed} failed${failed ? ' (those dead letters are kept)' : ''}`);
+      else if (outcomes.length === 0)
+        console.log(cmd.consumer ? `no dead letters for consumer ${cmd.consumer}` : 'no dead letters');
+      else
+        console.log(
+          `\n${outcomes.length - failed} replayed, ${failed} failed${failed ? ' (those dead letters are kept)' : ''}`,
+        );
       return failed > 0 ? 1 : 0;
     }
     case 'discard': {
@@ -231,7 +246,11 @@ if (cmd === 'help') {
     process.exitCode = await run(nc, cmd);
   } catch (err) {
     const where = nc ? '' : ` (NATS at ${config.nats.servers.join(',')})`;
-    console.error(err instanceof DeadLetterNotFound ? err.message : `error${where}: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(
+      err instanceof DeadLetterNotFound
+        ? err.message
+        : `error${where}: ${err instanceof Error ? err.message : String(err)}`,
+    );
     process.exitCode = 1;
   } finally {
     await nc?.drain();

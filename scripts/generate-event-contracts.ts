@@ -34,7 +34,9 @@ for (const { path, contract } of files) {
 const generated = new Set(files.map((f) => f.path));
 const schemaDir = join(repoRoot, JSON_SCHEMA_DIR);
 const orphans = existsSync(schemaDir)
-  ? readdirSync(schemaDir).map((name) => `${JSON_SCHEMA_DIR}/${name}`).filter((p) => !generated.has(p))
+  ? readdirSync(schemaDir)
+      .map((name) => `${JSON_SCHEMA_DIR}/${name}`)
+      .filter((p) => !generated.has(p))
   : [];
 
 const stale = files.filter((f) => read(f.path) !== f.text).map((f) => f.path);
@@ -64,13 +66,17 @@ if (orphans.length > 0) {
 }
 if (missingFixtures.length > 0) {
   // A warning, not a failure: the unit tests fail on it, with the same list.
-  console.warn(`No sample envelope yet (add one, it is the published-version fixture):\n${missingFixtures.map((p) => `  - ${p}`).join('\n')}`);
+  console.warn(
+    `No sample envelope yet (add one, it is the published-version fixture):\n${missingFixtures.map((p) => `  - ${p}`).join('\n')}`,
+  );
 }
 
 if (check) {
   if (stale.length > 0) {
     failed = true;
-    console.error(`Event contracts are out of date:\n${stale.map((p) => `  - ${p}`).join('\n')}\nRun \`npm run events:generate\` and commit the result.`);
+    console.error(
+      `Event contracts are out of date:\n${stale.map((p) => `  - ${p}`).join('\n')}\nRun \`npm run events:generate\` and commit the result.`,
+    );
   } else if (!failed) {
     console.log(`event contracts up to date (${files.length} files)`);
   }

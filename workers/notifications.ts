@@ -38,7 +38,11 @@ async function notify(event: Terminal, { tx }: HandlerContext, logger: Logger): 
      ON CONFLICT (order_id) DO NOTHING`,
     [event.subject, event.data.customerId, KIND[event.type], messageFor(event), event.id],
   );
-  if (rowCount === 0) logger.warn({ orderId: event.subject, eventId: event.id, type: event.type }, 'order already notified; not sending a second notification');
+  if (rowCount === 0)
+    logger.warn(
+      { orderId: event.subject, eventId: event.id, type: event.type },
+      'order already notified; not sending a second notification',
+    );
 }
 
 /**

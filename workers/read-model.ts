@@ -9,7 +9,11 @@ export const READ_MODEL_CONSUMER = 'order-read-model';
 
 type Terminal = EventOf<'checkout.order.completed' | 'checkout.order.cancelled' | 'checkout.order.failed'>;
 
-async function finish(event: Terminal, status: 'COMPLETED' | 'CANCELLED' | 'FAILED', { tx }: HandlerContext): Promise<void> {
+async function finish(
+  event: Terminal,
+  status: 'COMPLETED' | 'CANCELLED' | 'FAILED',
+  { tx }: HandlerContext,
+): Promise<void> {
   const reason = event.type === 'checkout.order.failed' ? event.data.failureReason : null;
   await tx.query(
     `UPDATE read_orders SET status = $2, failure_reason = $3, updated_at = $4, last_event_id = $5 WHERE order_id = $1`,
@@ -53,8 +57,12 @@ export async function runReadModel(
 ): Promise<void> {
   const deliverFrom = placement.deliverFrom ?? config.readModel.deliverFrom;
   await hostConsumers(config, logger, signal, 'checkout-read-model', (deps) => [
-    createConsumer(deps, { name: placement.name ?? config.readModel.consumer,
-      ...(deliverFrom ? { deliverFrom } : {}), stream: 'CHECKOUT', handlers: readModelHandlers }),
+    createConsumer(deps, {
+      name: placement.name ?? config.readModel.consumer,
+      ...(deliverFrom ? { deliverFrom } : {}),
+      stream: 'CHECKOUT',
+      handlers: readModelHandlers,
+    }),
   ]);
 }
 

@@ -19,7 +19,12 @@ import { OUTBOX_PARTITIONS, OutboxRelay } from '../outbox/relay';
  * await runRelay(loadConfig(), logger, signal);
  */
 export async function runRelay(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
-  const nc = await connectWhenReachable('NATS', () => connectNats(config.nats, 'checkout-outbox-relay'), isNatsUnreachable, { logger, signal });
+  const nc = await connectWhenReachable(
+    'NATS',
+    () => connectNats(config.nats, 'checkout-outbox-relay'),
+    isNatsUnreachable,
+    { logger, signal },
+  );
   const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-outbox-relay' });
   let metricsServer: MetricsServer | undefined;
   try {
@@ -29,7 +34,8 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
       partitions: OUTBOX_PARTITIONS,
       onScrapeError: (err) => logger.warn({ err }, 'could not read the outbox backlog for metrics'),
     });
-    if (config.metrics.address) metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
+    if (config.metrics.address)
+      metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
     await declareStreams(nc, config.nats);
     const relay = new OutboxRelay(
       { db, js: nc.jetstream(), logger, metrics },

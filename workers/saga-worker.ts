@@ -25,8 +25,18 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
  * @example
  * await runSagaWorker(loadConfig(), logger, signal);
  */
-export async function runSagaWorker(config: Config, logger: Logger, signal: AbortSignal, tracing?: Tracing): Promise<void> {
-  const connection = await connectWhenReachable('Temporal', () => createWorkerConnection(config.temporal), isTemporalUnreachable, { logger, signal });
+export async function runSagaWorker(
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+  tracing?: Tracing,
+): Promise<void> {
+  const connection = await connectWhenReachable(
+    'Temporal',
+    () => createWorkerConnection(config.temporal),
+    isTemporalUnreachable,
+    { logger, signal },
+  );
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-saga-worker' });
   try {
     const ids = randomIds;

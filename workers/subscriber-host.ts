@@ -32,13 +32,19 @@ export async function hostConsumers(
   appName: string,
   build: (deps: ConsumerDeps) => EventConsumer[],
 ): Promise<void> {
-  const nc = await connectWhenReachable('NATS', () => connectNats(config.nats, appName), isNatsUnreachable, { logger, signal });
+  const nc = await connectWhenReachable('NATS', () => connectNats(config.nats, appName), isNatsUnreachable, {
+    logger,
+    signal,
+  });
   const db = createDb(config.database.url, { max: 8, applicationName: appName });
   let metricsServer: MetricsServer | undefined;
   try {
     const registry = createProcessRegistry();
-    const metrics = createConsumerMetrics(registry, (err, labels) => logger.warn({ err, ...labels }, 'could not read consumer gauges for metrics'));
-    if (config.metrics.address) metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
+    const metrics = createConsumerMetrics(registry, (err, labels) =>
+      logger.warn({ err, ...labels }, 'could not read consumer gauges for metrics'),
+    );
+    if (config.metrics.address)
+      metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
     await declareStreams(nc, config.nats);
     const consumers = build({ nc, db, logger, metrics });
     await Promise.all(consumers.map((c) => c.run(signal)));

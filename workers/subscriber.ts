@@ -1,4 +1,12 @@
-import { createConsumer, EVENT_TYPES, STREAMS, streamFor, type HandlerFn, type Handlers, type ParsedEvent } from 'checkout-saga/events';
+import {
+  createConsumer,
+  EVENT_TYPES,
+  STREAMS,
+  streamFor,
+  type HandlerFn,
+  type Handlers,
+  type ParsedEvent,
+} from 'checkout-saga/events';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
@@ -16,18 +24,22 @@ export const AUDIT_CONSUMER = 'order-audit';
  */
 export async function runAuditSubscriber(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
   const record: HandlerFn<ParsedEvent> = async (event, { tx, message }) => {
-    await tx.query('INSERT INTO seen_events (consumer, event_id, subject, order_id, stream_seq) VALUES ($1, $2, $3, $4, $5)', [
-      AUDIT_CONSUMER,
-      event.id,
-      event.type,
-      event.subject,
-      message.streamSequence,
-    ]);
+    await tx.query(
+      'INSERT INTO seen_events (consumer, event_id, subject, order_id, stream_seq) VALUES ($1, $2, $3, $4, $5)',
+      [AUDIT_CONSUMER, event.id, event.type, event.subject, message.streamSequence],
+    );
   };
   await hostConsumers(config, logger, signal, 'checkout-audit-subscriber', (deps) =>
     STREAMS.filter((s) => s.name !== 'DLQ').map((stream) => {
-      const handlers = Object.fromEntries(EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record])) as Handlers;
-      return createConsumer(deps, { name: AUDIT_CONSUMER, stream: stream.name, handlers, filterSubjects: [...stream.subjects] });
+      const handlers = Object.fromEntries(
+        EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record]),
+      ) as Handlers;
+      return createConsumer(deps, {
+        name: AUDIT_CONSUMER,
+        stream: stream.name,
+        handlers,
+        filterSubjects: [...stream.subjects],
+      });
     }),
   );
 }

@@ -58,7 +58,13 @@ export const CANCEL_WINS_PATCH = 'accepted-cancel-wins';
 const DEFAULT_CONFIRMATION_TIMEOUT_MS = 15 * 60_000;
 const DEFAULT_ALERT_AFTER_MS = 60 * 60_000;
 
-const NON_RETRYABLE = [ErrorType.OUT_OF_STOCK, ErrorType.PAYMENT_DECLINED, ErrorType.SHIPPING_UNAVAILABLE, ErrorType.STEP_ALREADY_COMPENSATED, ErrorType.ORDER_NOT_FOUND];
+const NON_RETRYABLE = [
+  ErrorType.OUT_OF_STOCK,
+  ErrorType.PAYMENT_DECLINED,
+  ErrorType.SHIPPING_UNAVAILABLE,
+  ErrorType.STEP_ALREADY_COMPENSATED,
+  ErrorType.ORDER_NOT_FOUND,
+];
 
 /**
  * Stock and order bookkeeping: one or two short transactions on our own database, so 15 s is
@@ -67,7 +73,12 @@ const NON_RETRYABLE = [ErrorType.OUT_OF_STOCK, ErrorType.PAYMENT_DECLINED, Error
  */
 const DB_STEP: ActivityOptions = {
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 };
 
 /**
@@ -85,7 +96,12 @@ const REMOTE_STEP: ActivityOptions = { ...DB_STEP, startToCloseTimeout: '60s', h
 const COMPENSATION: ActivityOptions = {
   startToCloseTimeout: '60s',
   heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: [ErrorType.ORDER_NOT_FOUND] },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: [ErrorType.ORDER_NOT_FOUND],
+  },
 };
 
 const acts = proxyActivities<CheckoutActivities>(DB_STEP);
@@ -100,11 +116,33 @@ function sagaMetrics() {
   return {
     started: metricMeter.createCounter('checkout_sagas_started', 'sagas', 'Sagas started'),
     finished: metricMeter.createCounter('checkout_sagas_finished', 'sagas', 'Sagas finished, by status and reason'),
-    duration: metricMeter.createHistogram('checkout_saga_duration_seconds', 'float', '', 'Saga run time from its start to its final status, by status and reason'),
-    stepDuration: metricMeter.createHistogram('checkout_step_duration_seconds', 'float', '', 'Step run time (forward or compensation, retries included), by step and result'),
-    compensations: metricMeter.createCounter('checkout_compensations', 'compensations', 'Compensation steps started, by step'),
-    compensationsFinished: metricMeter.createCounter('checkout_compensations_finished', 'compensations', 'Compensation steps finished, by step and result (succeeded, failed)'),
-    stuck: metricMeter.createCounter('checkout_compensations_stuck', 'compensations', 'Compensations still failing after COMPENSATION_ALERT_AFTER, by step'),
+    duration: metricMeter.createHistogram(
+      'checkout_saga_duration_seconds',
+      'float',
+      '',
+      'Saga run time from its start to its final status, by status and reason',
+    ),
+    stepDuration: metricMeter.createHistogram(
+      'checkout_step_duration_seconds',
+      'float',
+      '',
+      'Step run time (forward or compensation, retries included), by step and result',
+    ),
+    compensations: metricMeter.createCounter(
+      'checkout_compensations',
+      'compensations',
+      'Compensation steps started, by step',
+    ),
+    compensationsFinished: metricMeter.createCounter(
+      'checkout_compensations_finished',
+      'compensations',
+      'Compensation steps finished, by step and result (succeeded, failed)',
+    ),
+    stuck: metricMeter.createCounter(
+      'checkout_compensations_stuck',
+      'compensations',
+      'Compensations still failing after COMPENSATION_ALERT_AFTER, by step',
+    ),
   };
 }
 
@@ -114,7 +152,11 @@ interface Compensation {
   run: (options: ActivityOptions) => Promise<unknown>;
 }
 
-type Outcome = { kind: 'completed' } | { kind: 'failed'; reason: FailureReason } | { kind: 'cancelled' } | { kind: 'unexpected'; error: unknown };
+type Outcome =
+  | { kind: 'completed' }
+  | { kind: 'failed'; reason: FailureReason }
+  | { kind: 'cancelled' }
+  | { kind: 'unexpected'; error: unknown };
 
 /** The business failure reason of an activity failure, if it is one. */
 function businessReason(err: unknown): FailureReason | undefined {
@@ -144,7 +186,11 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     items: input.items,
     totalCents: input.totalCents,
     currency: input.currency,
-    steps: [StepName.reserveStock, StepName.chargePayment, StepName.shipOrder].map((name) => ({ name, kind: 'FORWARD' as StepKind, state: 'PENDING' as const })),
+    steps: [StepName.reserveStock, StepName.chargePayment, StepName.shipOrder].map((name) => ({
+      name,
+      kind: 'FORWARD' as StepKind,
+      state: 'PENDING' as const,
+    })),
     createdAt: input.createdAt,
     updatedAt: input.createdAt,
   };
@@ -166,7 +212,11 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     touch();
     upsertSearchAttributes([{ key: OrderStatusKey, value: status }]);
     const finished = (TERMINAL_STATUSES as readonly string[]).includes(status);
-    log.info(finished ? 'saga finished' : 'saga status changed', { orderId: input.orderId, status, ...(state.failureReason ? { failureReason: state.failureReason } : {}) });
+    log.info(finished ? 'saga finished' : 'saga status changed', {
+      orderId: input.orderId,
+      status,
+      ...(state.failureReason ? { failureReason: state.failureReason } : {}),
+    });
   };
   const stepOf = (name: StepName, kind: StepKind): StepStatus => {
     let step = state.steps.find((s) => s.name === name);
@@ -203,10 +253,14 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     {
       validator: () => {
         if (cancelRequested) throw new Error('order is already being cancelled');
-        if ((TERMINAL_STATUSES as readonly string[]).includes(state.status) || state.status === OrderStatus.COMPENSATING) {
+        if (
+          (TERMINAL_STATUSES as readonly string[]).includes(state.status) ||
+          state.status === OrderStatus.COMPENSATING
+        ) {
           throw new Error(`order is ${state.status}; it can no longer be cancelled`);
         }
-        if (stepOf(StepName.shipOrder, 'FORWARD').state === 'COMPLETED') throw new Error('order has shipped; it can no longer be cancelled');
+        if (stepOf(StepName.shipOrder, 'FORWARD').state === 'COMPLETED')
+          throw new Error('order has shipped; it can no longer be cancelled');
       },
     },
   );
@@ -224,7 +278,9 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
       return result;
     } catch (err) {
       step.state = 'FAILED';
-      step.detail = isCancellation(err) ? 'cancelled' : (businessReason(err) ?? (err instanceof Error ? err.message : String(err)));
+      step.detail = isCancellation(err)
+        ? 'cancelled'
+        : (businessReason(err) ?? (err instanceof Error ? err.message : String(err)));
       log.warn('saga step failed', { orderId: input.orderId, step: name, kind, detail: step.detail });
       throw err;
     } finally {
@@ -241,31 +297,53 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
   /** The forward steps; throws on a business failure, a cancellation, or anything unexpected. */
   async function forwardSteps(): Promise<void> {
     setStatus(OrderStatus.RESERVING_STOCK);
-    compensations.push({ name: StepName.releaseStock, summary: 'Release reserved stock', run: (o) => acts.releaseStock.executeWithOptions(o, [order]) });
+    compensations.push({
+      name: StepName.releaseStock,
+      summary: 'Release reserved stock',
+      run: (o) => acts.releaseStock.executeWithOptions(o, [order]),
+    });
     await runStep(StepName.reserveStock, 'FORWARD', () =>
       acts.reserveStock.executeWithOptions(opts(DB_STEP, `Reserve ${input.items.length} line(s) of stock`), [order]),
     );
 
     setStatus(OrderStatus.CHARGING_PAYMENT);
-    compensations.push({ name: StepName.refundPayment, summary: 'Refund or void the payment', run: (o) => acts.refundPayment.executeWithOptions(o, [order]) });
+    compensations.push({
+      name: StepName.refundPayment,
+      summary: 'Refund or void the payment',
+      run: (o) => acts.refundPayment.executeWithOptions(o, [order]),
+    });
     await runStep(StepName.chargePayment, 'FORWARD', async () => {
-      const charge = await acts.chargePayment.executeWithOptions(opts(REMOTE_STEP, `Charge ${input.totalCents} ${input.currency} cents`), [order]);
+      const charge = await acts.chargePayment.executeWithOptions(
+        opts(REMOTE_STEP, `Charge ${input.totalCents} ${input.currency} cents`),
+        [order],
+      );
       if (charge.status !== 'requires_confirmation') return charge;
       setStatus(OrderStatus.AWAITING_PAYMENT_CONFIRMATION);
       const timeout = input.paymentConfirmationTimeoutMs ?? DEFAULT_CONFIRMATION_TIMEOUT_MS;
       if (!(await condition(() => confirmation !== undefined, timeout))) {
         // The pending authorisation is voided by refundPayment, which stays registered.
-        throw ApplicationFailure.create({ type: ErrorType.PAYMENT_CONFIRMATION_TIMEOUT, message: `no payment confirmation within ${timeout} ms`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: ErrorType.PAYMENT_CONFIRMATION_TIMEOUT,
+          message: `no payment confirmation within ${timeout} ms`,
+          nonRetryable: true,
+        });
       }
       setStatus(OrderStatus.CHARGING_PAYMENT);
-      return acts.confirmPayment.executeWithOptions(opts(REMOTE_STEP, confirmation?.approved ? 'Confirm the approved payment' : 'Record the refused payment'), [
-        { ...order, approved: confirmation?.approved === true },
-      ]);
+      return acts.confirmPayment.executeWithOptions(
+        opts(REMOTE_STEP, confirmation?.approved ? 'Confirm the approved payment' : 'Record the refused payment'),
+        [{ ...order, approved: confirmation?.approved === true }],
+      );
     });
 
     setStatus(OrderStatus.SHIPPING);
-    compensations.push({ name: StepName.cancelShipment, summary: 'Cancel the shipment', run: (o) => acts.cancelShipment.executeWithOptions(o, [order]) });
-    await runStep(StepName.shipOrder, 'FORWARD', () => acts.shipOrder.executeWithOptions(opts(REMOTE_STEP, `Ship to ${input.shippingAddress.country}`), [order]));
+    compensations.push({
+      name: StepName.cancelShipment,
+      summary: 'Cancel the shipment',
+      run: (o) => acts.cancelShipment.executeWithOptions(o, [order]),
+    });
+    await runStep(StepName.shipOrder, 'FORWARD', () =>
+      acts.shipOrder.executeWithOptions(opts(REMOTE_STEP, `Ship to ${input.shippingAddress.country}`), [order]),
+    );
   }
 
   /** Runs one compensation, counted as started and finished (`checkout_compensations*`). */
@@ -289,16 +367,25 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     }
     const alertAfter = input.compensationAlertAfterMs ?? DEFAULT_ALERT_AFTER_MS;
     const timerScope = new CancellationScope();
-    const alarm = timerScope.run(() => sleep(alertAfter)).then(
-      () => true,
-      (err: unknown) => {
-        if (isCancellation(err)) return false;
-        throw err;
-      },
-    );
-    const first = await Promise.race([running.then(() => 'done' as const), alarm.then((fired) => (fired ? ('alarm' as const) : ('done' as const)))]);
+    const alarm = timerScope
+      .run(() => sleep(alertAfter))
+      .then(
+        () => true,
+        (err: unknown) => {
+          if (isCancellation(err)) return false;
+          throw err;
+        },
+      );
+    const first = await Promise.race([
+      running.then(() => 'done' as const),
+      alarm.then((fired) => (fired ? ('alarm' as const) : ('done' as const))),
+    ]);
     if (first === 'alarm') {
-      log.error('compensation still failing; operator attention needed', { orderId: input.orderId, step: c.name, failingForMs: alertAfter });
+      log.error('compensation still failing; operator attention needed', {
+        orderId: input.orderId,
+        step: c.name,
+        failingForMs: alertAfter,
+      });
       metrics.stuck.add(1, { step: c.name });
       upsertSearchAttributes([{ key: CompensationStuckKey, value: true }]);
       await running;
@@ -333,35 +420,47 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
 
   return CancellationScope.nonCancellable(async () => {
     if (outcome.kind === 'completed') {
-      await acts.finalizeOrder.executeWithOptions(opts(DB_STEP, 'Mark the order completed'), [{ ...order, outcome: { status: 'COMPLETED' }, steps: state.steps }]);
+      await acts.finalizeOrder.executeWithOptions(opts(DB_STEP, 'Mark the order completed'), [
+        { ...order, outcome: { status: 'COMPLETED' }, steps: state.steps },
+      ]);
       setStatus(OrderStatus.COMPLETED);
       finish(OrderStatus.COMPLETED, 'none');
       return state;
     }
 
     setStatus(OrderStatus.COMPENSATING);
-    log.info('saga compensating', { orderId: input.orderId, outcome: outcome.kind, compensations: compensations.map((c) => c.name) });
+    log.info('saga compensating', {
+      orderId: input.orderId,
+      outcome: outcome.kind,
+      compensations: compensations.map((c) => c.name),
+    });
     for (const c of [...compensations].reverse()) await runStep(c.name, 'COMPENSATION', () => compensateOne(c));
     for (const step of state.steps) if (step.state === 'PENDING') step.state = 'SKIPPED';
 
     if (outcome.kind === 'cancelled') {
-      await acts.finalizeOrder.executeWithOptions({ ...COMPENSATION, summary: 'Mark the order cancelled' }, [{ ...order, outcome: { status: 'CANCELLED' }, steps: state.steps }]);
+      await acts.finalizeOrder.executeWithOptions({ ...COMPENSATION, summary: 'Mark the order cancelled' }, [
+        { ...order, outcome: { status: 'CANCELLED' }, steps: state.steps },
+      ]);
       setStatus(OrderStatus.CANCELLED);
       finish(OrderStatus.CANCELLED, 'none');
       return state;
     }
     if (outcome.kind === 'failed') {
       state.failureReason = outcome.reason;
-      await acts.finalizeOrder.executeWithOptions({ ...COMPENSATION, summary: `Mark the order failed (${outcome.reason})` }, [
-        { ...order, outcome: { status: 'FAILED', failureReason: outcome.reason }, steps: state.steps },
-      ]);
+      await acts.finalizeOrder.executeWithOptions(
+        { ...COMPENSATION, summary: `Mark the order failed (${outcome.reason})` },
+        [{ ...order, outcome: { status: 'FAILED', failureReason: outcome.reason }, steps: state.steps }],
+      );
       setStatus(OrderStatus.FAILED);
       finish(OrderStatus.FAILED, outcome.reason);
       return state;
     }
     // Not a business failure (a bug, or a step finding itself already compensated): every step
     // that may have taken effect is undone; the execution fails so an operator sees it.
-    log.error('checkout saga failed unexpectedly; compensated', { orderId: input.orderId, error: String(outcome.error) });
+    log.error('checkout saga failed unexpectedly; compensated', {
+      orderId: input.orderId,
+      error: String(outcome.error),
+    });
     setStatus(OrderStatus.FAILED);
     finish(OrderStatus.FAILED, 'unexpected');
     throw outcome.error;

@@ -49,12 +49,19 @@ export function createSimulatedCarrier(deps: { db: Db; ids: Ids }): Carrier {
       return withTransaction(db, async (tx): Promise<CreateShipmentResult> => {
         const row = await lockShipment(tx, req.idempotencyKey);
         if (row?.status === 'CREATED' || row?.status === 'CANCELLED') {
-          return { status: 'created', shipmentId: row.shipment_id ?? '', trackingNumber: row.tracking_number ?? '', carrier: CARRIER };
+          return {
+            status: 'created',
+            shipmentId: row.shipment_id ?? '',
+            trackingNumber: row.tracking_number ?? '',
+            carrier: CARRIER,
+          };
         }
         if (row?.status === 'REJECTED') return { status: 'unavailable', reason: 'destination_not_served' };
         if (row?.status === 'VOIDED') return { status: 'voided' };
         if (UNSHIPPABLE_COUNTRIES.has(req.address.country)) {
-          await tx.query(`INSERT INTO sim_carrier_shipments (idempotency_key, status) VALUES ($1, 'REJECTED')`, [req.idempotencyKey]);
+          await tx.query(`INSERT INTO sim_carrier_shipments (idempotency_key, status) VALUES ($1, 'REJECTED')`, [
+            req.idempotencyKey,
+          ]);
           return { status: 'unavailable', reason: 'destination_not_served' };
         }
         const shipmentId = `shp_${ids.hex(10)}`;
@@ -71,17 +78,21 @@ export function createSimulatedCarrier(deps: { db: Db; ids: Ids }): Carrier {
       return withTransaction(db, async (tx): Promise<CancelShipmentResult> => {
         const row = await lockShipment(tx, req.idempotencyKey);
         if (row?.status === 'CREATED' || row?.status === 'CANCELLED') {
-          await tx.query(`UPDATE sim_carrier_shipments SET status = 'CANCELLED', updated_at = now() WHERE idempotency_key = $1`, [
-            req.idempotencyKey,
-          ]);
+          await tx.query(
+            `UPDATE sim_carrier_shipments SET status = 'CANCELLED', updated_at = now() WHERE idempotency_key = $1`,
+            [req.idempotencyKey],
+          );
           return { status: 'cancelled', shipmentId: row.shipment_id ?? '' };
         }
         if (row) {
-          await tx.query(`UPDATE sim_carrier_shipments SET status = 'VOIDED', updated_at = now() WHERE idempotency_key = $1`, [
+          await tx.query(
+            `UPDATE sim_carrier_shipments SET status = 'VOIDED', updated_at = now() WHERE idempotency_key = $1`,
+            [req.idempotencyKey],
+          );
+        } else {
+          await tx.query(`INSERT INTO sim_carrier_shipments (idempotency_key, status) VALUES ($1, 'VOIDED')`, [
             req.idempotencyKey,
           ]);
-        } else {
-          await tx.query(`INSERT INTO sim_carrier_shipments (idempotency_key, status) VALUES ($1, 'VOIDED')`, [req.idempotencyKey]);
         }
         return { status: 'voided' };
       });

@@ -79,7 +79,10 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
   /** Charges a pending key with a new charge id. */
   async function capture(tx: Tx, key: string): Promise<{ status: 'charged'; chargeId: string }> {
     const chargeId = `ch_${ids.hex(12)}`;
-    await tx.query(`UPDATE sim_provider_charges SET status = 'CHARGED', charge_id = $2, updated_at = now() WHERE idempotency_key = $1`, [key, chargeId]);
+    await tx.query(
+      `UPDATE sim_provider_charges SET status = 'CHARGED', charge_id = $2, updated_at = now() WHERE idempotency_key = $1`,
+      [key, chargeId],
+    );
     return { status: 'charged', chargeId };
   }
   return {
@@ -104,8 +107,13 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
         if (row.method === 'pm_card_visa' || row.method === 'pm_card_flaky') {
           return capture(tx, req.idempotencyKey);
         }
-        await tx.query(`UPDATE sim_provider_charges SET status = 'DECLINED' WHERE idempotency_key = $1`, [req.idempotencyKey]);
-        return { status: 'declined', reason: row.method === 'pm_card_declined' ? 'card_declined' : 'unknown_payment_method' };
+        await tx.query(`UPDATE sim_provider_charges SET status = 'DECLINED' WHERE idempotency_key = $1`, [
+          req.idempotencyKey,
+        ]);
+        return {
+          status: 'declined',
+          reason: row.method === 'pm_card_declined' ? 'card_declined' : 'unknown_payment_method',
+        };
       });
       // The attempt is counted (committed) before failing, as a real flaky upstream would see it.
       if (outcome === 'transient') throw new TransientProviderError('payment provider temporarily unavailable');
@@ -125,7 +133,10 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
         if (req.approved) {
           return capture(tx, req.idempotencyKey);
         }
-        await tx.query(`UPDATE sim_provider_charges SET status = 'DECLINED', updated_at = now() WHERE idempotency_key = $1`, [req.idempotencyKey]);
+        await tx.query(
+          `UPDATE sim_provider_charges SET status = 'DECLINED', updated_at = now() WHERE idempotency_key = $1`,
+          [req.idempotencyKey],
+        );
         return { status: 'declined', reason: 'authentication_failed' };
       });
     },
@@ -146,14 +157,16 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
           return { status: 'voided' };
         }
         if (row.status === 'CHARGED' || row.status === 'REFUNDED') {
-          await tx.query(`UPDATE sim_provider_charges SET status = 'REFUNDED', updated_at = now() WHERE idempotency_key = $1`, [
-            req.idempotencyKey,
-          ]);
+          await tx.query(
+            `UPDATE sim_provider_charges SET status = 'REFUNDED', updated_at = now() WHERE idempotency_key = $1`,
+            [req.idempotencyKey],
+          );
           return { status: 'refunded', chargeId: row.charge_id ?? '', amountCents: Number(row.amount_cents) };
         }
-        await tx.query(`UPDATE sim_provider_charges SET status = 'VOIDED', updated_at = now() WHERE idempotency_key = $1`, [
-          req.idempotencyKey,
-        ]);
+        await tx.query(
+          `UPDATE sim_provider_charges SET status = 'VOIDED', updated_at = now() WHERE idempotency_key = $1`,
+          [req.idempotencyKey],
+        );
         return { status: 'voided' };
       });
     },

@@ -2,7 +2,16 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth';
 import type { createCheckoutService } from '../checkout-service';
 import { ProblemError } from '../problem';
-import { CheckoutAccepted, CheckoutRequest, CheckoutState, IdempotencyKeyHeader, OptionalIdempotencyKeyHeader, OrderIdParam, PaymentConfirmation, problemContent } from '../schemas';
+import {
+  CheckoutAccepted,
+  CheckoutRequest,
+  CheckoutState,
+  IdempotencyKeyHeader,
+  OptionalIdempotencyKeyHeader,
+  OrderIdParam,
+  PaymentConfirmation,
+  problemContent,
+} from '../schemas';
 
 const security = [{ bearerAuth: [] }];
 
@@ -10,7 +19,8 @@ const placeRoute = createRoute({
   method: 'post',
   path: '/checkouts',
   summary: 'Place a checkout',
-  description: 'Starts the checkout saga. Replaying the same Idempotency-Key with the same body returns the same order.',
+  description:
+    'Starts the checkout saga. Replaying the same Idempotency-Key with the same body returns the same order.',
   security,
   request: {
     headers: IdempotencyKeyHeader,
@@ -45,18 +55,25 @@ const conflictResponses = {
   401: { description: 'Missing or invalid token', content: problemContent },
   404: { description: 'Unknown order', content: problemContent },
   409: { description: 'Not possible in the order’s current state', content: problemContent },
-  503: { description: 'The saga could not be reached in time (no worker); retry after Retry-After seconds', content: problemContent },
+  503: {
+    description: 'The saga could not be reached in time (no worker); retry after Retry-After seconds',
+    content: problemContent,
+  },
 } as const;
 
 const cancelRoute = createRoute({
   method: 'post',
   path: '/checkouts/{orderId}/cancel',
   summary: 'Cancel a checkout',
-  description: 'Accepted while the order has not shipped: the saga then undoes every step and the order ends CANCELLED. 409 once it has shipped or ended.',
+  description:
+    'Accepted while the order has not shipped: the saga then undoes every step and the order ends CANCELLED. 409 once it has shipped or ended.',
   security,
   request: { params: OrderIdParam, headers: OptionalIdempotencyKeyHeader },
   responses: {
-    202: { description: 'Accepted: compensation to CANCELLED follows; the body is the state when accepted', content: { 'application/json': { schema: CheckoutState } } },
+    202: {
+      description: 'Accepted: compensation to CANCELLED follows; the body is the state when accepted',
+      content: { 'application/json': { schema: CheckoutState } },
+    },
     ...conflictResponses,
   },
 });
@@ -65,11 +82,19 @@ const confirmRoute = createRoute({
   method: 'post',
   path: '/checkouts/{orderId}/payment-confirmation',
   summary: 'Answer a 3-D Secure payment confirmation',
-  description: 'Completes a payment waiting in AWAITING_PAYMENT_CONFIRMATION. 409 when the order is not waiting for one.',
+  description:
+    'Completes a payment waiting in AWAITING_PAYMENT_CONFIRMATION. 409 when the order is not waiting for one.',
   security,
-  request: { params: OrderIdParam, headers: OptionalIdempotencyKeyHeader, body: { content: { 'application/json': { schema: PaymentConfirmation } }, required: true } },
+  request: {
+    params: OrderIdParam,
+    headers: OptionalIdempotencyKeyHeader,
+    body: { content: { 'application/json': { schema: PaymentConfirmation } }, required: true },
+  },
   responses: {
-    202: { description: 'Accepted: the saga continues (approved) or fails PAYMENT_DECLINED (refused)', content: { 'application/json': { schema: CheckoutState } } },
+    202: {
+      description: 'Accepted: the saga continues (approved) or fails PAYMENT_DECLINED (refused)',
+      content: { 'application/json': { schema: CheckoutState } },
+    },
     400: { description: 'Invalid request', content: problemContent },
     ...conflictResponses,
   },
@@ -89,8 +114,20 @@ export function checkoutRoutes(service: ReturnType<typeof createCheckoutService>
       if (!state) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
       return c.json(state, 200);
     })
-    .openapi(cancelRoute, async (c) => c.json(await service.cancel(c.req.valid('param').orderId, retryKey(c.get('principal'), c.req.valid('header'))), 202))
+    .openapi(cancelRoute, async (c) =>
+      c.json(
+        await service.cancel(c.req.valid('param').orderId, retryKey(c.get('principal'), c.req.valid('header'))),
+        202,
+      ),
+    )
     .openapi(confirmRoute, async (c) =>
-      c.json(await service.confirmPayment(c.req.valid('param').orderId, c.req.valid('json').approved, retryKey(c.get('principal'), c.req.valid('header'))), 202),
+      c.json(
+        await service.confirmPayment(
+          c.req.valid('param').orderId,
+          c.req.valid('json').approved,
+          retryKey(c.get('principal'), c.req.valid('header')),
+        ),
+        202,
+      ),
     );
 }

@@ -23,7 +23,10 @@ const readyRoute = createRoute({
   summary: 'Readiness: Postgres, NATS and Temporal each answer within 2 s',
   responses: {
     200: { description: 'Every dependency answers', content: { 'application/json': { schema: Readiness } } },
-    503: { description: 'At least one dependency is down (each is listed)', content: { 'application/json': { schema: Readiness } } },
+    503: {
+      description: 'At least one dependency is down (each is listed)',
+      content: { 'application/json': { schema: Readiness } },
+    },
   },
 });
 
@@ -31,7 +34,9 @@ const metricsRoute = createRoute({
   method: 'get',
   path: '/metrics',
   summary: 'Prometheus metrics: requests by route and status, latency histograms, process metrics',
-  responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+  responses: {
+    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+  },
 });
 
 async function withinTwoSeconds(check: ReadinessCheck): Promise<void> {
@@ -55,7 +60,10 @@ async function withinTwoSeconds(check: ReadinessCheck): Promise<void> {
  * @example
  * app.route('/', healthRoutes({ postgres: () => db.query('SELECT 1').then(() => undefined) }, () => registry.metrics()));
  */
-export function healthRoutes(checks: Record<string, ReadinessCheck>, metrics: { text: () => Promise<string>; contentType: string }) {
+export function healthRoutes(
+  checks: Record<string, ReadinessCheck>,
+  metrics: { text: () => Promise<string>; contentType: string },
+) {
   return new OpenAPIHono()
     .openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
     .openapi(readyRoute, async (c) => {
@@ -65,7 +73,10 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>, metrics: { 
             await withinTwoSeconds(check);
             return [name, { status: 'ok' as const }] as const;
           } catch (err) {
-            return [name, { status: 'down' as const, error: err instanceof Error ? err.message : String(err) }] as const;
+            return [
+              name,
+              { status: 'down' as const, error: err instanceof Error ? err.message : String(err) },
+            ] as const;
           }
         }),
       );

@@ -37,14 +37,23 @@ interface Row {
   available: number;
   reserved: number;
 }
-const toItem = (r: Row) => ({ sku: r.sku, name: r.name, priceCents: Number(r.price_cents), available: r.available, reserved: r.reserved });
+const toItem = (r: Row) => ({
+  sku: r.sku,
+  name: r.name,
+  priceCents: Number(r.price_cents),
+  available: r.available,
+  reserved: r.reserved,
+});
 
 /** `GET` and `PUT /inventory/{sku}`. */
 export function inventoryRoutes(db: Db) {
   return new OpenAPIHono<AuthEnv>()
     .openapi(getRoute, async (c) => {
       const { sku } = c.req.valid('param');
-      const { rows } = await db.query<Row>('SELECT sku, name, price_cents, available, reserved FROM products WHERE sku = $1', [sku]);
+      const { rows } = await db.query<Row>(
+        'SELECT sku, name, price_cents, available, reserved FROM products WHERE sku = $1',
+        [sku],
+      );
       const row = rows[0];
       if (!row) throw new ProblemError(404, 'not-found', 'SKU not found', `no catalog row for ${sku}`);
       return c.json(toItem(row), 200);

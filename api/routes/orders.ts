@@ -44,7 +44,8 @@ const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.placedAt, c.or
  * lets through strings such as "1" or "+275760-09-13T00:00:00.000Z" that PostgreSQL refuses as a
  * timestamptz, which made a hand-made cursor a 500.
  */
-const isCursorTimestamp = (v: string) => /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && new Date(v).toISOString() === v;
+const isCursorTimestamp = (v: string) =>
+  /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && new Date(v).toISOString() === v;
 
 function decodeCursor(raw: string): Cursor {
   try {
@@ -93,7 +94,10 @@ export function orderRoutes(db: Db) {
           placedAt: r.placed_at.toISOString(),
           updatedAt: r.updated_at.toISOString(),
         })),
-        nextCursor: rows.length > limit && last ? encodeCursor({ placedAt: last.placed_at.toISOString(), orderId: last.order_id }) : null,
+        nextCursor:
+          rows.length > limit && last
+            ? encodeCursor({ placedAt: last.placed_at.toISOString(), orderId: last.order_id })
+            : null,
       },
       200,
     );

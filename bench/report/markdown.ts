@@ -9,13 +9,24 @@ function measurementRow(m: Measurement): string {
 }
 
 function scenarioSection(s: ScenarioResult): string[] {
-  const lines = [`## ${s.title}`, '', `Parameters: ${Object.entries(s.params).map(([k, v]) => `${k} ${v}`).join(', ')}. Took ${Math.round(s.durationMs / 1000)} s.`, ''];
-  lines.push('| measurement | role | median throughput | per repetition | p50 ms | p95 ms | p99 ms | max ms | samples |', '|---|---|---|---|---|---|---|---|---|');
+  const lines = [
+    `## ${s.title}`,
+    '',
+    `Parameters: ${Object.entries(s.params)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}. Took ${Math.round(s.durationMs / 1000)} s.`,
+    '',
+  ];
+  lines.push(
+    '| measurement | role | median throughput | per repetition | p50 ms | p95 ms | p99 ms | max ms | samples |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
   lines.push(...s.measurements.map(measurementRow), '');
   for (const m of s.measurements) lines.push(`- *${m.label}*: ${m.detail}`);
   lines.push('');
   if (s.ratios.length > 0) lines.push(...s.ratios.map((r) => `- Ratio, ${r.label}: **${r.value}**`), '');
-  if (s.targets.length > 0) lines.push(...s.targets.map((t) => `- Target: ${t.description}: measured ${t.measured} — ${met(t.met)}`), '');
+  if (s.targets.length > 0)
+    lines.push(...s.targets.map((t) => `- Target: ${t.description}: measured ${t.measured} — ${met(t.met)}`), '');
   if (s.memory && s.memory.length > 0) {
     lines.push('Peak RSS (VmHWM) of each process over the scenario:', '', '| process | peak RSS MiB |', '|---|---|');
     lines.push(...s.memory.map((m) => `| ${m.process}${m.note ? ` (${m.note})` : ''} | ${m.peakRssMiB} |`), '');
@@ -45,8 +56,12 @@ export function renderMarkdown(report: BenchReport): string {
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; ${m.os}; Node ${m.node}`,
     `- Load average (1 min) at start ${m.loadAverage.start}, at end ${m.loadAverage.end} (the machine is shared: other work ran meanwhile)`,
     `- Git commit ${m.gitCommit}${m.gitDirty ? ' with uncommitted changes' : ''}`,
-    `- Servers: ${Object.entries(m.binaries).map(([k, v]) => `${k} ${v}`).join('; ')}`,
-    `- Packages: ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- Servers: ${Object.entries(m.binaries)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ')}`,
+    `- Packages: ${Object.entries(m.packages)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     '',
     '## Targets',
     '',

@@ -26,7 +26,10 @@ export async function writeReport(report: BenchReport, dir = RESULTS_DIR): Promi
   for (const [ext, content] of outputs) {
     for (const base of ['latest', report.mode]) {
       const file = join(dir, `${base}.${ext}`);
-      await writeFile(file, base === report.mode && ext === 'md' ? content.replace('(latest.svg)', `(${report.mode}.svg)`) : content);
+      await writeFile(
+        file,
+        base === report.mode && ext === 'md' ? content.replace('(latest.svg)', `(${report.mode}.svg)`) : content,
+      );
       files.push(file);
     }
   }

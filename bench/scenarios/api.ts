@@ -14,11 +14,18 @@ const CONNECTIONS = 10;
 const START_PROBES = 40;
 
 export function apiLoad(quick: boolean): { rates: number[]; seconds: number; warmupSeconds: number } {
-  return quick ? { rates: [100], seconds: 4, warmupSeconds: 2 } : { rates: [20, 50, 100], seconds: 15, warmupSeconds: 5 };
+  return quick
+    ? { rates: [100], seconds: 4, warmupSeconds: 2 }
+    : { rates: [20, 50, 100], seconds: 15, warmupSeconds: 5 };
 }
 
 /** `POST /checkouts` at a fixed `rate` for `seconds`, each with its own Idempotency-Key; latencies of the 2xx answers. */
-function fixedRate(url: string, token: string, rate: number, seconds: number): Promise<{ result: Result; latencies: number[] }> {
+function fixedRate(
+  url: string,
+  token: string,
+  rate: number,
+  seconds: number,
+): Promise<{ result: Result; latencies: number[] }> {
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
     const instance = autocannon(
@@ -34,7 +41,10 @@ function fixedRate(url: string, token: string, rate: number, seconds: number): P
             path: '/checkouts',
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
             body: CHECKOUT_BODY,
-            setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': randomUUID() } }),
+            setupRequest: (request) => ({
+              ...request,
+              headers: { ...request.headers, 'idempotency-key': randomUUID() },
+            }),
           },
         ],
       },
@@ -72,37 +82,86 @@ export async function apiScenario(ctx: BenchContext): Promise<ScenarioResult> {
         failed += result.non2xx + result.errors;
         reps.push({ count: latencies.length, elapsedMs: load.seconds * 1000, latencies });
       }
-      if (failed > 0) notes.push(`${failed} requests at ${rate} req/s failed (non-2xx or connection errors); latencies are of the 2xx answers`);
-      const m = measurement({ key: `api-${rate}`, label: `POST /checkouts at ${rate} req/s`, role: 'subject', unit: 'req/s', detail: `autocannon, ${CONNECTIONS} connections, fixed overall rate, ${load.seconds}s per repetition; achieved rate of 2xx answers` }, reps);
+      if (failed > 0)
+        notes.push(
+          `${failed} requests at ${rate} req/s failed (non-2xx or connection errors); latencies are of the 2xx answers`,
+        );
+      const m = measurement(
+        {
+          key: `api-${rate}`,
+          label: `POST /checkouts at ${rate} req/s`,
+          role: 'subject',
+          unit: 'req/s',
+          detail: `autocannon, ${CONNECTIONS} connections, fixed overall rate, ${load.seconds}s per repetition; achieved rate of 2xx answers`,
+        },
+        reps,
+      );
       measurements.push(m);
       if (rate === 100) {
         const p99 = m.latency?.p99 ?? Number.NaN;
-        targets.push({ scenario: 'api', description: 'p99 < 50 ms at 100 req/s', measured: `${p99} ms`, met: p99 < 50 && failed === 0 });
+        targets.push({
+          scenario: 'api',
+          description: 'p99 < 50 ms at 100 req/s',
+          measured: `${p99} ms`,
+          met: p99 < 50 && failed === 0,
+        });
       }
     }
     ctx.say(`  baseline: ${ctx.reps} x ${START_PROBES} bare workflow starts, ${CONNECTIONS} in flight, same server`);
     const starts = await repeat(ctx.reps, START_PROBES, CONNECTIONS, async () => {
       const t = performance.now();
       const id = randomUUID();
-      await ctx.temporal.workflow.start(bareWorkflow, { taskQueue: API_ONLY_QUEUE, workflowId: `bench-start-${id}`, args: [id] });
+      await ctx.temporal.workflow.start(bareWorkflow, {
+        taskQueue: API_ONLY_QUEUE,
+        workflowId: `bench-start-${id}`,
+        args: [id],
+      });
       return performance.now() - t;
     });
-    const startM = measurement({ key: 'temporal-start', label: 'Temporal workflow start alone', role: 'baseline', unit: 'starts/s', detail: `client.workflow.start of a bare workflow, ${CONNECTIONS} in flight: what the server takes before any API work` }, starts);
+    const startM = measurement(
+      {
+        key: 'temporal-start',
+        label: 'Temporal workflow start alone',
+        role: 'baseline',
+        unit: 'starts/s',
+        detail: `client.workflow.start of a bare workflow, ${CONNECTIONS} in flight: what the server takes before any API work`,
+      },
+      starts,
+    );
     measurements.push(startM);
     const api100 = measurements.find((m) => m.key === 'api-100');
     return {
       id: 'api',
       title: '4. API: POST /checkouts',
-      params: { rates: load.rates.join(', '), secondsPerRep: load.seconds, connections: CONNECTIONS, taskQueue: API_ONLY_QUEUE },
+      params: {
+        rates: load.rates.join(', '),
+        secondsPerRep: load.seconds,
+        connections: CONNECTIONS,
+        taskQueue: API_ONLY_QUEUE,
+      },
       measurements,
-      ratios: api100 ? [{ label: 'API at 100 req/s achieved / Temporal start throughput', value: ratio(api100.median, startM.median) }] : [],
+      ratios: api100
+        ? [
+            {
+              label: 'API at 100 req/s achieved / Temporal start throughput',
+              value: ratio(api100.median, startM.median),
+            },
+          ]
+        : [],
       targets,
-      notes: [...notes, `API process ${api.name}: Postgres transaction (order, outbox row, Idempotency-Key) + Temporal workflow start; the relay publishes checkout.order.placed meanwhile; no saga worker polls ${API_ONLY_QUEUE}.`],
+      notes: [
+        ...notes,
+        `API process ${api.name}: Postgres transaction (order, outbox row, Idempotency-Key) + Temporal workflow start; the relay publishes checkout.order.placed meanwhile; no saga worker polls ${API_ONLY_QUEUE}.`,
+      ],
       durationMs: Date.now() - started,
     };
   } finally {
     await ctx.pool.stop('api#2');
     // Best effort: whatever is left is terminated again when the next run starts.
-    await terminateRunningWorkflows(ctx.config).catch((err: unknown) => ctx.say(`  could not terminate the API scenario's workflows yet: ${err instanceof Error ? err.message : String(err)}`));
+    await terminateRunningWorkflows(ctx.config).catch((err: unknown) =>
+      ctx.say(
+        `  could not terminate the API scenario's workflows yet: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
   }
 }

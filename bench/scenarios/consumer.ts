@@ -25,7 +25,10 @@ export function consumerLoad(quick: boolean): { events: number; duplicates: numb
 
 /** The audit subscriber's effect: one row per event. */
 async function recordSeen(tx: Tx, consumer: string, event: ParsedEvent, streamSequence: number): Promise<void> {
-  await tx.query('INSERT INTO seen_events (consumer, event_id, subject, order_id, stream_seq) VALUES ($1, $2, $3, $4, $5)', [consumer, event.id, event.type, event.subject, streamSequence]);
+  await tx.query(
+    'INSERT INTO seen_events (consumer, event_id, subject, order_id, stream_seq) VALUES ($1, $2, $3, $4, $5)',
+    [consumer, event.id, event.type, event.subject, streamSequence],
+  );
 }
 
 /** Empties the stream and the marks, then publishes `n` events plus `d` republished duplicates (same event id, new Nats-Msg-Id). */
@@ -42,13 +45,21 @@ async function fill(ctx: BenchContext, n: number, d: number): Promise<number> {
 }
 
 async function effects(ctx: BenchContext, consumer: string): Promise<number> {
-  const { rows } = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM seen_events WHERE consumer = $1', [consumer]);
+  const { rows } = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM seen_events WHERE consumer = $1', [
+    consumer,
+  ]);
   return rows[0]?.n ?? 0;
 }
 
 async function rawRep(ctx: BenchContext, name: string, total: number): Promise<Rep> {
   const jsm = await ctx.nc.jetstreamManager();
-  await jsm.consumers.add(STREAM, { durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subjects: [SUBJECT], max_ack_pending: MAX_ACK_PENDING });
+  await jsm.consumers.add(STREAM, {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subjects: [SUBJECT],
+    max_ack_pending: MAX_ACK_PENDING,
+  });
   const consumer = await ctx.nc.jetstream().consumers.get(STREAM, name);
   const started = performance.now();
   const messages = await consumer.consume({ max_messages: 100 });
@@ -63,22 +74,40 @@ async function rawRep(ctx: BenchContext, name: string, total: number): Promise<R
   return { count, elapsedMs: performance.now() - started };
 }
 
-async function kitRep(ctx: BenchContext, name: string, total: number, unique: number, concurrency = KIT_CONCURRENCY): Promise<Rep> {
+async function kitRep(
+  ctx: BenchContext,
+  name: string,
+  total: number,
+  unique: number,
+  concurrency = KIT_CONCURRENCY,
+): Promise<Rep> {
   // One connection per handler in flight, as the subscribers' host sizes its pool.
   const db = createDb(ctx.config.database.url, { max: concurrency, applicationName: 'checkout-bench-kit' });
   const logger = createLogger('bench-kit', 'warn');
   const consumer = createConsumer(
     { nc: ctx.nc, db, logger },
-    { name, stream: STREAM, concurrency, handlers: { 'checkout.order.placed': (event, { tx, message }) => recordSeen(tx, name, event, message.streamSequence) } },
+    {
+      name,
+      stream: STREAM,
+      concurrency,
+      handlers: {
+        'checkout.order.placed': (event, { tx, message }) => recordSeen(tx, name, event, message.streamSequence),
+      },
+    },
   );
   const stop = new AbortController();
   const started = performance.now();
   const running = consumer.run(stop.signal);
   try {
-    await until(`${total} events through the kit`, 180_000, async () => {
-      const s = consumer.stats();
-      return s.applied + s.duplicates >= total;
-    }, 5);
+    await until(
+      `${total} events through the kit`,
+      180_000,
+      async () => {
+        const s = consumer.stats();
+        return s.applied + s.duplicates >= total;
+      },
+      5,
+    );
   } finally {
     stop.abort();
   }
@@ -92,7 +121,18 @@ async function kitRep(ctx: BenchContext, name: string, total: number, unique: nu
 
 async function groupedRep(ctx: BenchContext, name: string, total: number, unique: number): Promise<Rep> {
   const started = performance.now();
-  await runGrouped({ nc: ctx.nc, db: ctx.db }, { name, stream: STREAM, filterSubject: SUBJECT, total, groupSize: GROUP_SIZE, ackWaitMs: 30_000, effect: (tx, e, seq) => recordSeen(tx, name, e, seq) });
+  await runGrouped(
+    { nc: ctx.nc, db: ctx.db },
+    {
+      name,
+      stream: STREAM,
+      filterSubject: SUBJECT,
+      total,
+      groupSize: GROUP_SIZE,
+      ackWaitMs: 30_000,
+      effect: (tx, e, seq) => recordSeen(tx, name, e, seq),
+    },
+  );
   const elapsedMs = performance.now() - started;
   const applied = await effects(ctx, name);
   if (applied !== unique) throw new Error(`grouped consumer applied ${applied} effects for ${unique} unique events`);
@@ -109,7 +149,16 @@ async function groupedCrashCheck(ctx: BenchContext): Promise<string> {
   const name = 'bench-grouped-crash';
   const outcome = await runGrouped(
     { nc: ctx.nc, db: ctx.db },
-    { name, stream: STREAM, filterSubject: SUBJECT, total, groupSize: 50, ackWaitMs: 2000, dropAcksOfGroup: 1, effect: (tx, e, seq) => recordSeen(tx, name, e, seq) },
+    {
+      name,
+      stream: STREAM,
+      filterSubject: SUBJECT,
+      total,
+      groupSize: 50,
+      ackWaitMs: 2000,
+      dropAcksOfGroup: 1,
+      effect: (tx, e, seq) => recordSeen(tx, name, e, seq),
+    },
   );
   const applied = await effects(ctx, name);
   const kept = applied === unique && outcome.redelivered > 0;
@@ -133,30 +182,81 @@ export async function consumerScenario(ctx: BenchContext): Promise<ScenarioResul
   const grouped: Rep[] = [];
   const kitHigh: Rep[] = [];
   for (let rep = 1; rep <= ctx.reps; rep += 1) {
-    ctx.say(`  rep ${rep}/${ctx.reps}: ${load.events} events + ${load.duplicates} duplicates through raw, kit, grouped`);
+    ctx.say(
+      `  rep ${rep}/${ctx.reps}: ${load.events} events + ${load.duplicates} duplicates through raw, kit, grouped`,
+    );
     total = await fill(ctx, load.events, load.duplicates);
     raw.push(await rawRep(ctx, `bench-raw-${rep}`, total));
     kit.push(await kitRep(ctx, `bench-kit-${rep}`, total, load.events));
     grouped.push(await groupedRep(ctx, `bench-grouped-${rep}`, total, load.events));
-    kitHigh.push(await kitRep(ctx, `bench-kit-c${KIT_CONCURRENCY_HIGH}-${rep}`, total, load.events, KIT_CONCURRENCY_HIGH));
+    kitHigh.push(
+      await kitRep(ctx, `bench-kit-c${KIT_CONCURRENCY_HIGH}-${rep}`, total, load.events, KIT_CONCURRENCY_HIGH),
+    );
   }
   const crash = await groupedCrashCheck(ctx);
-  const rawM = measurement({ key: 'raw-consumer', label: 'raw fetch-and-ack', role: 'baseline', unit: 'events/s', detail: `pull consume (batches of 100, max_ack_pending ${MAX_ACK_PENDING}), ack each, no database` }, raw);
-  const kitM = measurement({ key: 'kit', label: 'consumer kit', role: 'subject', unit: 'events/s', detail: `createConsumer: lock, processed check, mark + effect in one transaction per event, ackAck after commit; default concurrency ${KIT_CONCURRENCY}` }, kit);
-  const groupedM = measurement({ key: 'grouped', label: `grouped, ${GROUP_SIZE} per transaction`, role: 'experiment', unit: 'events/s', detail: 'same rule, one transaction per fetched group; marks checked and written with one statement each' }, grouped);
-  const kitHighM = measurement({ key: 'kit-c32', label: `consumer kit, concurrency ${KIT_CONCURRENCY_HIGH}`, role: 'experiment', unit: 'events/s', detail: `the kit with concurrency ${KIT_CONCURRENCY_HIGH} and a pool of ${KIT_CONCURRENCY_HIGH} connections (max_ack_pending stays 256)` }, kitHigh);
+  const rawM = measurement(
+    {
+      key: 'raw-consumer',
+      label: 'raw fetch-and-ack',
+      role: 'baseline',
+      unit: 'events/s',
+      detail: `pull consume (batches of 100, max_ack_pending ${MAX_ACK_PENDING}), ack each, no database`,
+    },
+    raw,
+  );
+  const kitM = measurement(
+    {
+      key: 'kit',
+      label: 'consumer kit',
+      role: 'subject',
+      unit: 'events/s',
+      detail: `createConsumer: lock, processed check, mark + effect in one transaction per event, ackAck after commit; default concurrency ${KIT_CONCURRENCY}`,
+    },
+    kit,
+  );
+  const groupedM = measurement(
+    {
+      key: 'grouped',
+      label: `grouped, ${GROUP_SIZE} per transaction`,
+      role: 'experiment',
+      unit: 'events/s',
+      detail: 'same rule, one transaction per fetched group; marks checked and written with one statement each',
+    },
+    grouped,
+  );
+  const kitHighM = measurement(
+    {
+      key: 'kit-c32',
+      label: `consumer kit, concurrency ${KIT_CONCURRENCY_HIGH}`,
+      role: 'experiment',
+      unit: 'events/s',
+      detail: `the kit with concurrency ${KIT_CONCURRENCY_HIGH} and a pool of ${KIT_CONCURRENCY_HIGH} connections (max_ack_pending stays 256)`,
+    },
+    kitHigh,
+  );
   const r = ratio(kitM.median, rawM.median);
   return {
     id: 'consumer',
     title: '3. Idempotent consumer',
-    params: { eventsPerRep: load.events, duplicatesPerRep: load.duplicates, groupSize: GROUP_SIZE, kitConcurrency: KIT_CONCURRENCY, maxAckPending: MAX_ACK_PENDING },
+    params: {
+      eventsPerRep: load.events,
+      duplicatesPerRep: load.duplicates,
+      groupSize: GROUP_SIZE,
+      kitConcurrency: KIT_CONCURRENCY,
+      maxAckPending: MAX_ACK_PENDING,
+    },
     measurements: [kitM, rawM, groupedM, kitHighM],
     ratios: [
       { label: 'kit / raw fetch-and-ack', value: r },
       { label: 'grouped / kit', value: ratio(groupedM.median, kitM.median) },
-      { label: `kit concurrency ${KIT_CONCURRENCY_HIGH} / ${KIT_CONCURRENCY}`, value: ratio(kitHighM.median, kitM.median) },
+      {
+        label: `kit concurrency ${KIT_CONCURRENCY_HIGH} / ${KIT_CONCURRENCY}`,
+        value: ratio(kitHighM.median, kitM.median),
+      },
     ],
-    targets: [{ scenario: 'consumer', description: 'throughput >= 0.3 of raw fetch-and-ack', measured: `${r}`, met: r >= 0.3 }],
+    targets: [
+      { scenario: 'consumer', description: 'throughput >= 0.3 of raw fetch-and-ack', measured: `${r}`, met: r >= 0.3 },
+    ],
     notes: [
       `Every repetition also checks exactly-once: the ${load.duplicates} republished duplicates leave exactly ${load.events} effects (kit and grouped).`,
       crash,

@@ -18,8 +18,15 @@ const RAW_WINDOW = 256;
 const CEILING_STREAM = 'benchstream';
 const CEILING_SUBJECT = 'bench.ceiling';
 
-export function relayLoad(quick: boolean): { backlog: number; lightRate: number; lightSeconds: number; warmup: number } {
-  return quick ? { backlog: 3000, lightRate: 100, lightSeconds: 2, warmup: 1000 } : { backlog: 20_000, lightRate: 100, lightSeconds: 10, warmup: 4000 };
+export function relayLoad(quick: boolean): {
+  backlog: number;
+  lightRate: number;
+  lightSeconds: number;
+  warmup: number;
+} {
+  return quick
+    ? { backlog: 3000, lightRate: 100, lightSeconds: 2, warmup: 1000 }
+    : { backlog: 20_000, lightRate: 100, lightSeconds: 10, warmup: 4000 };
 }
 
 /** Commits `events` as outbox rows in one transaction (with the relay's NOTIFY); resolves with the commit time. */
@@ -30,7 +37,13 @@ async function commitRows(ctx: BenchContext, events: readonly BenchEvent[]): Pro
     await client.query(
       `INSERT INTO outbox (event_id, subject, partition_key, envelope, headers)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])`,
-      [events.map((e) => e.id), events.map((e) => e.subject), events.map((e) => e.orderId), events.map((e) => e.body), events.map((e) => JSON.stringify({ traceparent: e.traceparent }))],
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.subject),
+        events.map((e) => e.orderId),
+        events.map((e) => e.body),
+        events.map((e) => JSON.stringify({ traceparent: e.traceparent })),
+      ],
     );
     await client.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '']);
     await client.query('COMMIT');
@@ -52,7 +65,9 @@ export async function relayBacklogRep(ctx: BenchContext, n: number): Promise<Rep
   const last = await (await ctx.nc.jetstreamManager()).streams.getMessage(STREAM, { seq: before + n });
   const storedAt = new Date(last.timestamp).getTime();
   await until('outbox rows marked published', 30_000, async () => {
-    const { rows } = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
+    const { rows } = await ctx.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+    );
     return rows[0]?.n === 0;
   });
   return { count: n, elapsedMs: Math.max(1, storedAt - committedAt) };
@@ -111,12 +126,36 @@ async function natsBenchRep(ctx: BenchContext, n: number, size: number): Promise
   const jsm = await ctx.nc.jetstreamManager();
   // Stored like the product's streams (file, limits retention); natscli only uses an existing one.
   await jsm.streams.delete(CEILING_STREAM).catch(() => false);
-  await jsm.streams.add({ name: CEILING_STREAM, subjects: [CEILING_SUBJECT], storage: StorageType.File, retention: RetentionPolicy.Limits });
+  await jsm.streams.add({
+    name: CEILING_STREAM,
+    subjects: [CEILING_SUBJECT],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+  });
   const nats = join(ctx.config.stack.binDir, 'nats');
   const server = ctx.config.nats.servers[0] ?? '';
-  const { stdout, stderr } = await exec(nats, ['bench', 'js', 'pub', 'async', CEILING_SUBJECT, '--msgs', String(n), '--size', `${size}B`, '--stream', CEILING_STREAM, '--no-progress', '-s', server], {
-    timeout: 120_000,
-  });
+  const { stdout, stderr } = await exec(
+    nats,
+    [
+      'bench',
+      'js',
+      'pub',
+      'async',
+      CEILING_SUBJECT,
+      '--msgs',
+      String(n),
+      '--size',
+      `${size}B`,
+      '--stream',
+      CEILING_STREAM,
+      '--no-progress',
+      '-s',
+      server,
+    ],
+    {
+      timeout: 120_000,
+    },
+  );
   const out = `${stdout}\n${stderr}`;
   const rate = /Pub stats:\s*([\d,]+)\s*msgs\/sec/i.exec(out)?.[1] ?? /([\d,]+)\s*msgs\/sec/i.exec(out)?.[1];
   if (rate === undefined) throw new Error(`could not read a rate from nats bench:\n${out.slice(0, 1000)}`);
@@ -143,7 +182,12 @@ export async function relayScenario(ctx: BenchContext): Promise<{ result: Scenar
   const started = Date.now();
   const load = relayLoad(ctx.quick);
   await ctx.pool.start('outbox-relay');
-  await until('one relay holding all 64 partitions', 30_000, async () => (await relayOwnership(ctx)).partitions === 64, 100);
+  await until(
+    'one relay holding all 64 partitions',
+    30_000,
+    async () => (await relayOwnership(ctx)).partitions === 64,
+    100,
+  );
   const size = averageSize(benchEvents(50));
   ctx.say(`  warm-up: ${load.warmup} rows through the relay and raw`);
   await relayBacklogRep(ctx, load.warmup);
@@ -154,7 +198,9 @@ export async function relayScenario(ctx: BenchContext): Promise<{ result: Scenar
   const relayLight: Rep[] = [];
   const rawLight: Rep[] = [];
   for (let rep = 1; rep <= ctx.reps; rep += 1) {
-    ctx.say(`  rep ${rep}/${ctx.reps}: backlog of ${load.backlog} (relay, raw, nats bench), then ${load.lightRate}/s for ${load.lightSeconds}s (relay, raw)`);
+    ctx.say(
+      `  rep ${rep}/${ctx.reps}: backlog of ${load.backlog} (relay, raw, nats bench), then ${load.lightRate}/s for ${load.lightSeconds}s (relay, raw)`,
+    );
     relay.push(await relayBacklogRep(ctx, load.backlog));
     raw.push(await rawBacklogRep(ctx, load.backlog));
     ceiling.push(await natsBenchRep(ctx, load.backlog, size));
@@ -162,11 +208,56 @@ export async function relayScenario(ctx: BenchContext): Promise<{ result: Scenar
     rawLight.push(await rawLightRep(ctx, load.lightRate, load.lightSeconds));
   }
   await (await ctx.nc.jetstreamManager()).streams.delete(CEILING_STREAM).catch(() => false);
-  const single = measurement({ key: 'relay', label: 'outbox relay, 1 process', role: 'subject', unit: 'events/s', detail: `backlog of ${load.backlog} committed rows to the last stored in JetStream` }, relay);
-  const rawM = measurement({ key: 'raw-nats', label: 'raw nats.js async publish', role: 'baseline', unit: 'events/s', detail: `same payloads and headers, ${RAW_WINDOW} publishes in flight` }, raw);
-  const benchM = measurement({ key: 'nats-bench', label: 'nats bench js pub async', role: 'ceiling', unit: 'events/s', detail: `${load.backlog} messages of ${size} B (natscli)` }, ceiling);
-  const lightM = measurement({ key: 'relay-light', label: `outbox relay, ${load.lightRate}/s`, role: 'subject', unit: 'events/s', detail: 'one row per transaction; latency = commit to stored in JetStream' }, relayLight);
-  const rawLightM = measurement({ key: 'raw-light', label: `raw nats.js, ${load.lightRate}/s`, role: 'baseline', unit: 'events/s', detail: 'one publish at a time; latency = publish to ack' }, rawLight);
+  const single = measurement(
+    {
+      key: 'relay',
+      label: 'outbox relay, 1 process',
+      role: 'subject',
+      unit: 'events/s',
+      detail: `backlog of ${load.backlog} committed rows to the last stored in JetStream`,
+    },
+    relay,
+  );
+  const rawM = measurement(
+    {
+      key: 'raw-nats',
+      label: 'raw nats.js async publish',
+      role: 'baseline',
+      unit: 'events/s',
+      detail: `same payloads and headers, ${RAW_WINDOW} publishes in flight`,
+    },
+    raw,
+  );
+  const benchM = measurement(
+    {
+      key: 'nats-bench',
+      label: 'nats bench js pub async',
+      role: 'ceiling',
+      unit: 'events/s',
+      detail: `${load.backlog} messages of ${size} B (natscli)`,
+    },
+    ceiling,
+  );
+  const lightM = measurement(
+    {
+      key: 'relay-light',
+      label: `outbox relay, ${load.lightRate}/s`,
+      role: 'subject',
+      unit: 'events/s',
+      detail: 'one row per transaction; latency = commit to stored in JetStream',
+    },
+    relayLight,
+  );
+  const rawLightM = measurement(
+    {
+      key: 'raw-light',
+      label: `raw nats.js, ${load.lightRate}/s`,
+      role: 'baseline',
+      unit: 'events/s',
+      detail: 'one publish at a time; latency = publish to ack',
+    },
+    rawLight,
+  );
   const r = ratio(single.median, rawM.median);
   const p99 = lightM.latency?.p99 ?? Number.NaN;
   const watermill = 3900;
@@ -175,20 +266,42 @@ export async function relayScenario(ctx: BenchContext): Promise<{ result: Scenar
     result: {
       id: 'relay',
       title: '2. Outbox relay',
-      params: { backlogRowsPerRep: load.backlog, lightRate: load.lightRate, lightSeconds: load.lightSeconds, payloadBytes: size, relayBatchSize: ctx.config.relay.batchSize, rawWindow: RAW_WINDOW },
+      params: {
+        backlogRowsPerRep: load.backlog,
+        lightRate: load.lightRate,
+        lightSeconds: load.lightSeconds,
+        payloadBytes: size,
+        relayBatchSize: ctx.config.relay.batchSize,
+        rawWindow: RAW_WINDOW,
+      },
       measurements: [single, rawM, benchM, lightM, rawLightM],
       ratios: [
         { label: 'relay / raw nats.js throughput', value: r },
         { label: 'relay / nats bench ceiling', value: ratio(single.median, benchM.median) },
         { label: 'raw nats.js / nats bench ceiling', value: ratio(rawM.median, benchM.median) },
-        { label: 'relay / Watermill SQL relay (3.9k msg/s on 16 vCPUs, published figure)', value: ratio(single.median, watermill) },
+        {
+          label: 'relay / Watermill SQL relay (3.9k msg/s on 16 vCPUs, published figure)',
+          value: ratio(single.median, watermill),
+        },
       ],
       targets: [
         { scenario: 'relay', description: 'throughput >= 0.5 of raw nats.js', measured: `${r}`, met: r >= 0.5 },
-        { scenario: 'relay', description: 'p99 commit-to-ack < 20 ms at light load', measured: `${p99} ms`, met: p99 < 20 },
-        { scenario: 'relay', description: 'several (>= 3) times Watermill\'s 3.9k msg/s, on 2 cores', measured: `${single.median} events/s`, met: single.median >= 3 * watermill },
+        {
+          scenario: 'relay',
+          description: 'p99 commit-to-ack < 20 ms at light load',
+          measured: `${p99} ms`,
+          met: p99 < 20,
+        },
+        {
+          scenario: 'relay',
+          description: "several (>= 3) times Watermill's 3.9k msg/s, on 2 cores",
+          measured: `${single.median} events/s`,
+          met: single.median >= 3 * watermill,
+        },
       ],
-      notes: ['Each row belongs to its own order, so a batch publishes concurrently; rows of one order publish one after another, each waiting for its ack.'],
+      notes: [
+        'Each row belongs to its own order, so a batch publishes concurrently; rows of one order publish one after another, each waiting for its ack.',
+      ],
       durationMs: Date.now() - started,
     },
   };

@@ -6,7 +6,14 @@ import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../stack/isolat
 
 /** Everything a chaos run is parameterised by; the seed and these make a run replayable. */
 /** Ports of the chaos stack: beside the dev stack (55432/4222/7233) and the bench's. */
-const DEFAULT_PORTS: IsolatedPorts = { postgres: 55452, nats: 4252, natsMonitor: 8252, temporal: 7253, temporalUi: 8253, api: 3052 };
+const DEFAULT_PORTS: IsolatedPorts = {
+  postgres: 55452,
+  nats: 4252,
+  natsMonitor: 8252,
+  temporal: 7253,
+  temporalUi: 8253,
+  api: 3052,
+};
 
 export interface ChaosArgs {
   seed: number;
@@ -82,7 +89,8 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
   }
   if (values.help) return 'help';
   const confirmTimeout = values['confirm-timeout'] ?? '20s';
-  if (!/^\d+(ms|s|m)$/.test(confirmTimeout)) throw new UsageError(`--confirm-timeout expects a duration such as 20s, got ${confirmTimeout}`);
+  if (!/^\d+(ms|s|m)$/.test(confirmTimeout))
+    throw new UsageError(`--confirm-timeout expects a duration such as 20s, got ${confirmTimeout}`);
   return {
     seed: int('seed', values.seed, randomInt(1, 2 ** 31 - 1), 0, 2 ** 31 - 1),
     orders: int('orders', values.orders, 200, 1, 100_000),

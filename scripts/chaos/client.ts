@@ -55,7 +55,13 @@ export class ChaosClient {
     private readonly deadline: number,
   ) {}
 
-  async request(order: number, op: HistoryEntry['op'], method: 'GET' | 'POST', path: string, opts: { key?: string; body?: unknown; once?: boolean } = {}): Promise<ApiResponse | undefined> {
+  async request(
+    order: number,
+    op: HistoryEntry['op'],
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { key?: string; body?: unknown; once?: boolean } = {},
+  ): Promise<ApiResponse | undefined> {
     let delay = 250;
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = { Authorization: `Bearer ${this.token}` };

@@ -42,7 +42,14 @@ export async function readStream(nc: NatsConnection, jsm: JetStreamManager, stre
     for await (const m of messages) {
       const headers: Record<string, string> = {};
       if (m.headers) for (const [k, vs] of m.headers) headers[k] = vs.join(',');
-      out.push({ stream, seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, headers, body: decoder.decode(m.data) });
+      out.push({
+        stream,
+        seq: m.seq,
+        subject: m.subject,
+        msgId: m.headers?.get('Nats-Msg-Id') || undefined,
+        headers,
+        body: decoder.decode(m.data),
+      });
       if (m.info.pending === 0) break;
     }
   } finally {
@@ -58,7 +65,8 @@ export async function listConsumers(jsm: JetStreamManager): Promise<ConsumerInfo
     const infos = await jsm.consumers.list(s.name).next();
     for (const c of infos) {
       if (!c.config.durable_name) continue;
-      const filters = c.config.filter_subjects ?? (c.config.filter_subject ? [c.config.filter_subject] : [...s.subjects]);
+      const filters =
+        c.config.filter_subjects ?? (c.config.filter_subject ? [c.config.filter_subject] : [...s.subjects]);
       out.push({ stream: s.name, name: c.name, filters, pending: c.num_pending, ackPending: c.num_ack_pending });
     }
   }
@@ -78,7 +86,13 @@ export function subjectMatches(filter: string, subject: string): boolean {
 
 /** What the database holds after the run, as the checker needs it. */
 export interface DbSnapshot {
-  orders: { id: string; status: string; failure_reason: string | null; total_cents: string; items: { sku: string; quantity: number }[] }[];
+  orders: {
+    id: string;
+    status: string;
+    failure_reason: string | null;
+    total_cents: string;
+    items: { sku: string; quantity: number }[];
+  }[];
   idempotencyKeys: { key: string; order_id: string }[];
   payments: { order_id: string; status: string; amount_cents: string }[];
   providerCharges: { idempotency_key: string; status: string; amount_cents: string }[];
@@ -100,7 +114,9 @@ export async function snapshotDb(db: Db): Promise<DbSnapshot> {
     payments: await q('SELECT order_id, status, amount_cents FROM payments'),
     providerCharges: await q('SELECT idempotency_key, status, amount_cents FROM sim_provider_charges'),
     products: await q('SELECT sku, available, reserved, shipped FROM products'),
-    outbox: await q('SELECT event_id, subject, partition_key, published_at IS NOT NULL AS published, envelope::text AS body FROM outbox ORDER BY id'),
+    outbox: await q(
+      'SELECT event_id, subject, partition_key, published_at IS NOT NULL AS published, envelope::text AS body FROM outbox ORDER BY id',
+    ),
     processed: await q('SELECT consumer, event_id FROM processed_events'),
     seen: await q('SELECT consumer, event_id FROM seen_events'),
     readOrders: await q('SELECT order_id, status FROM read_orders'),

@@ -52,7 +52,12 @@ export class FaultInjector {
   }
 
   async run(): Promise<void> {
-    await Promise.all([this.lane(this.plan.process), this.lane(this.plan.pause), this.lane(this.plan.infra), this.lane(this.plan.message)]);
+    await Promise.all([
+      this.lane(this.plan.process),
+      this.lane(this.plan.pause),
+      this.lane(this.plan.infra),
+      this.lane(this.plan.message),
+    ]);
   }
 
   /** Waits for the background work of faults (paused processes, publishes awaiting an ack). */
@@ -75,7 +80,9 @@ export class FaultInjector {
       }
       record.tookMs = Date.now() - at;
       this.records.push(record);
-      this.deps.log(`fault ${record.kind}${record.target ? ` ${record.target}` : ''} at ${(record.atMs / 1000).toFixed(1)}s: ${record.injected ? 'injected' : 'not injected'}${record.note ? ` (${record.note})` : ''}`);
+      this.deps.log(
+        `fault ${record.kind}${record.target ? ` ${record.target}` : ''} at ${(record.atMs / 1000).toFixed(1)}s: ${record.injected ? 'injected' : 'not injected'}${record.note ? ` (${record.note})` : ''}`,
+      );
     }
   }
 

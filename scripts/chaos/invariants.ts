@@ -71,7 +71,8 @@ function ordersEnded(e: Evidence): CheckResult {
   const byId = new Map(e.db.orders.map((o) => [o.id, o]));
   const acked = new Set<string>();
   for (const run of e.runs) {
-    if (run.placeStatus === undefined) v.push(`order #${run.plan.index}: the client never got a final answer to POST /checkouts`);
+    if (run.placeStatus === undefined)
+      v.push(`order #${run.plan.index}: the client never got a final answer to POST /checkouts`);
     for (const u of run.unexpected) v.push(`order #${run.plan.index}: ${u}`);
     if (!run.orderId) continue;
     acked.add(run.orderId);
@@ -82,13 +83,17 @@ function ordersEnded(e: Evidence): CheckResult {
     }
     if (!TERMINAL.has(o.status)) v.push(`order ${o.id} (#${run.plan.index}) is still ${o.status}`);
     else if (!expectedOutcomes(run).includes(outcomeOf(o))) {
-      v.push(`order ${o.id} (#${run.plan.index}, ${run.plan.intent}, cancel ${run.cancelStatus ?? '-'}, confirm ${run.confirmStatus ?? '-'}) ended ${outcomeOf(o)}, expected ${expectedOutcomes(run).join(' or ')}`);
+      v.push(
+        `order ${o.id} (#${run.plan.index}, ${run.plan.intent}, cancel ${run.cancelStatus ?? '-'}, confirm ${run.confirmStatus ?? '-'}) ended ${outcomeOf(o)}, expected ${expectedOutcomes(run).join(' or ')}`,
+      );
     }
     const saga = e.sagas.get(o.id);
     if (saga?.execution !== 'COMPLETED') v.push(`order ${o.id}: saga execution is ${saga?.execution ?? 'unknown'}`);
-    else if (saga.resultStatus !== o.status) v.push(`order ${o.id}: saga ended ${saga.resultStatus ?? '?'} but the order row says ${o.status}`);
+    else if (saga.resultStatus !== o.status)
+      v.push(`order ${o.id}: saga ended ${saga.resultStatus ?? '?'} but the order row says ${o.status}`);
   }
-  for (const o of e.db.orders) if (!acked.has(o.id)) v.push(`order ${o.id} exists but no client was acknowledged with it`);
+  for (const o of e.db.orders)
+    if (!acked.has(o.id)) v.push(`order ${o.id} exists but no client was acknowledged with it`);
   const idsByKey = new Map<string, Set<string>>();
   for (const h of e.history) {
     if (h.op !== 'place' || h.status !== 202 || !h.key || !h.orderId) continue;
@@ -96,9 +101,16 @@ function ordersEnded(e: Evidence): CheckResult {
     ids.add(h.orderId);
     idsByKey.set(h.key, ids);
   }
-  for (const [key, ids] of idsByKey) if (ids.size > 1) v.push(`Idempotency-Key ${key} answered with ${ids.size} different orders`);
-  for (const [key, n] of count(e.db.idempotencyKeys.map((k) => k.key))) if (n > 1) v.push(`Idempotency-Key ${key} stored ${n} times`);
-  return { id: 1, name: 'accepted orders ended; every 2xx is a real order', violations: v, covered: `${acked.size} acknowledged orders, ${e.db.orders.length} in the database` };
+  for (const [key, ids] of idsByKey)
+    if (ids.size > 1) v.push(`Idempotency-Key ${key} answered with ${ids.size} different orders`);
+  for (const [key, n] of count(e.db.idempotencyKeys.map((k) => k.key)))
+    if (n > 1) v.push(`Idempotency-Key ${key} stored ${n} times`);
+  return {
+    id: 1,
+    name: 'accepted orders ended; every 2xx is a real order',
+    violations: v,
+    covered: `${acked.size} acknowledged orders, ${e.db.orders.length} in the database`,
+  };
 }
 
 interface MoneyEvent {
@@ -136,21 +148,36 @@ function moneyAddsUp(e: Evidence): CheckResult {
     if (o.status === 'COMPLETED') {
       completedTotal += Number(o.total_cents);
       if (ledger?.status !== 'CHARGED' || payment?.status !== 'CHARGED' || c !== 1 || r !== 0) {
-        v.push(`completed order ${o.id}: provider ${ledger?.status ?? 'none'}, payment ${payment?.status ?? 'none'}, ${c} charge / ${r} refund events`);
+        v.push(
+          `completed order ${o.id}: provider ${ledger?.status ?? 'none'}, payment ${payment?.status ?? 'none'}, ${c} charge / ${r} refund events`,
+        );
       }
     } else if (providerCharged) {
       if (ledger?.status !== 'REFUNDED' || payment?.status !== 'REFUNDED' || c !== 1 || r !== 1) {
-        v.push(`${o.status} order ${o.id} was charged: provider ${ledger?.status}, payment ${payment?.status ?? 'none'}, ${c} charge / ${r} refund events`);
+        v.push(
+          `${o.status} order ${o.id} was charged: provider ${ledger?.status}, payment ${payment?.status ?? 'none'}, ${c} charge / ${r} refund events`,
+        );
       }
     } else if (c !== 0 || r !== 0 || payment?.status === 'CHARGED' || payment?.status === 'REFUNDED') {
-      v.push(`${o.status} order ${o.id} never charged by the provider but payment ${payment?.status ?? 'none'}, ${c} charge / ${r} refund events`);
+      v.push(
+        `${o.status} order ${o.id} never charged by the provider but payment ${payment?.status ?? 'none'}, ${c} charge / ${r} refund events`,
+      );
     }
   }
   const net = events.reduce((s, x) => s + (x.type === 'payments.payment.charged' ? x.amountCents : -x.amountCents), 0);
-  if (net !== completedTotal) v.push(`charges minus refunds = ${net} cents, completed orders total ${completedTotal} cents`);
-  const ledgerNet = e.db.providerCharges.filter((c) => c.status === 'CHARGED').reduce((s, c) => s + Number(c.amount_cents), 0);
-  if (ledgerNet !== completedTotal) v.push(`the provider holds ${ledgerNet} cents, completed orders total ${completedTotal} cents`);
-  return { id: 2, name: 'at most one charge; refunds exactly for charged, not completed orders; money adds up', violations: v, covered: `${[...charged.values()].reduce((a, b) => a + b, 0)} charges, ${[...refunded.values()].reduce((a, b) => a + b, 0)} refunds, ${completedTotal} cents completed` };
+  if (net !== completedTotal)
+    v.push(`charges minus refunds = ${net} cents, completed orders total ${completedTotal} cents`);
+  const ledgerNet = e.db.providerCharges
+    .filter((c) => c.status === 'CHARGED')
+    .reduce((s, c) => s + Number(c.amount_cents), 0);
+  if (ledgerNet !== completedTotal)
+    v.push(`the provider holds ${ledgerNet} cents, completed orders total ${completedTotal} cents`);
+  return {
+    id: 2,
+    name: 'at most one charge; refunds exactly for charged, not completed orders; money adds up',
+    violations: v,
+    covered: `${[...charged.values()].reduce((a, b) => a + b, 0)} charges, ${[...refunded.values()].reduce((a, b) => a + b, 0)} refunds, ${completedTotal} cents completed`,
+  };
 }
 
 /** 3. Stock conserved per SKU, never negative; nothing left reserved; shipped = completed quantities. */
@@ -164,12 +191,21 @@ function stockConserved(e: Evidence): CheckResult {
   for (const p of e.db.products) {
     const initial = e.initialStock.get(p.sku);
     if (initial === undefined) v.push(`SKU ${p.sku} appeared during the run`);
-    else if (p.available + p.reserved + p.shipped !== initial) v.push(`SKU ${p.sku}: ${p.available} available + ${p.reserved} reserved + ${p.shipped} shipped != ${initial} initially`);
+    else if (p.available + p.reserved + p.shipped !== initial)
+      v.push(
+        `SKU ${p.sku}: ${p.available} available + ${p.reserved} reserved + ${p.shipped} shipped != ${initial} initially`,
+      );
     if (p.available < 0 || p.reserved < 0 || p.shipped < 0) v.push(`SKU ${p.sku} has a negative count`);
     if (p.reserved !== 0) v.push(`SKU ${p.sku}: ${p.reserved} still reserved after every saga closed`);
-    if (p.shipped !== (shippedBySku.get(p.sku) ?? 0)) v.push(`SKU ${p.sku}: ${p.shipped} shipped but completed orders hold ${shippedBySku.get(p.sku) ?? 0}`);
+    if (p.shipped !== (shippedBySku.get(p.sku) ?? 0))
+      v.push(`SKU ${p.sku}: ${p.shipped} shipped but completed orders hold ${shippedBySku.get(p.sku) ?? 0}`);
   }
-  return { id: 3, name: 'stock conserved per SKU (initial = available + reserved + shipped), never negative', violations: v, covered: `${e.db.products.length} SKUs` };
+  return {
+    id: 3,
+    name: 'stock conserved per SKU (initial = available + reserved + shipped), never negative',
+    violations: v,
+    covered: `${e.db.products.length} SKUs`,
+  };
 }
 
 /** 4. Every committed event is in JetStream once; each subscriber applied each of its events once; the read model agrees. */
@@ -182,36 +218,53 @@ function eventsDelivered(e: Evidence): CheckResult {
     const n = byMsgId.get(r.event_id) ?? 0;
     if (n !== 1) v.push(`event ${r.event_id} (${r.subject}) is in stream ${streamFor(r.subject)} ${n} times`);
   }
-  for (const id of byMsgId.keys()) if (!outboxIds.has(id)) v.push(`stream message ${id} matches no committed outbox row`);
+  for (const id of byMsgId.keys())
+    if (!outboxIds.has(id)) v.push(`stream message ${id} matches no committed outbox row`);
   const processed = count(e.db.processed.map((p) => `${p.consumer}/${p.event_id}`));
   const names = new Set(e.consumers.map((c) => c.name));
   for (const name of names) {
     const mine = e.consumers.filter((c) => c.name === name);
-    const expected = e.db.outbox.filter((r) => mine.some((c) => c.stream === streamFor(r.subject) && c.filters.some((f) => subjectMatches(f, r.subject))));
+    const expected = e.db.outbox.filter((r) =>
+      mine.some((c) => c.stream === streamFor(r.subject) && c.filters.some((f) => subjectMatches(f, r.subject))),
+    );
     const expectedIds = new Set(expected.map((r) => r.event_id));
-    for (const r of expected) if ((processed.get(`${name}/${r.event_id}`) ?? 0) !== 1) v.push(`${name} did not apply ${r.subject} ${r.event_id}`);
-    for (const p of e.db.processed) if (p.consumer === name && !expectedIds.has(p.event_id)) v.push(`${name} applied ${p.event_id}, which is no committed event of its subjects`);
+    for (const r of expected)
+      if ((processed.get(`${name}/${r.event_id}`) ?? 0) !== 1)
+        v.push(`${name} did not apply ${r.subject} ${r.event_id}`);
+    for (const p of e.db.processed)
+      if (p.consumer === name && !expectedIds.has(p.event_id))
+        v.push(`${name} applied ${p.event_id}, which is no committed event of its subjects`);
   }
   const seen = count(e.db.seen.map((s) => s.event_id));
-  for (const r of e.db.outbox) if ((seen.get(r.event_id) ?? 0) !== 1) v.push(`audit recorded ${r.event_id} ${seen.get(r.event_id) ?? 0} times`);
+  for (const r of e.db.outbox)
+    if ((seen.get(r.event_id) ?? 0) !== 1) v.push(`audit recorded ${r.event_id} ${seen.get(r.event_id) ?? 0} times`);
   for (const id of seen.keys()) if (!outboxIds.has(id)) v.push(`audit recorded ${id}, which is no committed event`);
   const orders = new Map(e.db.orders.map((o) => [o.id, o]));
   const read = new Map(e.db.readOrders.map((r) => [r.order_id, r]));
   for (const o of e.db.orders) {
-    if (read.get(o.id)?.status !== o.status) v.push(`read model says ${read.get(o.id)?.status ?? 'nothing'} for order ${o.id}, the saga ${o.status}`);
+    if (read.get(o.id)?.status !== o.status)
+      v.push(`read model says ${read.get(o.id)?.status ?? 'nothing'} for order ${o.id}, the saga ${o.status}`);
   }
   for (const id of read.keys()) if (!orders.has(id)) v.push(`read model has unknown order ${id}`);
   const terminalEvent = new Map(
-    e.db.outbox.filter((r) => /^checkout\.order\.(completed|cancelled|failed)$/.test(r.subject)).map((r) => [r.partition_key, r.event_id]),
+    e.db.outbox
+      .filter((r) => /^checkout\.order\.(completed|cancelled|failed)$/.test(r.subject))
+      .map((r) => [r.partition_key, r.event_id]),
   );
   const notified = new Map(e.db.notifications.map((n) => [n.order_id, n]));
   for (const o of e.db.orders) {
     const n = notified.get(o.id);
     if (!n) v.push(`no notification for ${o.status} order ${o.id}`);
-    else if (n.kind !== `ORDER_${o.status}` || n.event_id !== terminalEvent.get(o.id)) v.push(`notification of order ${o.id} is ${n.kind} from ${n.event_id}`);
+    else if (n.kind !== `ORDER_${o.status}` || n.event_id !== terminalEvent.get(o.id))
+      v.push(`notification of order ${o.id} is ${n.kind} from ${n.event_id}`);
   }
   if (e.db.parked > 0) v.push(`${e.db.parked} events still parked`);
-  return { id: 4, name: 'every committed event reached JetStream; each subscriber applied each event once; read model agrees', violations: v, covered: `${e.db.outbox.length} events, ${names.size} subscribers, ${e.db.readOrders.length} read-model rows` };
+  return {
+    id: 4,
+    name: 'every committed event reached JetStream; each subscriber applied each event once; read model agrees',
+    violations: v,
+    covered: `${e.db.outbox.length} events, ${names.size} subscribers, ${e.db.readOrders.length} read-model rows`,
+  };
 }
 
 /** 5. The DLQ holds exactly the injected poison, once per consumer that receives its subject. */
@@ -220,16 +273,27 @@ function dlqExact(e: Evidence): CheckResult {
   const expected = new Map<string, number>();
   for (const p of e.poison) {
     const stream = streamFor(p.subject);
-    const consumers = new Set(e.consumers.filter((c) => c.stream === stream && c.filters.some((f) => subjectMatches(f, p.subject))).map((c) => c.name));
+    const consumers = new Set(
+      e.consumers
+        .filter((c) => c.stream === stream && c.filters.some((f) => subjectMatches(f, p.subject)))
+        .map((c) => c.name),
+    );
     for (const c of consumers) expected.set(`${c} ${p.msgId}`, 1);
   }
-  const actual = count(e.dlq.map((m) => `${m.headers[DLQ_HEADERS.consumer] ?? '?'} ${m.headers[DLQ_HEADERS.originalMsgId] ?? '?'}`));
+  const actual = count(
+    e.dlq.map((m) => `${m.headers[DLQ_HEADERS.consumer] ?? '?'} ${m.headers[DLQ_HEADERS.originalMsgId] ?? '?'}`),
+  );
   for (const [k] of expected) if (!actual.has(k)) v.push(`missing dead letter: ${k}`);
   for (const [k, n] of actual) {
     if (!expected.has(k)) v.push(`unexpected dead letter: ${k}`);
     else if (n > 1) v.push(`dead letter ${k} stored ${n} times`);
   }
-  return { id: 5, name: 'the DLQ holds exactly the injected poison', violations: v, covered: `${e.poison.length} poison messages, ${expected.size} expected dead letters, ${e.dlq.length} stored` };
+  return {
+    id: 5,
+    name: 'the DLQ holds exactly the injected poison',
+    violations: v,
+    covered: `${e.poison.length} poison messages, ${expected.size} expected dead letters, ${e.dlq.length} stored`,
+  };
 }
 
 /**

@@ -51,13 +51,22 @@ export function poisonBody(variant: PoisonVariant, subject: string, rng: Rng): s
  * whose ack was lost (NATS killed mid-request) is stored once, never twice: the DLQ expectation
  * stays exact.
  */
-async function publishUntilAcked(nc: NatsConnection, subject: string, body: string, msgId: string, hdrs: Record<string, string>, deadline: number): Promise<void> {
+async function publishUntilAcked(
+  nc: NatsConnection,
+  subject: string,
+  body: string,
+  msgId: string,
+  hdrs: Record<string, string>,
+  deadline: number,
+): Promise<void> {
   const h = natsHeaders();
   for (const [k, v] of Object.entries(hdrs)) h.set(k, v);
   let delay = 200;
   for (;;) {
     try {
-      await nc.jetstream().publish(subject, new TextEncoder().encode(body), { msgID: msgId, headers: h, timeout: 5_000 });
+      await nc
+        .jetstream()
+        .publish(subject, new TextEncoder().encode(body), { msgID: msgId, headers: h, timeout: 5_000 });
       return;
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`could not publish ${msgId} on ${subject}: ${(err as Error).message}`);
@@ -73,8 +82,22 @@ async function publishUntilAcked(nc: NatsConnection, subject: string, body: stri
  * @example
  * const poison = await publishPoison(nc, 'checkout.order.placed', 'bad-data', 'chaos-poison-1', rng, deadline);
  */
-export async function publishPoison(nc: NatsConnection, subject: string, variant: PoisonVariant, msgId: string, rng: Rng, deadline: number): Promise<InjectedPoison> {
-  await publishUntilAcked(nc, subject, poisonBody(variant, subject, rng), msgId, { 'Content-Type': 'application/cloudevents+json' }, deadline);
+export async function publishPoison(
+  nc: NatsConnection,
+  subject: string,
+  variant: PoisonVariant,
+  msgId: string,
+  rng: Rng,
+  deadline: number,
+): Promise<InjectedPoison> {
+  await publishUntilAcked(
+    nc,
+    subject,
+    poisonBody(variant, subject, rng),
+    msgId,
+    { 'Content-Type': 'application/cloudevents+json' },
+    deadline,
+  );
   return { subject, msgId, variant };
 }
 
@@ -83,8 +106,16 @@ export async function publishPoison(nc: NatsConnection, subject: string, variant
  * a new `Nats-Msg-Id`: JetStream stores it again, so only the consumers' processed marks stand
  * between it and a second effect. Returns undefined when nothing is published yet.
  */
-export async function publishDuplicate(nc: NatsConnection, db: Db, pick: number, msgId: string, deadline: number): Promise<InjectedDuplicate | undefined> {
-  const { rows: count } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NOT NULL');
+export async function publishDuplicate(
+  nc: NatsConnection,
+  db: Db,
+  pick: number,
+  msgId: string,
+  deadline: number,
+): Promise<InjectedDuplicate | undefined> {
+  const { rows: count } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NOT NULL',
+  );
   const n = count[0]?.n ?? 0;
   if (n === 0) return undefined;
   const { rows } = await db.query<{ event_id: string; subject: string; body: string; headers: Record<string, string> }>(
@@ -93,6 +124,13 @@ export async function publishDuplicate(nc: NatsConnection, db: Db, pick: number,
   );
   const row = rows[0];
   if (!row) return undefined;
-  await publishUntilAcked(nc, row.subject, row.body, msgId, { 'Content-Type': 'application/cloudevents+json', ...row.headers }, deadline);
+  await publishUntilAcked(
+    nc,
+    row.subject,
+    row.body,
+    msgId,
+    { 'Content-Type': 'application/cloudevents+json', ...row.headers },
+    deadline,
+  );
   return { eventId: row.event_id, subject: row.subject, msgId };
 }

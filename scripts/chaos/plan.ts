@@ -1,7 +1,8 @@
 import { Rng } from './rng';
 
 /** What the client means to happen to an order; the checker derives the expected outcome from it. */
-export type Intent = 'complete' | 'declined' | '3ds-approve' | '3ds-refuse' | '3ds-timeout' | 'unshippable' | 'scarce' | 'cancel';
+export type Intent =
+  'complete' | 'declined' | '3ds-approve' | '3ds-refuse' | '3ds-timeout' | 'unshippable' | 'scarce' | 'cancel';
 
 export interface PlannedOrder {
   index: number;
@@ -53,7 +54,13 @@ export function planOrders(seed: number, count: number, windowMs: number): Plann
     const lines = intent === 'scarce' ? 1 : rng.int(1, 3);
     const skus = intent === 'scarce' ? [SCARCE_SKU] : rng.shuffle(CATALOG).slice(0, lines);
     const method =
-      intent === 'declined' ? 'pm_card_declined' : intent.startsWith('3ds') ? 'pm_card_3ds' : rng.chance(0.25) ? 'pm_card_flaky' : 'pm_card_visa';
+      intent === 'declined'
+        ? 'pm_card_declined'
+        : intent.startsWith('3ds')
+          ? 'pm_card_3ds'
+          : rng.chance(0.25)
+            ? 'pm_card_flaky'
+            : 'pm_card_visa';
     return {
       index,
       idempotencyKey: `chaos-${seed}-${index}`,
@@ -86,9 +93,26 @@ export const SUBSCRIBERS: readonly ProcessName[] = ['audit', 'read-model-1', 're
 
 export type PoisonVariant = 'not-json' | 'bad-envelope' | 'bad-data';
 
-export type FaultKind = 'sigkill' | 'sigstop' | 'nats-sigterm' | 'nats-sigkill' | 'postgres-immediate' | 'temporal-restart' | 'poison' | 'duplicate';
+export type FaultKind =
+  | 'sigkill'
+  | 'sigstop'
+  | 'nats-sigterm'
+  | 'nats-sigkill'
+  | 'postgres-immediate'
+  | 'temporal-restart'
+  | 'poison'
+  | 'duplicate';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['sigkill', 'sigstop', 'nats-sigterm', 'nats-sigkill', 'postgres-immediate', 'temporal-restart', 'poison', 'duplicate'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'sigkill',
+  'sigstop',
+  'nats-sigterm',
+  'nats-sigkill',
+  'postgres-immediate',
+  'temporal-restart',
+  'poison',
+  'duplicate',
+];
 
 export type PlannedFault =
   | { kind: 'sigkill'; atMs: number; target: ProcessName; restartAfterMs: number }
@@ -118,7 +142,14 @@ const POISON_SUBJECTS = [
 ];
 
 /** Planned times of one lane: every kind of `first` once (shuffled) early, then `more` at random. */
-function lane(rng: Rng, windowMs: number, first: readonly string[], more: () => string, firstShare: number, laterGapMs: number): { atMs: number; pick: string }[] {
+function lane(
+  rng: Rng,
+  windowMs: number,
+  first: readonly string[],
+  more: () => string,
+  firstShare: number,
+  laterGapMs: number,
+): { atMs: number; pick: string }[] {
   const out: { atMs: number; pick: string }[] = [];
   const firstGap = Math.max(500, Math.floor((windowMs * firstShare) / first.length));
   let at = rng.int(500, 2_000);
@@ -144,13 +175,23 @@ export function planFaults(seed: number, windowMs: number): FaultPlan {
   const p = Rng.stream(seed, 'faults:process');
   const processFirst = PROCESSES.map((x) => `kill:${x.name}`);
   const kills = lane(p, windowMs, processFirst, () => `kill:${p.pick(PROCESSES).name}`, 0.55, 6_000).map(
-    ({ atMs, pick }): PlannedFault => ({ kind: 'sigkill', atMs, target: pick.slice('kill:'.length) as ProcessName, restartAfterMs: p.int(300, 3_000) }),
+    ({ atMs, pick }): PlannedFault => ({
+      kind: 'sigkill',
+      atMs,
+      target: pick.slice('kill:'.length) as ProcessName,
+      restartAfterMs: p.int(300, 3_000),
+    }),
   );
   // Pauses run beside the kills (a paused process can still be killed); the first comes early so
   // that even a short window holds one pause longer than the ack wait.
   const pauses: PlannedFault[] = [];
   for (let at = p.int(1_000, 5_000); at < windowMs; at += p.int(45_000, 90_000)) {
-    const pause: PlannedFault = { kind: 'sigstop', atMs: at, target: p.pick(SUBSCRIBERS), pauseMs: ACK_WAIT_MS + p.int(3_000, 8_000) };
+    const pause: PlannedFault = {
+      kind: 'sigstop',
+      atMs: at,
+      target: p.pick(SUBSCRIBERS),
+      pauseMs: ACK_WAIT_MS + p.int(3_000, 8_000),
+    };
     // Later pauses must end inside the window, or they would only delay the heal.
     if (pauses.length === 0 || at + pause.pauseMs <= windowMs) pauses.push(pause);
   }
@@ -160,11 +201,23 @@ export function planFaults(seed: number, windowMs: number): FaultPlan {
     ({ atMs, pick }): PlannedFault => ({ kind: pick as (typeof infraKinds)[number], atMs, downMs: i.int(500, 4_000) }),
   );
   const m = Rng.stream(seed, 'faults:message');
-  const message = lane(m, windowMs, ['poison', 'duplicate'], () => (m.chance(0.4) ? 'poison' : 'duplicate'), 0.2, 4_000).map(
-    ({ atMs, pick }): PlannedFault =>
-      pick === 'poison'
-        ? { kind: 'poison', atMs, subject: m.pick(POISON_SUBJECTS), variant: m.pick(['not-json', 'bad-envelope', 'bad-data'] as const), nonce: m.int(0, 2 ** 30) }
-        : { kind: 'duplicate', atMs, pick: m.int(0, 2 ** 30) },
+  const message = lane(
+    m,
+    windowMs,
+    ['poison', 'duplicate'],
+    () => (m.chance(0.4) ? 'poison' : 'duplicate'),
+    0.2,
+    4_000,
+  ).map(({ atMs, pick }): PlannedFault =>
+    pick === 'poison'
+      ? {
+          kind: 'poison',
+          atMs,
+          subject: m.pick(POISON_SUBJECTS),
+          variant: m.pick(['not-json', 'bad-envelope', 'bad-data'] as const),
+          nonce: m.int(0, 2 ** 30),
+        }
+      : { kind: 'duplicate', atMs, pick: m.int(0, 2 ** 30) },
   );
   return { process: kills, pause: pauses, infra, message };
 }

@@ -50,9 +50,23 @@ export function buildReport(input: {
     if (f.injected) k.injected += 1;
     byKind[f.kind] = k;
   }
-  const checks = input.checks.map((c) => ({ id: c.id, name: c.name, pass: c.violations.length === 0, violations: c.violations.length, covered: c.covered, examples: c.violations.slice(0, 20) }));
+  const checks = input.checks.map((c) => ({
+    id: c.id,
+    name: c.name,
+    pass: c.violations.length === 0,
+    violations: c.violations.length,
+    covered: c.covered,
+    examples: c.violations.slice(0, 20),
+  }));
   if (input.extraViolations.length > 0) {
-    checks.push({ id: 0, name: 'the run itself: quiescence, no process crash', pass: false, violations: input.extraViolations.length, covered: '', examples: input.extraViolations.slice(0, 20) });
+    checks.push({
+      id: 0,
+      name: 'the run itself: quiescence, no process crash',
+      pass: false,
+      violations: input.extraViolations.length,
+      covered: '',
+      examples: input.extraViolations.slice(0, 20),
+    });
   }
   return {
     seed: input.seed,
@@ -72,7 +86,14 @@ export function buildReport(input: {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The human summary printed at the end of a run. */
@@ -80,15 +101,37 @@ export function formatReport(r: ChaosReport): string {
   const out: string[] = [];
   out.push(`\nchaos run, seed ${r.seed}: ${r.orders.acknowledged}/${r.orders.planned} orders acknowledged`);
   out.push('\norders by outcome');
-  out.push(table([['outcome', 'orders'], ...Object.entries(r.orders.byOutcome).sort().map(([k, n]) => [k, String(n)])]));
+  out.push(
+    table([
+      ['outcome', 'orders'],
+      ...Object.entries(r.orders.byOutcome)
+        .sort()
+        .map(([k, n]) => [k, String(n)]),
+    ]),
+  );
   out.push('\nfaults injected by kind');
-  out.push(table([['kind', 'injected', 'attempted'], ...Object.entries(r.faults.byKind).map(([k, v]) => [k, String(v.injected), String(v.attempted)])]));
+  out.push(
+    table([
+      ['kind', 'injected', 'attempted'],
+      ...Object.entries(r.faults.byKind).map(([k, v]) => [k, String(v.injected), String(v.attempted)]),
+    ]),
+  );
   out.push(`poison messages ${r.poison}, duplicates ${r.duplicates}; process restarts ${JSON.stringify(r.restarts)}`);
   const logged = r.unexpectedExits.filter((x) => x.kind === 'logged');
-  if (logged.length > 0) out.push(`logged start-up failures (restarted): ${logged.length} (${[...new Set(logged.map((x) => x.name))].join(', ')})`);
-  out.push(`quiescence: ${r.quiescence.quiet ? 'reached' : 'NOT reached'} in ${(r.quiescence.tookMs / 1000).toFixed(1)}s`);
+  if (logged.length > 0)
+    out.push(
+      `logged start-up failures (restarted): ${logged.length} (${[...new Set(logged.map((x) => x.name))].join(', ')})`,
+    );
+  out.push(
+    `quiescence: ${r.quiescence.quiet ? 'reached' : 'NOT reached'} in ${(r.quiescence.tookMs / 1000).toFixed(1)}s`,
+  );
   out.push('\nchecks');
-  out.push(table([['#', 'check', 'result', 'covered'], ...r.checks.map((c) => [String(c.id), c.name, c.pass ? 'pass' : `FAIL (${c.violations})`, c.covered])]));
+  out.push(
+    table([
+      ['#', 'check', 'result', 'covered'],
+      ...r.checks.map((c) => [String(c.id), c.name, c.pass ? 'pass' : `FAIL (${c.violations})`, c.covered]),
+    ]),
+  );
   for (const c of r.checks.filter((x) => !x.pass)) {
     out.push(`\n${c.id}. ${c.name}: ${c.violations} violation(s)`);
     for (const ex of c.examples) out.push(`   - ${ex}`);

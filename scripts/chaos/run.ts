@@ -43,7 +43,9 @@ async function waitForApi(baseUrl: string, supervisor: Supervisor): Promise<void
     }
     await sleep(500);
   }
-  throw new Error(`the chaos API at ${baseUrl} was not ready within ${READY_TIMEOUT_MS / 1000}s (${last}); see its log`);
+  throw new Error(
+    `the chaos API at ${baseUrl} was not ready within ${READY_TIMEOUT_MS / 1000}s (${last}); see its log`,
+  );
 }
 
 async function main(args: ChaosArgs): Promise<number> {
@@ -88,8 +90,16 @@ async function main(args: ChaosArgs): Promise<number> {
     const clientDeadline = windowStart + windowMs + args.quiesceTimeoutS * 1000;
     const api = new ChaosClient(baseUrl, CHAOS_TOKEN, history, clientDeadline);
     const infra = new InfraFaults(config, say);
-    const injector = new FaultInjector({ supervisor, infra, nc, db, seed: args.seed, log }, faultPlan, windowStart, windowMs);
-    const workload = runWorkload(api, orders, windowStart, { concurrency: 32, confirmWindowMs: durationToMs(args.confirmTimeout) + 60_000 });
+    const injector = new FaultInjector(
+      { supervisor, infra, nc, db, seed: args.seed, log },
+      faultPlan,
+      windowStart,
+      windowMs,
+    );
+    const workload = runWorkload(api, orders, windowStart, {
+      concurrency: 32,
+      confirmWindowMs: durationToMs(args.confirmTimeout) + 60_000,
+    });
 
     await injector.run();
     const faultsMs = Date.now() - windowStart;
@@ -103,8 +113,15 @@ async function main(args: ChaosArgs): Promise<number> {
     log(`workload done: ${runs.filter((r) => r.orderId).length}/${runs.length} orders acknowledged`);
 
     const jsm = await nc.jetstreamManager();
-    const quiescence = await waitForQuiescence({ db, jsm, temporal, taskQueue: config.temporal.taskQueue, log }, args.quiesceTimeoutS * 1000);
-    log(quiescence.quiet ? `quiescent after ${(quiescence.tookMs / 1000).toFixed(1)}s` : `NOT quiescent after ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`);
+    const quiescence = await waitForQuiescence(
+      { db, jsm, temporal, taskQueue: config.temporal.taskQueue, log },
+      args.quiesceTimeoutS * 1000,
+    );
+    log(
+      quiescence.quiet
+        ? `quiescent after ${(quiescence.tookMs / 1000).toFixed(1)}s`
+        : `NOT quiescent after ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`,
+    );
 
     const snapshot: DbSnapshot = await snapshotDb(db);
     const events = [];
@@ -113,7 +130,10 @@ async function main(args: ChaosArgs): Promise<number> {
       runs,
       history: history.entries,
       db: snapshot,
-      sagas: await sagaOutcomes(temporal, snapshot.orders.map((o) => o.id)),
+      sagas: await sagaOutcomes(
+        temporal,
+        snapshot.orders.map((o) => o.id),
+      ),
       initialStock,
       events,
       dlq: await readStream(nc, jsm, 'DLQ'),
@@ -121,10 +141,13 @@ async function main(args: ChaosArgs): Promise<number> {
       poison: injector.poison,
     });
     const extra: string[] = [];
-    if (!quiescence.quiet) extra.push(`no quiescence within ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`);
+    if (!quiescence.quiet)
+      extra.push(`no quiescence within ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`);
     if (supervisor.spawnErrors.length > 0) extra.push(...supervisor.spawnErrors);
     for (const x of supervisor.unexpected.filter((u) => u.kind === 'crash')) {
-      extra.push(`${x.name} crashed at ${(x.atMs / 1000).toFixed(1)}s (exit ${x.signal ?? x.code}) without logging why; see its log`);
+      extra.push(
+        `${x.name} crashed at ${(x.atMs / 1000).toFixed(1)}s (exit ${x.signal ?? x.code}) without logging why; see its log`,
+      );
     }
     const report = buildReport({
       seed: args.seed,

@@ -51,12 +51,15 @@ export async function wipeStack(config: Config, say: Say): Promise<void> {
   const dir = config.stack.dir;
   if (!existsSync(dir)) return;
   if (!existsSync(join(dir, MARKER)) && readdirSync(dir).length > 0) {
-    throw new Error(`${dir} exists and was not created by the chaos runner; pass another --stack-dir or remove it yourself`);
+    throw new Error(
+      `${dir} exists and was not created by the chaos runner; pass another --stack-dir or remove it yourself`,
+    );
   }
   await stackDown(config, { say });
   const pgHome = join(dir, 'postgres');
   // A relocated cluster lives behind a symlink; its real home must go too or initdb is skipped.
-  if (lstatSync(pgHome, { throwIfNoEntry: false })?.isSymbolicLink() && existsSync(pgHome)) rmSync(realpathSync(pgHome), { recursive: true, force: true });
+  if (lstatSync(pgHome, { throwIfNoEntry: false })?.isSymbolicLink() && existsSync(pgHome))
+    rmSync(realpathSync(pgHome), { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -80,11 +83,13 @@ export type InitialStock = Map<string, number>;
 export async function setupDatabase(db: Db, orders: number): Promise<InitialStock> {
   await migrate(db);
   await seedCatalog(db);
-  await db.query(`INSERT INTO products (sku, name, price_cents, available) VALUES ($1, 'Chaos scarce item', 1999, $2) ON CONFLICT (sku) DO NOTHING`, [
-    SCARCE_SKU,
-    scarceStock(orders),
-  ]);
-  const { rows } = await db.query<{ sku: string; total: number }>('SELECT sku, (available + reserved + shipped)::int AS total FROM products');
+  await db.query(
+    `INSERT INTO products (sku, name, price_cents, available) VALUES ($1, 'Chaos scarce item', 1999, $2) ON CONFLICT (sku) DO NOTHING`,
+    [SCARCE_SKU, scarceStock(orders)],
+  );
+  const { rows } = await db.query<{ sku: string; total: number }>(
+    'SELECT sku, (available + reserved + shipped)::int AS total FROM products',
+  );
   return new Map(rows.map((r) => [r.sku, r.total]));
 }
 
@@ -131,7 +136,17 @@ export class InfraFaults {
     const cluster = locateCluster(stackLayout(this.config));
     const bins = await findBinaries(cluster.dataDir);
     if (!bins) throw new Error('pg_ctl of the chaos cluster not found');
-    await runAsOwnerChecked('pg_ctl stop -m immediate', bins.pgCtl, ['stop', '-D', cluster.dataDir, '-m', 'immediate', '-w', '-t', '30', '-s']);
+    await runAsOwnerChecked('pg_ctl stop -m immediate', bins.pgCtl, [
+      'stop',
+      '-D',
+      cluster.dataDir,
+      '-m',
+      'immediate',
+      '-w',
+      '-t',
+      '30',
+      '-s',
+    ]);
     await sleep(downMs);
     await this.up('postgres');
   }

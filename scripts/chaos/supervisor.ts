@@ -67,7 +67,16 @@ export class Supervisor {
   }
 
   start(spec: ProcessSpec): void {
-    const slot: Slot = { spec, child: undefined, expectExit: false, restartAfterMs: 0, stopped: false, starts: 0, exited: Promise.resolve(), logOffset: 0 };
+    const slot: Slot = {
+      spec,
+      child: undefined,
+      expectExit: false,
+      restartAfterMs: 0,
+      stopped: false,
+      starts: 0,
+      exited: Promise.resolve(),
+      logOffset: 0,
+    };
     this.slots.set(spec.name, slot);
     this.spawn(slot);
   }
@@ -78,7 +87,11 @@ export class Supervisor {
     slot.logOffset = statSync(logFile).size;
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['--import', 'tsx', slot.spec.file], { cwd: repoRoot, env: this.env, stdio: ['ignore', fd, fd] });
+      child = spawn(process.execPath, ['--import', 'tsx', slot.spec.file], {
+        cwd: repoRoot,
+        env: this.env,
+        stdio: ['ignore', fd, fd],
+      });
     } finally {
       closeSync(fd);
     }
@@ -91,7 +104,14 @@ export class Supervisor {
         resolve();
         if (this.shuttingDown) return;
         const delay = slot.expectExit ? slot.restartAfterMs : UNEXPECTED_RESTART_MS;
-        if (!slot.expectExit) this.unexpected.push({ name: slot.spec.name, atMs: Date.now() - this.startedAt, code, signal, kind: this.loggedFatal(slot) ? 'logged' : 'crash' });
+        if (!slot.expectExit)
+          this.unexpected.push({
+            name: slot.spec.name,
+            atMs: Date.now() - this.startedAt,
+            code,
+            signal,
+            kind: this.loggedFatal(slot) ? 'logged' : 'crash',
+          });
         slot.expectExit = false;
         setTimeout(() => {
           if (!this.shuttingDown && slot.child === undefined) this.spawn(slot);

@@ -24,7 +24,13 @@ async function placeOne(api: ChaosClient, o: PlannedOrder, run: OrderRun): Promi
     customerId: o.customerId,
     items: o.items,
     payment: { method: o.method },
-    shippingAddress: { name: `Chaos ${o.index}`, line1: `${o.index} Fault St`, city: 'Faultville', postalCode: '10115', country: o.country },
+    shippingAddress: {
+      name: `Chaos ${o.index}`,
+      line1: `${o.index} Fault St`,
+      city: 'Faultville',
+      postalCode: '10115',
+      country: o.country,
+    },
   };
   const r = await api.request(o.index, 'place', 'POST', '/checkouts', { key: o.idempotencyKey, body });
   run.placeStatus = r?.status;
@@ -38,7 +44,12 @@ async function placeOne(api: ChaosClient, o: PlannedOrder, run: OrderRun): Promi
 }
 
 /** Polls GET /checkouts/{id} until the saga waits for the 3-D Secure answer (or has moved past it). */
-async function awaitConfirmationRequest(api: ChaosClient, o: PlannedOrder, orderId: string, until: number): Promise<boolean> {
+async function awaitConfirmationRequest(
+  api: ChaosClient,
+  o: PlannedOrder,
+  orderId: string,
+  until: number,
+): Promise<boolean> {
   while (Date.now() < until) {
     const r = await api.request(o.index, 'get', 'GET', `/checkouts/${orderId}`, { once: true });
     const status = (r?.body as { status?: unknown } | undefined)?.status;
@@ -54,7 +65,9 @@ async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confir
   if (!orderId) return;
   if (o.intent === 'cancel') {
     await sleep(o.cancelAfterMs);
-    const r = await api.request(o.index, 'cancel', 'POST', `/checkouts/${orderId}/cancel`, { key: `cancel-${o.idempotencyKey}` });
+    const r = await api.request(o.index, 'cancel', 'POST', `/checkouts/${orderId}/cancel`, {
+      key: `cancel-${o.idempotencyKey}`,
+    });
     run.cancelStatus = r?.status;
     if (r && r.status !== 202 && r.status !== 409) run.unexpected.push(`cancel answered ${r.status}`);
     return;
@@ -77,7 +90,12 @@ async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confir
  * @example
  * const runs = await runWorkload(api, orders, Date.now(), { concurrency: 24, confirmWindowMs: 20_000 });
  */
-export async function runWorkload(api: ChaosClient, orders: readonly PlannedOrder[], startedAt: number, opts: { concurrency: number; confirmWindowMs: number }): Promise<OrderRun[]> {
+export async function runWorkload(
+  api: ChaosClient,
+  orders: readonly PlannedOrder[],
+  startedAt: number,
+  opts: { concurrency: number; confirmWindowMs: number },
+): Promise<OrderRun[]> {
   const limit = pLimit(opts.concurrency);
   return Promise.all(
     orders.map(async (o) => {

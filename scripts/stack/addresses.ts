@@ -28,7 +28,11 @@ export function urlHostPort(url: string, defaultPort: number, setting: string): 
   try {
     parsed = new URL(url);
   } catch (err) {
-    throw new StackError(`${setting} is not a valid URL`, `set ${setting} to something like scheme://127.0.0.1:${defaultPort}`, { cause: err });
+    throw new StackError(
+      `${setting} is not a valid URL`,
+      `set ${setting} to something like scheme://127.0.0.1:${defaultPort}`,
+      { cause: err },
+    );
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   return { host, port: parsed.port === '' ? defaultPort : Number(parsed.port) };

@@ -24,7 +24,8 @@ const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 export async function findChromium(config: Config): Promise<string | undefined> {
   const configured = config.browser.chromiumPath;
   if (configured !== undefined) {
-    if (!isExecutable(configured)) throw new StackError(`CHROMIUM_PATH=${configured} is not an executable file`, 'fix or unset CHROMIUM_PATH');
+    if (!isExecutable(configured))
+      throw new StackError(`CHROMIUM_PATH=${configured} is not an executable file`, 'fix or unset CHROMIUM_PATH');
     return configured;
   }
   return findExecutable('chromium', [DEBIAN_CHROMIUM]);
@@ -41,7 +42,10 @@ export async function chromiumVersion(executable: string): Promise<string> {
   const result = await run(executable, ['--version']);
   const version = result.stdout.trim().split('\n')[0] ?? '';
   if (result.code !== 0 || version === '') {
-    throw new StackError(`${executable} --version failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' ')}`, 'reinstall it: apt-get install --reinstall chromium');
+    throw new StackError(
+      `${executable} --version failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      'reinstall it: apt-get install --reinstall chromium',
+    );
   }
   return version;
 }
@@ -61,7 +65,11 @@ export async function ensureChromium(ctx: StackContext): Promise<ComponentReport
   if (path === undefined) {
     await aptInstall('the Web UI test browser (Chromium)', ['chromium'], join(ctx.layout.logsDir, 'apt.log'), ctx.say);
     path = await findChromium(ctx.config);
-    if (path === undefined) throw new StackError(`chromium is still missing after apt-get install chromium`, `put chromium on PATH or set CHROMIUM_PATH`);
+    if (path === undefined)
+      throw new StackError(
+        `chromium is still missing after apt-get install chromium`,
+        `put chromium on PATH or set CHROMIUM_PATH`,
+      );
   }
   return { name: 'chromium', state: 'ready', address: displayPath(path), details: [await chromiumVersion(path)] };
 }

@@ -5,7 +5,15 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../lib/config';
-import { componentNames, describeError, stackDown, stackStatus, stackUp, type ComponentName, type StackOptions } from './index';
+import {
+  componentNames,
+  describeError,
+  stackDown,
+  stackStatus,
+  stackUp,
+  type ComponentName,
+  type StackOptions,
+} from './index';
 
 const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli] [--browser]
   up             start what is not reachable yet (idempotent)
@@ -30,7 +38,13 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { only: { type: 'string' }, 'test-server': { type: 'boolean' }, natscli: { type: 'boolean' }, browser: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        only: { type: 'string' },
+        'test-server': { type: 'boolean' },
+        natscli: { type: 'boolean' },
+        browser: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
@@ -41,14 +55,24 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
     process.exit(0);
   }
   const [command, ...extra] = positionals;
-  if (command !== 'up' && command !== 'down' && command !== 'status') throw new UsageError(command ? `unknown command: ${command}` : 'missing command');
+  if (command !== 'up' && command !== 'down' && command !== 'status')
+    throw new UsageError(command ? `unknown command: ${command}` : 'missing command');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-  if (command !== 'up' && (values['test-server'] || values.natscli || values.browser)) throw new UsageError('--test-server, --natscli and --browser only apply to up');
-  const options: StackOptions = { testServer: values['test-server'] ?? false, natscli: values.natscli ?? false, browser: values.browser ?? false };
+  if (command !== 'up' && (values['test-server'] || values.natscli || values.browser))
+    throw new UsageError('--test-server, --natscli and --browser only apply to up');
+  const options: StackOptions = {
+    testServer: values['test-server'] ?? false,
+    natscli: values.natscli ?? false,
+    browser: values.browser ?? false,
+  };
   if (values.only !== undefined) {
-    const names = values.only.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const names = values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     const unknown = names.filter((n) => !isComponent(n));
-    if (unknown.length > 0 || names.length === 0) throw new UsageError(`--only takes a comma-separated list of ${componentNames.join(', ')}; got ${values.only}`);
+    if (unknown.length > 0 || names.length === 0)
+      throw new UsageError(`--only takes a comma-separated list of ${componentNames.join(', ')}; got ${values.only}`);
     options.only = names.filter(isComponent);
   }
   return { command, options };

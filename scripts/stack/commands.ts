@@ -22,12 +22,17 @@ export interface RunOptions {
  */
 export function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (err) => reject(new StackError(`could not run ${command}: ${err.message}`, undefined, { cause: err })));
+    child.on('error', (err) =>
+      reject(new StackError(`could not run ${command}: ${err.message}`, undefined, { cause: err })),
+    );
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
     if (child.stdin) {
       // EPIPE here means the command exited without reading its input; its exit code and
@@ -42,7 +47,12 @@ export function run(command: string, args: readonly string[], opts: RunOptions =
  * Like `run`, but a non-zero exit throws a StackError saying `what` failed, with the
  * last lines of the command's output and `fix`.
  */
-export async function runChecked(what: string, command: string, args: readonly string[], opts: RunOptions & { fix?: string } = {}): Promise<RunResult> {
+export async function runChecked(
+  what: string,
+  command: string,
+  args: readonly string[],
+  opts: RunOptions & { fix?: string } = {},
+): Promise<RunResult> {
   const result = await run(command, args, opts);
   if (result.code !== 0) {
     const output = tailLines(`${result.stderr}\n${result.stdout}`, 12);
@@ -57,7 +67,12 @@ export async function runChecked(what: string, command: string, args: readonly s
  *
  * @returns the exit code.
  */
-export function runLogged(command: string, args: readonly string[], logFile: string, onLine?: (line: string) => void): Promise<number> {
+export function runLogged(
+  command: string,
+  args: readonly string[],
+  logFile: string,
+  onLine?: (line: string) => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logFile, { flags: 'a' });
     log.write(`\n$ ${[command, ...args].join(' ')}\n`);

@@ -20,7 +20,14 @@ export { ensureTestServer, type TestServerOptions } from './test-server';
 export { chromiumVersion, ensureChromium, findChromium } from './browser';
 export { StackError, describeError } from './errors';
 export { formatReport } from './report';
-export { componentNames, type ComponentName, type ComponentReport, type ComponentState, type Say, type StackOptions } from './types';
+export {
+  componentNames,
+  type ComponentName,
+  type ComponentReport,
+  type ComponentState,
+  type Say,
+  type StackOptions,
+} from './types';
 
 type Step = (ctx: StackContext) => Promise<ComponentReport>;
 
@@ -42,7 +49,11 @@ function selected(only: readonly ComponentName[] | undefined): ComponentName[] {
  * Runs `step` for each component, printing its line. A failing component does not stop the
  * others (they are independent); failures are rethrown together at the end.
  */
-async function runAll(names: readonly ComponentName[], steps: Record<ComponentName, Step>, ctx: StackContext): Promise<ComponentReport[]> {
+async function runAll(
+  names: readonly ComponentName[],
+  steps: Record<ComponentName, Step>,
+  ctx: StackContext,
+): Promise<ComponentReport[]> {
   const reports: ComponentReport[] = [];
   const failures: { name: string; err: unknown }[] = [];
   for (const name of names) {
@@ -85,7 +96,11 @@ export async function stackUp(config: Config, opts: StackOptions = {}): Promise<
       say(formatReport(report));
     }
     if (opts.testServer) {
-      const report: ComponentReport = { name: 'test-server', state: 'ready', address: displayPath(await ensureTestServer(config, { say })) };
+      const report: ComponentReport = {
+        name: 'test-server',
+        state: 'ready',
+        address: displayPath(await ensureTestServer(config, { say })),
+      };
       reports.push(report);
       say(formatReport(report));
     }

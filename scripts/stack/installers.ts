@@ -15,14 +15,20 @@ export async function aptInstall(what: string, packages: readonly string[], logF
   const command = `apt-get update && apt-get install -y ${packages.join(' ')}`;
   const aptGet = await findOnPath('apt-get');
   if (!isRoot() || aptGet === undefined) {
-    throw new StackError(`${what} is not installed`, aptGet ? `run: sudo sh -c '${command}'` : `install ${packages.join(', ')} with your package manager`);
+    throw new StackError(
+      `${what} is not installed`,
+      aptGet ? `run: sudo sh -c '${command}'` : `install ${packages.join(', ')} with your package manager`,
+    );
   }
   say(stepLine('apt-get', 'installing', `${packages.join(' ')} for ${what} (log ${displayPath(logFile)})`));
   for (const args of [['update'], ['install', '-y', ...packages]]) {
     // `env` sets DEBIAN_FRONTEND for the child only, so no debconf prompt can block us.
     const code = await runLogged('env', ['DEBIAN_FRONTEND=noninteractive', aptGet, ...args], logFile);
     if (code !== 0) {
-      throw new StackError(`apt-get ${args[0]} failed (exit ${code}):\n${indent(tailLines(readFileSync(logFile, 'utf8'), 10))}`, `read ${logFile}, fix apt, then rerun`);
+      throw new StackError(
+        `apt-get ${args[0]} failed (exit ${code}):\n${indent(tailLines(readFileSync(logFile, 'utf8'), 10))}`,
+        `read ${logFile}, fix apt, then rerun`,
+      );
     }
   }
 }
@@ -57,12 +63,24 @@ export async function goInstall(tool: GoTool, binDir: string, logFile: string, s
       `install Go (https://go.dev/dl/) or put ${tool.binary} on PATH or in ${displayPath(binDir)}`,
     );
   }
-  say(stepLine(tool.label ?? tool.binary, 'building', `go install ${tool.target} (${tool.expected}; log ${displayPath(logFile)})`));
+  say(
+    stepLine(
+      tool.label ?? tool.binary,
+      'building',
+      `go install ${tool.target} (${tool.expected}; log ${displayPath(logFile)})`,
+    ),
+  );
   const started = Date.now();
   let downloads = 0;
   let packages = 0;
   const progress = setInterval(() => {
-    say(stepLine(tool.label ?? tool.binary, 'building', `${elapsed(started)} so far, ${downloads} modules downloaded, ${packages} packages compiled`));
+    say(
+      stepLine(
+        tool.label ?? tool.binary,
+        'building',
+        `${elapsed(started)} so far, ${downloads} modules downloaded, ${packages} packages compiled`,
+      ),
+    );
   }, PROGRESS_EVERY_MS);
   let code: number;
   try {

@@ -15,13 +15,26 @@ import { waitFor, type ProbeResult } from './wait';
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 
-const NATS_SERVER: GoTool = { binary: 'nats-server', target: 'github.com/nats-io/nats-server/v2@v2.14.5', expected: 'takes about a minute' };
-const NATS_CLI: GoTool = { binary: 'nats', label: 'natscli', target: 'github.com/nats-io/natscli/nats@v0.4.0', expected: 'takes about a minute' };
+const NATS_SERVER: GoTool = {
+  binary: 'nats-server',
+  target: 'github.com/nats-io/nats-server/v2@v2.14.5',
+  expected: 'takes about a minute',
+};
+const NATS_CLI: GoTool = {
+  binary: 'nats',
+  label: 'natscli',
+  target: 'github.com/nats-io/natscli/nats@v0.4.0',
+  expected: 'takes about a minute',
+};
 
 type NatsProbe = { kind: 'ok' } | { kind: 'down'; reason: string } | { kind: 'rejected'; reason: string };
 
 // Connection errors that mean "nobody is listening" rather than "a server said no".
-const UNREACHABLE: ReadonlySet<string> = new Set([ErrorCode.ConnectionRefused, ErrorCode.ConnectionTimeout, ErrorCode.Timeout]);
+const UNREACHABLE: ReadonlySet<string> = new Set([
+  ErrorCode.ConnectionRefused,
+  ErrorCode.ConnectionTimeout,
+  ErrorCode.Timeout,
+]);
 
 function connectOptions(config: Config): ConnectionOptions {
   const opts: ConnectionOptions = { servers: config.nats.servers, timeout: 2000, reconnect: false };
@@ -46,7 +59,8 @@ async function probe(config: Config): Promise<NatsProbe> {
     return { kind: 'ok' };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (code === ErrorCode.JetStreamNotEnabled) return { kind: 'rejected', reason: 'JetStream is not enabled on that server' };
+    if (code === ErrorCode.JetStreamNotEnabled)
+      return { kind: 'rejected', reason: 'JetStream is not enabled on that server' };
     return { kind: 'rejected', reason: `JetStream is not available: ${errorMessage(err)}` };
   } finally {
     await nc.close();
@@ -113,7 +127,9 @@ function natsConf(paths: NatsPaths): string {
 
 async function natsServerBinary(ctx: StackContext): Promise<string> {
   const found = await findExecutable('nats-server', [join(ctx.layout.binDir, 'nats-server')]);
-  return found ?? goInstall(NATS_SERVER, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-nats-server.log'), ctx.say);
+  return (
+    found ?? goInstall(NATS_SERVER, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-nats-server.log'), ctx.say)
+  );
 }
 
 async function startServer(ctx: StackContext, paths: NatsPaths): Promise<number> {
@@ -127,9 +143,16 @@ async function startServer(ctx: StackContext, paths: NatsPaths): Promise<number>
   // -t only parses the config, so a bad setting fails here with the server's own message.
   const parsed = await run(binary, ['-t', '-c', paths.conf]);
   if (parsed.code !== 0) {
-    throw new StackError(`nats-server rejected ${paths.conf}:\n${indent(tailLines(parsed.stderr + parsed.stdout, 8))}`, `${binary} must be v2.10 or newer (sync_interval); v2.14.5 is known good`);
+    throw new StackError(
+      `nats-server rejected ${paths.conf}:\n${indent(tailLines(parsed.stderr + parsed.stdout, 8))}`,
+      `${binary} must be v2.10 or newer (sync_interval); v2.14.5 is known good`,
+    );
   }
-  const proc = spawnDetached(binary, ['-c', paths.conf], { logFile: paths.logFile, pidFile: paths.pidFile, cwd: ctx.layout.natsDir });
+  const proc = spawnDetached(binary, ['-c', paths.conf], {
+    logFile: paths.logFile,
+    pidFile: paths.pidFile,
+    cwd: ctx.layout.natsDir,
+  });
   await waitFor(
     `NATS JetStream health at ${ctx.config.nats.monitorUrl}`,
     READY_TIMEOUT_MS,
@@ -141,7 +164,11 @@ async function startServer(ctx: StackContext, paths: NatsPaths): Promise<number>
   );
   // Confirm through the client port as the app will use it, not only the monitor.
   const check = await probe(ctx.config);
-  if (check.kind !== 'ok') throw new StackError(`nats-server started but ${ctx.config.nats.servers.join(',')} is not usable: ${check.reason}`, `read ${paths.logFile}`);
+  if (check.kind !== 'ok')
+    throw new StackError(
+      `nats-server started but ${ctx.config.nats.servers.join(',')} is not usable: ${check.reason}`,
+      `read ${paths.logFile}`,
+    );
   return proc.pid;
 }
 
@@ -164,14 +191,25 @@ export async function natsUp(ctx: StackContext): Promise<ComponentReport> {
   const first = await probe(ctx.config);
   if (first.kind === 'ok') return report(ctx, paths, pid ? 'running' : 'external', pid);
   if (first.kind === 'rejected') {
-    throw new StackError(`NATS at ${ctx.config.nats.servers.join(',')} is reachable but unusable: ${first.reason}`, 'enable JetStream on that server (nats-server -js) or fix NATS_URL/NATS_TOKEN/NATS_CREDS_FILE');
+    throw new StackError(
+      `NATS at ${ctx.config.nats.servers.join(',')} is reachable but unusable: ${first.reason}`,
+      'enable JetStream on that server (nats-server -js) or fix NATS_URL/NATS_TOKEN/NATS_CREDS_FILE',
+    );
   }
   if (!isLoopback(paths.listen.host) || !isLoopback(paths.monitor.host)) {
-    throw new StackError(`cannot reach NATS at ${ctx.config.nats.servers.join(',')}: ${first.reason}`, 'start that server or fix NATS_URL; stack:up only starts NATS when NATS_URL and NATS_MONITOR_URL are on 127.0.0.1/localhost');
+    throw new StackError(
+      `cannot reach NATS at ${ctx.config.nats.servers.join(',')}: ${first.reason}`,
+      'start that server or fix NATS_URL; stack:up only starts NATS when NATS_URL and NATS_MONITOR_URL are on 127.0.0.1/localhost',
+    );
   }
   if (pid !== undefined) {
     // Ours and still starting: wait for it instead of starting a second one.
-    await waitFor(`NATS JetStream health at ${ctx.config.nats.monitorUrl}`, READY_TIMEOUT_MS, () => healthz(ctx.config.nats.monitorUrl), { fix: `read ${paths.logFile}` });
+    await waitFor(
+      `NATS JetStream health at ${ctx.config.nats.monitorUrl}`,
+      READY_TIMEOUT_MS,
+      () => healthz(ctx.config.nats.monitorUrl),
+      { fix: `read ${paths.logFile}` },
+    );
     return report(ctx, paths, 'running', pid);
   }
   return report(ctx, paths, 'started', await startServer(ctx, paths));
@@ -196,6 +234,8 @@ export async function natsStatus(ctx: StackContext): Promise<ComponentReport> {
 /** Ensures the `nats` CLI exists (PATH or the cache bin dir), building natscli v0.4.0 if not. */
 export async function ensureNatsCli(ctx: StackContext): Promise<ComponentReport> {
   const found = await findExecutable('nats', [join(ctx.layout.binDir, 'nats')]);
-  const path = found ?? (await goInstall(NATS_CLI, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-natscli.log'), ctx.say));
+  const path =
+    found ??
+    (await goInstall(NATS_CLI, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-natscli.log'), ctx.say));
   return { name: 'natscli', state: 'ready', address: displayPath(path) };
 }

@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { indent, isRoot, tailLines } from './commands';
 import type { StackContext } from './context';
@@ -97,7 +109,9 @@ export async function prepareHome(ctx: StackContext, port: number): Promise<Clus
   await chownToOwner(home);
   rmdirSync(link);
   symlinkSync(home, link);
-  const why = socketFits ? `the ${PG_OS_USER} user cannot reach ${displayPath(ctx.layout.dir)}` : 'the socket path would be too long';
+  const why = socketFits
+    ? `the ${PG_OS_USER} user cannot reach ${displayPath(ctx.layout.dir)}`
+    : 'the socket path would be too long';
   ctx.say(stepLine('postgres', 'relocated', `${why}; cluster lives in ${home} (symlinked from ${displayPath(link)})`));
   const relocated = locateCluster(ctx.layout);
   linkLog(ctx.layout, relocated);
@@ -150,9 +164,14 @@ function writeStackConf(cluster: Cluster, target: DbTarget): string {
 /** Runs initdb once (peer auth on the socket, scram over TCP) and hooks in our settings file. */
 export async function initCluster(ctx: StackContext, cluster: Cluster, bins: PgBinaries): Promise<void> {
   if (existsSync(join(cluster.dataDir, 'PG_VERSION'))) return;
-  await runAsOwnerChecked('initdb', bins.initdb, ['-D', cluster.dataDir, '--auth-local=peer', '--auth-host=scram-sha-256', '--encoding=UTF8', '--no-locale'], {
-    fix: `remove ${cluster.dataDir} if it is a half-created cluster, then rerun`,
-  });
+  await runAsOwnerChecked(
+    'initdb',
+    bins.initdb,
+    ['-D', cluster.dataDir, '--auth-local=peer', '--auth-host=scram-sha-256', '--encoding=UTF8', '--no-locale'],
+    {
+      fix: `remove ${cluster.dataDir} if it is a half-created cluster, then rerun`,
+    },
+  );
   appendFileSync(
     join(cluster.dataDir, 'postgresql.conf'),
     `\n# Added by scripts/stack: listen address, port and socket dir come from DATABASE_URL.\ninclude_if_exists = ${sqlLiteral(CONF_INCLUDE)}\n`,
@@ -169,7 +188,17 @@ export async function startCluster(cluster: Cluster, bins: PgBinaries, target: D
     await chownToOwner(cluster.logFile);
   }
   // pg_ctl detaches the postmaster into its own session and -w waits until it accepts connections.
-  const result = await runAsOwner(bins.pgCtl, ['start', '-D', cluster.dataDir, '-l', cluster.logFile, '-w', '-t', String(START_TIMEOUT_S), '-s']);
+  const result = await runAsOwner(bins.pgCtl, [
+    'start',
+    '-D',
+    cluster.dataDir,
+    '-l',
+    cluster.logFile,
+    '-w',
+    '-t',
+    String(START_TIMEOUT_S),
+    '-s',
+  ]);
   if (result.code !== 0) {
     const log = tailLines(readLogTail(cluster.logFile), 10);
     throw new StackError(
@@ -180,9 +209,17 @@ export async function startCluster(cluster: Cluster, bins: PgBinaries, target: D
 }
 
 /** Creates (or re-syncs) the role and database from DATABASE_URL; safe to repeat. */
-export async function ensureRoleAndDatabase(cluster: Cluster, bins: PgBinaries, target: DbTarget, port: number): Promise<void> {
+export async function ensureRoleAndDatabase(
+  cluster: Cluster,
+  bins: PgBinaries,
+  target: DbTarget,
+  port: number,
+): Promise<void> {
   if (!target.user || !target.password) {
-    throw new StackError(`DATABASE_URL ${target.redacted} needs a user and a password`, 'use postgres://user:password@127.0.0.1:55432/db');
+    throw new StackError(
+      `DATABASE_URL ${target.redacted} needs a user and a password`,
+      'use postgres://user:password@127.0.0.1:55432/db',
+    );
   }
   const role = sqlIdent(target.user);
   // SQL goes through stdin so the password never shows up in `ps`.
@@ -195,8 +232,13 @@ export async function ensureRoleAndDatabase(cluster: Cluster, bins: PgBinaries, 
     `SELECT ${sqlLiteral(`CREATE DATABASE ${sqlIdent(target.database)} OWNER ${role}`)} WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = ${sqlLiteral(target.database)})\\gexec`,
     '',
   ].join('\n');
-  await runAsOwnerChecked(`creating role ${target.user} and database ${target.database}`, bins.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.home, '-p', String(port), '-d', 'postgres'], {
-    input: sql,
-    fix: `read ${cluster.logFile}`,
-  });
+  await runAsOwnerChecked(
+    `creating role ${target.user} and database ${target.database}`,
+    bins.psql,
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.home, '-p', String(port), '-d', 'postgres'],
+    {
+      input: sql,
+      fix: `read ${cluster.logFile}`,
+    },
+  );
 }

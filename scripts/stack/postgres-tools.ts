@@ -16,7 +16,12 @@ export function runAsOwner(command: string, args: readonly string[], input?: str
 }
 
 /** `runAsOwner` that throws a StackError with the tool's output on a non-zero exit. */
-export async function runAsOwnerChecked(what: string, command: string, args: readonly string[], opts: { input?: string; fix?: string } = {}): Promise<RunResult> {
+export async function runAsOwnerChecked(
+  what: string,
+  command: string,
+  args: readonly string[],
+  opts: { input?: string; fix?: string } = {},
+): Promise<RunResult> {
   const result = await runAsOwner(command, args, opts.input);
   if (result.code !== 0) {
     const output = tailLines(`${result.stderr}\n${result.stdout}`, 12);
@@ -63,10 +68,7 @@ function debianBinDirs(): string[] {
 export async function findBinaries(dataDir: string): Promise<PgBinaries | undefined> {
   const versionFile = join(dataDir, 'PG_VERSION');
   const initdbOnPath = await findOnPath('initdb');
-  const candidates = [
-    ...(initdbOnPath ? [dirname(realpathSync(initdbOnPath))] : []),
-    ...debianBinDirs(),
-  ];
+  const candidates = [...(initdbOnPath ? [dirname(realpathSync(initdbOnPath))] : []), ...debianBinDirs()];
   if (existsSync(versionFile)) {
     const major = readFileSync(versionFile, 'utf8').trim();
     for (const dir of candidates) {
@@ -97,6 +99,10 @@ export async function requireBinaries(ctx: StackContext, dataDir: string): Promi
   if (found) return found;
   await aptInstall('PostgreSQL (initdb, pg_ctl)', ['postgresql'], join(ctx.layout.logsDir, 'apt.log'), ctx.say);
   const installed = await findBinaries(dataDir);
-  if (!installed) throw new StackError('apt-get installed postgresql but initdb/pg_ctl are still not found', 'check /usr/lib/postgresql/*/bin');
+  if (!installed)
+    throw new StackError(
+      'apt-get installed postgresql but initdb/pg_ctl are still not found',
+      'check /usr/lib/postgresql/*/bin',
+    );
   return installed;
 }

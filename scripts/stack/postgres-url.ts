@@ -18,5 +18,13 @@ export function dbTarget(url: string): DbTarget {
   const parsed = new URL(url);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   const user = decodeURIComponent(parsed.username);
-  return { url, redacted: redactUrl(url), host, port, user, password: decodeURIComponent(parsed.password), database: database || user };
+  return {
+    url,
+    redacted: redactUrl(url),
+    host,
+    port,
+    user,
+    password: decodeURIComponent(parsed.password),
+    database: database || user,
+  };
 }

@@ -4,7 +4,16 @@ import { assertPortsFree, formatHostPort, isLoopback } from './addresses';
 import { isRoot, run } from './commands';
 import type { StackContext } from './context';
 import { StackError } from './errors';
-import { clusterPid, clusterPort, ensureRoleAndDatabase, initCluster, locateCluster, prepareHome, startCluster, type Cluster } from './postgres-cluster';
+import {
+  clusterPid,
+  clusterPort,
+  ensureRoleAndDatabase,
+  initCluster,
+  locateCluster,
+  prepareHome,
+  startCluster,
+  type Cluster,
+} from './postgres-cluster';
 import { findBinaries, PG_OS_USER, requireBinaries, runAsOwnerChecked } from './postgres-tools';
 import { dbTarget, type DbTarget } from './postgres-url';
 import { stepLine } from './report';
@@ -31,9 +40,11 @@ async function probe(url: string): Promise<PgProbe> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const reason = err instanceof Error ? err.message || String(code) : String(err);
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && code !== STARTING_UP) return { kind: 'rejected', code, reason };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && code !== STARTING_UP)
+      return { kind: 'rejected', code, reason };
     // pg reports its own connect timeout as "Connection terminated ..."; say what it means.
-    if (code === undefined && /timeout|terminated/i.test(reason)) return { kind: 'down', reason: `no answer within ${PROBE_TIMEOUT_MS / 1000}s (${reason})` };
+    if (code === undefined && /timeout|terminated/i.test(reason))
+      return { kind: 'down', reason: `no answer within ${PROBE_TIMEOUT_MS / 1000}s (${reason})` };
     return { kind: 'down', reason };
   } finally {
     await client.end();
@@ -48,7 +59,10 @@ async function waitUntilUsable(target: DbTarget, cluster: Cluster): Promise<void
       const result = await probe(target.url);
       if (result.kind === 'ok') return { done: true, value: undefined };
       if (result.kind === 'rejected') {
-        throw new StackError(`the project cluster refused ${target.redacted}: ${result.reason}`, `read ${cluster.logFile}`);
+        throw new StackError(
+          `the project cluster refused ${target.redacted}: ${result.reason}`,
+          `read ${cluster.logFile}`,
+        );
       }
       return { done: false, reason: result.reason };
     },
@@ -58,7 +72,8 @@ async function waitUntilUsable(target: DbTarget, cluster: Cluster): Promise<void
 
 function report(target: DbTarget, state: ComponentReport['state'], cluster: Cluster, pid?: number): ComponentReport {
   const details = [`db ${target.database}`];
-  if (state !== 'external' && existsSync(cluster.dataDir)) details.push(`data ${cluster.displayDataDir}${cluster.relocated ? ` -> ${cluster.dataDir}` : ''}`);
+  if (state !== 'external' && existsSync(cluster.dataDir))
+    details.push(`data ${cluster.displayDataDir}${cluster.relocated ? ` -> ${cluster.dataDir}` : ''}`);
   return { name: 'postgres', state, address: formatHostPort(target), pid, details };
 }
 
@@ -83,18 +98,35 @@ export async function postgresUp(ctx: StackContext): Promise<ComponentReport> {
       );
     }
     // Our cluster but DATABASE_URL's role, password or database differ: the URL is the source of truth.
-    await ensureRoleAndDatabase(cluster, await requireBinaries(ctx, cluster.dataDir), target, clusterPort(cluster) ?? target.port);
+    await ensureRoleAndDatabase(
+      cluster,
+      await requireBinaries(ctx, cluster.dataDir),
+      target,
+      clusterPort(cluster) ?? target.port,
+    );
     await waitUntilUsable(target, cluster);
-    ctx.say(stepLine('postgres', 'synced', `role ${target.user} (password, CREATEDB) and database ${target.database} to DATABASE_URL (was: ${first.reason})`));
+    ctx.say(
+      stepLine(
+        'postgres',
+        'synced',
+        `role ${target.user} (password, CREATEDB) and database ${target.database} to DATABASE_URL (was: ${first.reason})`,
+      ),
+    );
     return report(target, 'running', cluster, runningPid);
   }
   if (!isLoopback(target.host)) {
-    throw new StackError(`cannot reach ${target.redacted}: ${first.reason}`, 'start that server or fix DATABASE_URL; stack:up only starts PostgreSQL for a 127.0.0.1/localhost URL');
+    throw new StackError(
+      `cannot reach ${target.redacted}: ${first.reason}`,
+      'start that server or fix DATABASE_URL; stack:up only starts PostgreSQL for a 127.0.0.1/localhost URL',
+    );
   }
   if (runningPid !== undefined) {
     const port = clusterPort(cluster);
     if (port !== undefined && port !== target.port) {
-      throw new StackError(`the project cluster runs on port ${port} but DATABASE_URL uses port ${target.port}`, 'run stack:down then stack:up to restart it on the new port');
+      throw new StackError(
+        `the project cluster runs on port ${port} but DATABASE_URL uses port ${target.port}`,
+        'run stack:down then stack:up to restart it on the new port',
+      );
     }
     // Ours and still starting up: wait for it rather than starting a second one.
     await waitUntilUsable(target, cluster);
@@ -103,7 +135,10 @@ export async function postgresUp(ctx: StackContext): Promise<ComponentReport> {
   await assertPortsFree([{ target, setting: 'DATABASE_URL' }]);
   const bins = await requireBinaries(ctx, cluster.dataDir);
   if (isRoot() && (await run('id', ['-u', PG_OS_USER])).code !== 0) {
-    throw new StackError(`PostgreSQL refuses to run as root and there is no ${PG_OS_USER} user`, `create it: useradd --system --home-dir /var/lib/postgresql --shell /bin/bash ${PG_OS_USER}`);
+    throw new StackError(
+      `PostgreSQL refuses to run as root and there is no ${PG_OS_USER} user`,
+      `create it: useradd --system --home-dir /var/lib/postgresql --shell /bin/bash ${PG_OS_USER}`,
+    );
   }
   cluster = await prepareHome(ctx, target.port);
   await initCluster(ctx, cluster, bins);
@@ -120,8 +155,17 @@ export async function postgresDown(ctx: StackContext): Promise<ComponentReport> 
   const pid = clusterPid(cluster);
   if (pid !== undefined) {
     const bins = await findBinaries(cluster.dataDir);
-    if (!bins) throw new StackError(`the project cluster (pid ${pid}) runs but pg_ctl is not found`, `stop it by hand: kill -INT ${pid}`);
-    await runAsOwnerChecked('pg_ctl stop', bins.pgCtl, ['stop', '-D', cluster.dataDir, '-m', 'fast', '-w', '-t', '60', '-s'], { fix: `read ${cluster.logFile}` });
+    if (!bins)
+      throw new StackError(
+        `the project cluster (pid ${pid}) runs but pg_ctl is not found`,
+        `stop it by hand: kill -INT ${pid}`,
+      );
+    await runAsOwnerChecked(
+      'pg_ctl stop',
+      bins.pgCtl,
+      ['stop', '-D', cluster.dataDir, '-m', 'fast', '-w', '-t', '60', '-s'],
+      { fix: `read ${cluster.logFile}` },
+    );
     return report(target, 'stopped', cluster, pid);
   }
   const state = (await probe(target.url)).kind === 'down' ? 'not running' : 'external';
@@ -135,7 +179,8 @@ export async function postgresStatus(ctx: StackContext): Promise<ComponentReport
   const pid = clusterPid(cluster);
   if (pid !== undefined) {
     const port = clusterPort(cluster);
-    if (isLoopback(target.host) && (port === undefined || port === target.port)) return report(target, 'running', cluster, pid);
+    if (isLoopback(target.host) && (port === undefined || port === target.port))
+      return report(target, 'running', cluster, pid);
     // Ours runs, but DATABASE_URL now points somewhere else: show where ours really is.
     const ours = { ...report(target, 'running', cluster, pid), address: `port ${port ?? '?'}` };
     ours.details?.push(`DATABASE_URL points at ${formatHostPort(target)} instead`);

@@ -59,7 +59,11 @@ export interface DetachedProcess {
  * Starts a long-running server that outlives this process: its own session (so Ctrl-C on
  * `npm start` does not kill it), stdout/stderr appended to `logFile`, pid written to `pidFile`.
  */
-export function spawnDetached(command: string, args: readonly string[], opts: { logFile: string; pidFile: string; cwd: string }): DetachedProcess {
+export function spawnDetached(
+  command: string,
+  args: readonly string[],
+  opts: { logFile: string; pidFile: string; cwd: string },
+): DetachedProcess {
   const fd = openSync(opts.logFile, 'a');
   try {
     const child = spawn(command, args, { cwd: opts.cwd, detached: true, stdio: ['ignore', fd, fd] });
@@ -67,7 +71,8 @@ export function spawnDetached(command: string, args: readonly string[], opts: { 
     child.on('exit', (code, signal) => (exit = signal ? `killed by ${signal}` : `exited with code ${code ?? '?'}`));
     // Spawn errors (e.g. ENOENT) arrive asynchronously; surface them through exited() too.
     child.on('error', (err) => (exit = `failed to start: ${err.message}`));
-    if (child.pid === undefined) throw new StackError(`could not start ${command}`, `check that ${command} exists and is executable`);
+    if (child.pid === undefined)
+      throw new StackError(`could not start ${command}`, `check that ${command} exists and is executable`);
     writeFileSync(opts.pidFile, `${child.pid}\n`);
     child.unref();
     return { pid: child.pid, exited: () => exit };
@@ -81,11 +86,19 @@ export function spawnDetached(command: string, args: readonly string[], opts: { 
  * Throws a StackError when a process we just started has already exited, quoting its log.
  * Used inside readiness probes so a crash fails fast instead of waiting for the timeout.
  */
-export function assertStillRunning(name: string, proc: DetachedProcess, logFile: string, logExcerpt: () => string): void {
+export function assertStillRunning(
+  name: string,
+  proc: DetachedProcess,
+  logFile: string,
+  logExcerpt: () => string,
+): void {
   const exit = proc.exited();
   if (exit === undefined) return;
   const excerpt = tailLines(logExcerpt(), 15);
-  throw new StackError(`${name} ${exit} right after start${excerpt ? `; last log lines:\n${excerpt.replace(/^/gm, '    ')}` : ''}`, `read ${logFile}`);
+  throw new StackError(
+    `${name} ${exit} right after start${excerpt ? `; last log lines:\n${excerpt.replace(/^/gm, '    ')}` : ''}`,
+    `read ${logFile}`,
+  );
 }
 
 /**
@@ -98,7 +111,10 @@ export async function stopProcess(name: string, pid: number, graceMs: number): P
   if (await exitedWithin(pid, graceMs)) return 'terminated';
   process.kill(pid, 'SIGKILL');
   if (await exitedWithin(pid, 5000)) return 'killed';
-  throw new StackError(`${name} (pid ${pid}) is still alive after SIGKILL`, `check \`ps -p ${pid}\` (a process stuck in the kernel cannot be killed)`);
+  throw new StackError(
+    `${name} (pid ${pid}) is still alive after SIGKILL`,
+    `check \`ps -p ${pid}\` (a process stuck in the kernel cannot be killed)`,
+  );
 }
 
 /** True once `pid` is gone, false if it is still alive at the deadline. */
@@ -122,7 +138,12 @@ export function removePidFile(pidFile: string): void {
  *
  * @returns the pid that was stopped, or undefined when none of ours was running.
  */
-export async function stopOwned(name: string, pidFile: string, executable: string, graceMs: number): Promise<number | undefined> {
+export async function stopOwned(
+  name: string,
+  pidFile: string,
+  executable: string,
+  graceMs: number,
+): Promise<number | undefined> {
   const pid = ownedPid(pidFile, executable);
   if (pid !== undefined) await stopProcess(name, pid, graceMs);
   removePidFile(pidFile);

@@ -2,7 +2,15 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, type ConnectionOptions, type OperatorService } from '@temporalio/client';
 import type { Config } from '../../lib/config';
-import { addressHostPort, assertPortsFree, canConnect, formatHostPort, isLoopback, urlHostPort, type HostPort } from './addresses';
+import {
+  addressHostPort,
+  assertPortsFree,
+  canConnect,
+  formatHostPort,
+  isLoopback,
+  urlHostPort,
+  type HostPort,
+} from './addresses';
 import { findExecutable } from './commands';
 import type { StackContext } from './context';
 import { errorMessage, StackError } from './errors';
@@ -27,15 +35,34 @@ const TEMPORAL_CLI: GoTool = {
 type IndexedValueType = NonNullable<Parameters<OperatorService['addSearchAttributes']>[0]['searchAttributes']>[string];
 
 // Values of temporal.api.enums.v1.IndexedValueType; @temporalio/proto is not a direct dependency.
-const TYPE_NAMES: Record<number, string> = { 1: 'Text', 2: 'Keyword', 3: 'Int', 4: 'Double', 5: 'Bool', 6: 'Datetime', 7: 'KeywordList' };
+const TYPE_NAMES: Record<number, string> = {
+  1: 'Text',
+  2: 'Keyword',
+  3: 'Int',
+  4: 'Double',
+  5: 'Bool',
+  6: 'Datetime',
+  7: 'KeywordList',
+};
 const KEYWORD: IndexedValueType = 2;
 const BOOL: IndexedValueType = 5;
 
 /** Custom search attributes the saga upserts, so orders can be filtered by status and customer. */
-const SEARCH_ATTRIBUTES: Readonly<Record<string, IndexedValueType>> = { OrderStatus: KEYWORD, CustomerId: KEYWORD, CompensationStuck: BOOL };
+const SEARCH_ATTRIBUTES: Readonly<Record<string, IndexedValueType>> = {
+  OrderStatus: KEYWORD,
+  CustomerId: KEYWORD,
+  CompensationStuck: BOOL,
+};
 
 // gRPC status codes we branch on.
-const GRPC = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7, UNIMPLEMENTED: 12, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
+const GRPC = {
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  UNIMPLEMENTED: 12,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
 
 function grpcCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown }).code;
@@ -49,14 +76,22 @@ function connectionOptions(config: Config, timeoutMs: number): ConnectionOptions
     connectTimeout: timeoutMs,
     // No automatic retries: probes must answer within their own deadline.
     interceptors: [],
-    tls: tls ? (tlsCertFile && tlsKeyFile ? { clientCertPair: { crt: readFileSync(tlsCertFile), key: readFileSync(tlsKeyFile) } } : true) : false,
+    tls: tls
+      ? tlsCertFile && tlsKeyFile
+        ? { clientCertPair: { crt: readFileSync(tlsCertFile), key: readFileSync(tlsKeyFile) } }
+        : true
+      : false,
   };
   if (apiKey !== undefined) options.apiKey = apiKey;
   return options;
 }
 
 /** Opens a connection, runs `fn` with a deadline, and always closes the connection. */
-async function withConnection<T>(config: Config, timeoutMs: number, fn: (connection: Connection) => Promise<T>): Promise<T> {
+async function withConnection<T>(
+  config: Config,
+  timeoutMs: number,
+  fn: (connection: Connection) => Promise<T>,
+): Promise<T> {
   const connection = await Connection.connect(connectionOptions(config, timeoutMs));
   try {
     return await connection.withDeadline(Date.now() + timeoutMs, () => fn(connection));
@@ -65,7 +100,11 @@ async function withConnection<T>(config: Config, timeoutMs: number, fn: (connect
   }
 }
 
-type TemporalProbe = { kind: 'ok' } | { kind: 'down'; reason: string } | { kind: 'no-namespace'; reason: string } | { kind: 'rejected'; reason: string };
+type TemporalProbe =
+  | { kind: 'ok' }
+  | { kind: 'down'; reason: string }
+  | { kind: 'no-namespace'; reason: string }
+  | { kind: 'rejected'; reason: string };
 
 /** Checks the frontend answers getSystemInfo and the configured namespace exists. */
 async function probe(config: Config, target: HostPort): Promise<TemporalProbe> {
@@ -79,14 +118,16 @@ async function probe(config: Config, target: HostPort): Promise<TemporalProbe> {
       try {
         await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
       } catch (err) {
-        if (grpcCode(err) === GRPC.NOT_FOUND) return { kind: 'no-namespace', reason: `namespace ${config.temporal.namespace} does not exist` } as const;
+        if (grpcCode(err) === GRPC.NOT_FOUND)
+          return { kind: 'no-namespace', reason: `namespace ${config.temporal.namespace} does not exist` } as const;
         throw err;
       }
       return { kind: 'ok' } as const;
     });
   } catch (err) {
     const code = grpcCode(err);
-    if (code === undefined || code === GRPC.UNAVAILABLE || code === GRPC.DEADLINE_EXCEEDED) return { kind: 'down', reason: errorMessage(err) };
+    if (code === undefined || code === GRPC.UNAVAILABLE || code === GRPC.DEADLINE_EXCEEDED)
+      return { kind: 'down', reason: errorMessage(err) };
     return { kind: 'rejected', reason: errorMessage(err) };
   }
 }
@@ -111,10 +152,12 @@ async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
           );
         }
       }
-      if (Object.keys(missing).length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+      if (Object.keys(missing).length > 0)
+        await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
       return Object.keys(missing);
     });
-    if (added.length > 0) say(stepLine('temporal', 'registered', `search attributes ${added.join(', ')} in namespace ${namespace}`));
+    if (added.length > 0)
+      say(stepLine('temporal', 'registered', `search attributes ${added.join(', ')} in namespace ${namespace}`));
   } catch (err) {
     const code = grpcCode(err);
     if (code !== GRPC.PERMISSION_DENIED && code !== GRPC.UNIMPLEMENTED && code !== GRPC.UNAUTHENTICATED) throw err;
@@ -153,7 +196,9 @@ function temporalPaths(ctx: StackContext): TemporalPaths {
 
 async function temporalBinary(ctx: StackContext): Promise<string> {
   const found = await findExecutable('temporal', [join(ctx.layout.binDir, 'temporal')]);
-  return found ?? goInstall(TEMPORAL_CLI, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-temporal.log'), ctx.say);
+  return (
+    found ?? goInstall(TEMPORAL_CLI, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-temporal.log'), ctx.say)
+  );
 }
 
 async function waitReady(ctx: StackContext, paths: TemporalPaths, check: () => void): Promise<void> {
@@ -178,24 +223,43 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
   mkdirSync(ctx.layout.temporalDir, { recursive: true });
   const { namespace } = ctx.config.temporal;
   const args = [
-    'server', 'start-dev',
-    '--ip', paths.frontend.host,
-    '--port', String(paths.frontend.port),
-    '--ui-ip', paths.ui.host,
-    '--ui-port', String(paths.ui.port),
-    '--db-filename', paths.dbFile,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    paths.frontend.host,
+    '--port',
+    String(paths.frontend.port),
+    '--ui-ip',
+    paths.ui.host,
+    '--ui-port',
+    String(paths.ui.port),
+    '--db-filename',
+    paths.dbFile,
+    '--log-level',
+    'warn',
     // Our flags say everything; don't let a TEMPORAL_* variable or ~/.config file meant for the client change the server.
-    '--disable-config-env', '--disable-config-file',
+    '--disable-config-env',
+    '--disable-config-file',
   ];
   // "default" is always created; naming it again is redundant.
   if (namespace !== 'default') args.push('--namespace', namespace);
-  const proc = spawnDetached(binary, args, { logFile: paths.logFile, pidFile: paths.pidFile, cwd: ctx.layout.temporalDir });
-  await waitReady(ctx, paths, () => assertStillRunning('temporal', proc, paths.logFile, () => readLogTail(paths.logFile)));
+  const proc = spawnDetached(binary, args, {
+    logFile: paths.logFile,
+    pidFile: paths.pidFile,
+    cwd: ctx.layout.temporalDir,
+  });
+  await waitReady(ctx, paths, () =>
+    assertStillRunning('temporal', proc, paths.logFile, () => readLogTail(paths.logFile)),
+  );
   return proc.pid;
 }
 
-function report(ctx: StackContext, paths: TemporalPaths, state: ComponentReport['state'], pid?: number): ComponentReport {
+function report(
+  ctx: StackContext,
+  paths: TemporalPaths,
+  state: ComponentReport['state'],
+  pid?: number,
+): ComponentReport {
   const details = [`ui ${ctx.config.temporal.uiUrl}`, `namespace ${ctx.config.temporal.namespace}`];
   if (state !== 'external') details.push(`db ${displayPath(paths.dbFile)}`);
   return { name: 'temporal', state, address: ctx.config.temporal.address, pid, details };
@@ -219,15 +283,24 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
   if (first.kind === 'ok') {
     state = pid ? 'running' : 'external';
   } else if (first.kind === 'rejected') {
-    throw new StackError(`Temporal at ${address} is reachable but refused us: ${first.reason}`, 'check TEMPORAL_API_KEY / TEMPORAL_TLS* settings');
+    throw new StackError(
+      `Temporal at ${address} is reachable but refused us: ${first.reason}`,
+      'check TEMPORAL_API_KEY / TEMPORAL_TLS* settings',
+    );
   } else if (first.kind === 'no-namespace' && pid === undefined) {
-    throw new StackError(`Temporal at ${address} has no namespace ${namespace}`, `create it (temporal operator namespace create -n ${namespace}) or fix TEMPORAL_NAMESPACE`);
+    throw new StackError(
+      `Temporal at ${address} has no namespace ${namespace}`,
+      `create it (temporal operator namespace create -n ${namespace}) or fix TEMPORAL_NAMESPACE`,
+    );
   } else if (pid !== undefined) {
     // Ours and still starting (or the namespace is being created): wait rather than start another.
     await waitReady(ctx, paths, () => undefined);
     state = 'running';
   } else if (!isLoopback(paths.frontend.host)) {
-    throw new StackError(`cannot reach Temporal at ${address}: ${first.reason}`, 'start that server or fix TEMPORAL_ADDRESS; stack:up only starts Temporal for a 127.0.0.1/localhost address');
+    throw new StackError(
+      `cannot reach Temporal at ${address}: ${first.reason}`,
+      'start that server or fix TEMPORAL_ADDRESS; stack:up only starts Temporal for a 127.0.0.1/localhost address',
+    );
   } else {
     runningPid = await startServer(ctx, paths);
     state = 'started';

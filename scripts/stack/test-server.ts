@@ -28,11 +28,19 @@ function shQuote(value: string): string {
 async function requireJavaAndMaven(logFile: string, say: Say): Promise<string> {
   let java = await findOnPath('java');
   if (java === undefined || (await findOnPath('mvn')) === undefined) {
-    await aptInstall('Java and Maven (for the Temporal time-skipping test server)', ['default-jre-headless', 'maven'], logFile, say);
+    await aptInstall(
+      'Java and Maven (for the Temporal time-skipping test server)',
+      ['default-jre-headless', 'maven'],
+      logFile,
+      say,
+    );
     java = await findOnPath('java');
   }
   if (java === undefined || (await findOnPath('mvn')) === undefined) {
-    throw new StackError('java or mvn is still missing after installing default-jre-headless and maven', 'put java (17+) and mvn on PATH');
+    throw new StackError(
+      'java or mvn is still missing after installing default-jre-headless and maven',
+      'put java (17+) and mvn on PATH',
+    );
   }
   return java;
 }
@@ -51,7 +59,11 @@ export async function ensureTestServer(config: Config, opts: TestServerOptions =
   const say = opts.say ?? ((line: string) => console.log(line));
   const configured = config.temporal.testServerPath;
   if (configured !== undefined) {
-    if (!isExecutable(configured)) throw new StackError(`TEMPORAL_TEST_SERVER_PATH=${configured} is not an executable file`, 'fix or unset TEMPORAL_TEST_SERVER_PATH');
+    if (!isExecutable(configured))
+      throw new StackError(
+        `TEMPORAL_TEST_SERVER_PATH=${configured} is not an executable file`,
+        'fix or unset TEMPORAL_TEST_SERVER_PATH',
+      );
     return configured;
   }
   const layout = stackLayout(config);
@@ -64,7 +76,13 @@ export async function ensureTestServer(config: Config, opts: TestServerOptions =
 
   if (!existsSync(join(libDir, COMPLETE_MARKER))) {
     mkdirSync(libDir, { recursive: true });
-    say(stepLine('test-server', 'resolving', `io.temporal:temporal-test-server:${VERSION} from Maven Central (log ${displayPath(logFile)})`));
+    say(
+      stepLine(
+        'test-server',
+        'resolving',
+        `io.temporal:temporal-test-server:${VERSION} from Maven Central (log ${displayPath(logFile)})`,
+      ),
+    );
     const code = await runLogged(
       'mvn',
       ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${libDir}`, '-DincludeScope=runtime'],

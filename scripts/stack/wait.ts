@@ -22,7 +22,10 @@ export async function waitFor<T>(
     const result = await probe();
     if (result.done) return result.value;
     if (Date.now() + intervalMs > deadline) {
-      throw new StackError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}: ${result.reason}`, opts.fix);
+      throw new StackError(
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}: ${result.reason}`,
+        opts.fix,
+      );
     }
     await sleep(intervalMs);
   }

@@ -41,7 +41,9 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
 
   /** Resolves never; rejects as soon as any in-process component dies, so a dead worker fails fast with its own error. */
   const componentFailure = (): Promise<never> =>
-    Promise.race(running.map((p) => p.then(() => Promise.reject(new Error('a component stopped before the test ended')))));
+    Promise.race(
+      running.map((p) => p.then(() => Promise.reject(new Error('a component stopped before the test ended')))),
+    );
 
   const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
 
@@ -50,14 +52,19 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
     // Preconditions first, each with the command that fixes it: this test never skips.
     const executablePath = await findChromium(config);
     if (executablePath === undefined) {
-      throw new Error("Chromium is not installed: run `npm run stack:up -- --browser` (installs Debian's chromium) or set CHROMIUM_PATH");
+      throw new Error(
+        "Chromium is not installed: run `npm run stack:up -- --browser` (installs Debian's chromium) or set CHROMIUM_PATH",
+      );
     }
     const ui = config.temporal.uiUrl;
     const reachable = await fetch(ui, { signal: AbortSignal.timeout(5_000) }).then(
       (res) => (res.ok ? '' : `HTTP ${res.status}`),
       (err: Error) => err.message,
     );
-    if (reachable !== '') throw new Error(`Temporal Web UI is not reachable at ${ui} (${reachable}); run \`npm run stack:up\` (or set TEMPORAL_UI_URL)`);
+    if (reachable !== '')
+      throw new Error(
+        `Temporal Web UI is not reachable at ${ui} (${reachable}); run \`npm run stack:up\` (or set TEMPORAL_UI_URL)`,
+      );
 
     db = await testDb(config);
     const logger = testLogger('web-ui');
@@ -69,7 +76,11 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
 
     // A SKU of our own, so stock left by other tests can never make this order fail.
     const sku = `WEBUI-${randomUUID().slice(0, 8)}`;
-    const put = await fetch(`${base}/inventory/${sku}`, { method: 'PUT', headers, body: JSON.stringify({ name: `Web UI ${sku}`, priceCents: 990, available: 5 }) });
+    const put = await fetch(`${base}/inventory/${sku}`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ name: `Web UI ${sku}`, priceCents: 990, available: 5 }),
+    });
     assert.equal(put.status, 200, `PUT /inventory/${sku}`);
     const placed = await fetch(`${base}/checkouts`, {
       method: 'POST',
@@ -84,11 +95,15 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
     assert.equal(placed.status, 202, `POST /checkouts: ${await placed.clone().text()}`);
     const { orderId } = (await placed.json()) as { orderId: string };
     const status = await Promise.race([
-      eventually(async () => {
-        const res = await fetch(`${base}/checkouts/${orderId}`, { headers });
-        const state = (await res.json()) as { status?: string };
-        return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(String(state.status)) ? state.status : undefined;
-      }, 60_000, `order ${orderId} to settle`),
+      eventually(
+        async () => {
+          const res = await fetch(`${base}/checkouts/${orderId}`, { headers });
+          const state = (await res.json()) as { status?: string };
+          return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(String(state.status)) ? state.status : undefined;
+        },
+        60_000,
+        `order ${orderId} to settle`,
+      ),
       componentFailure(),
     ]);
     assert.equal(status, 'COMPLETED', `order ${orderId} must complete for the UI to show all three steps`);
@@ -126,32 +141,52 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
       await step();
     } catch (err) {
       const path = join(SCREENSHOTS, `failed-${name}.png`);
-      const saved = await page.screenshot({ path, fullPage: true }).then(() => true, () => false);
+      const saved = await page.screenshot({ path, fullPage: true }).then(
+        () => true,
+        () => false,
+      );
       if (saved && err instanceof Error) err.message += `\n(screenshot of the page: ${relative(repoRoot, path)})`;
       throw err;
     }
   }
 
   const namespacePath = () => `/namespaces/${encodeURIComponent(config.temporal.namespace)}`;
-  const historyPath = () => `${namespacePath()}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
+  const historyPath = () =>
+    `${namespacePath()}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
 
   it('lists the finished saga when filtered by OrderStatus="COMPLETED" and links to its history', async () => {
     await withFailureScreenshot('workflows-list', async () => {
       // Web UI 2.x reads a visibility query from the `query` parameter, URL-encoded, and shows
       // it as filter chips; this is the link an operator would bookmark or share.
       const query = `OrderStatus="COMPLETED" AND WorkflowId="${workflowId}"`;
-      const listUrl = new URL(`${namespacePath()}/workflows?query=${encodeURIComponent(query)}`, config.temporal.uiUrl).toString();
+      const listUrl = new URL(
+        `${namespacePath()}/workflows?query=${encodeURIComponent(query)}`,
+        config.temporal.uiUrl,
+      ).toString();
       const row = page.getByTestId('workflows-summary-configurable-table-row').filter({ hasText: workflowId });
       // Visibility is eventually consistent: the final OrderStatus upsert can reach the list a
       // moment after the order reads COMPLETED, so reload a few times rather than fail at once.
-      await eventually(async () => {
-        await page.goto(listUrl);
-        return (await row.first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => undefined));
-      }, UI_TIMEOUT_MS, `workflow ${workflowId} in the Web UI list for ${query}`);
+      await eventually(
+        async () => {
+          await page.goto(listUrl);
+          return await row
+            .first()
+            .waitFor({ state: 'visible', timeout: 5_000 })
+            .then(
+              () => true,
+              () => undefined,
+            );
+        },
+        UI_TIMEOUT_MS,
+        `workflow ${workflowId} in the Web UI list for ${query}`,
+      );
       assert.equal(await row.count(), 1, 'exactly one row: the query pins the workflow id');
       await row.getByText('Completed', { exact: true }).waitFor({ state: 'visible' });
       // The filter chip proves the UI parsed our search-attribute query, not just any list.
-      await page.getByText(/^OrderStatus\s*=\s*"COMPLETED"$/).first().waitFor({ state: 'visible' });
+      await page
+        .getByText(/^OrderStatus\s*=\s*"COMPLETED"$/)
+        .first()
+        .waitFor({ state: 'visible' });
       await page.screenshot({ path: join(SCREENSHOTS, 'workflows-list.png'), fullPage: true });
 
       await row.getByRole('link', { name: workflowId, exact: true }).click();
@@ -178,11 +213,17 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
         // The timeline above the table labels each activity too; operators read it first.
         await page.locator('svg text', { hasText: step }).first().waitFor({ state: 'visible' });
       }
-      assert.deepEqual([...scheduledAt].sort((a, b) => a - b), scheduledAt, `${STEPS.join(' → ')} scheduled in this order (event ids ${scheduledAt.join(', ')})`);
+      assert.deepEqual(
+        [...scheduledAt].sort((a, b) => a - b),
+        scheduledAt,
+        `${STEPS.join(' → ')} scheduled in this order (event ids ${scheduledAt.join(', ')})`,
+      );
       await page.screenshot({ path: join(SCREENSHOTS, 'workflow-history.png'), fullPage: true });
       // The UI scrolls inside its own container, so the full-page shot stops at the timeline;
       // the event table gets a shot of its own.
-      await page.getByTestId('event-summary-table').screenshot({ path: join(SCREENSHOTS, 'workflow-history-events.png') });
+      await page
+        .getByTestId('event-summary-table')
+        .screenshot({ path: join(SCREENSHOTS, 'workflow-history-events.png') });
     });
   });
 });

@@ -34,7 +34,10 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
   /** Orders this suite placed, whose events the last test validates as another team would. */
   const placedOrders = new Set<string>();
   let since = new Date();
-  const events = new Map<string, { event: ParsedEvent; msgId: string | undefined; traceparent: string | undefined }[]>();
+  const events = new Map<
+    string,
+    { event: ParsedEvent; msgId: string | undefined; traceparent: string | undefined }[]
+  >();
 
   before(async () => {
     config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
@@ -56,8 +59,13 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       events.set(event.subject, list);
     };
     for (const stream of STREAMS.filter((s) => s.name !== 'DLQ')) {
-      const handlers = Object.fromEntries(EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record])) as Handlers;
-      const consumer = createConsumer({ nc, db, logger }, { name: `e2e-${randomUUID().slice(0, 8)}`, stream: stream.name, handlers, deliverFrom: since });
+      const handlers = Object.fromEntries(
+        EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record]),
+      ) as Handlers;
+      const consumer = createConsumer(
+        { nc, db, logger },
+        { name: `e2e-${randomUUID().slice(0, 8)}`, stream: stream.name, handlers, deliverFrom: since },
+      );
       running.push(consumer.run(stop.signal));
     }
     base = await api.base;
@@ -96,7 +104,11 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
 
   async function putSku(available: number, priceCents = 1250): Promise<string> {
     const sku = `E2E-${randomUUID().slice(0, 8)}`;
-    const res = await fetch(`${base}/inventory/${sku}`, { method: 'PUT', headers: headers(), body: JSON.stringify({ name: `E2E ${sku}`, priceCents, available }) });
+    const res = await fetch(`${base}/inventory/${sku}`, {
+      method: 'PUT',
+      headers: headers(),
+      body: JSON.stringify({ name: `E2E ${sku}`, priceCents, available }),
+    });
     assert.equal(res.status, 200);
     return sku;
   }
@@ -110,22 +122,41 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     };
   }
 
-  async function place(payload: unknown, key = randomUUID()): Promise<{ status: number; json: { orderId: string; status: string }; location: string | null }> {
-    const res = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(key), body: JSON.stringify(payload) });
+  async function place(
+    payload: unknown,
+    key = randomUUID(),
+  ): Promise<{ status: number; json: { orderId: string; status: string }; location: string | null }> {
+    const res = await fetch(`${base}/checkouts`, {
+      method: 'POST',
+      headers: headers(key),
+      body: JSON.stringify(payload),
+    });
     if (res.status === 202) placedOrders.add(((await res.clone().json()) as { orderId: string }).orderId);
-    return { status: res.status, json: (await res.json()) as { orderId: string; status: string }, location: res.headers.get('Location') };
+    return {
+      status: res.status,
+      json: (await res.json()) as { orderId: string; status: string },
+      location: res.headers.get('Location'),
+    };
   }
 
   async function settled(orderId: string): Promise<Record<string, unknown>> {
-    return eventually(async () => {
-      const res = await fetch(`${base}/checkouts/${orderId}`, { headers: headers() });
-      const state = (await res.json()) as Record<string, unknown>;
-      return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(String(state.status)) ? state : undefined;
-    }, 60_000, `order ${orderId} to settle`);
+    return eventually(
+      async () => {
+        const res = await fetch(`${base}/checkouts/${orderId}`, { headers: headers() });
+        const state = (await res.json()) as Record<string, unknown>;
+        return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(String(state.status)) ? state : undefined;
+      },
+      60_000,
+      `order ${orderId} to settle`,
+    );
   }
 
   async function subjectsOf(orderId: string, last: string): Promise<string[]> {
-    await eventually(async () => (events.get(orderId)?.some((e) => e.event.type === last) ? true : undefined), 30_000, `${last} of ${orderId} on JetStream`);
+    await eventually(
+      async () => (events.get(orderId)?.some((e) => e.event.type === last) ? true : undefined),
+      30_000,
+      `${last} of ${orderId} on JetStream`,
+    );
     const received = events.get(orderId) ?? [];
     for (const { event, msgId, traceparent } of received) {
       assert.equal(msgId, event.id, 'Nats-Msg-Id header is the event id');
@@ -175,7 +206,13 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       available: 5,
       order: { quantity: 3, method: 'pm_card_declined', country: 'DE' },
       reason: 'PAYMENT_DECLINED',
-      events: ['checkout.order.failed', 'checkout.order.placed', 'inventory.stock.released', 'inventory.stock.reserved', 'payments.payment.declined'],
+      events: [
+        'checkout.order.failed',
+        'checkout.order.placed',
+        'inventory.stock.released',
+        'inventory.stock.reserved',
+        'payments.payment.declined',
+      ],
     },
     {
       title: 'fails SHIPPING_UNAVAILABLE for AQ after charging: refunds, releases, stock back where it started',
@@ -209,18 +246,28 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const placed = await place(body(sku, 1, 'pm_card_flaky'));
     const state = await settled(placed.json.orderId);
     assert.equal(state.status, 'COMPLETED');
-    const { rows } = await db.query('SELECT status, attempts FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${placed.json.orderId}:charge`]);
+    const { rows } = await db.query('SELECT status, attempts FROM sim_provider_charges WHERE idempotency_key = $1', [
+      `order:${placed.json.orderId}:charge`,
+    ]);
     assert.deepEqual(rows, [{ status: 'CHARGED', attempts: 3 }]);
   });
 
   async function statusOf(orderId: string, status: string): Promise<void> {
-    await eventually(async () => {
-      const res = await fetch(`${base}/checkouts/${orderId}`, { headers: headers() });
-      return ((await res.json()) as { status: string }).status === status ? true : undefined;
-    }, 30_000, `order ${orderId} to be ${status}`);
+    await eventually(
+      async () => {
+        const res = await fetch(`${base}/checkouts/${orderId}`, { headers: headers() });
+        return ((await res.json()) as { status: string }).status === status ? true : undefined;
+      },
+      30_000,
+      `order ${orderId} to be ${status}`,
+    );
   }
   const command = (orderId: string, action: 'cancel' | 'payment-confirmation', body?: unknown) =>
-    fetch(`${base}/checkouts/${orderId}/${action}`, { method: 'POST', headers: headers(), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    fetch(`${base}/checkouts/${orderId}/${action}`, {
+      method: 'POST',
+      headers: headers(),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
 
   it('pm_card_3ds: waits for POST payment-confirmation; approved completes with one charge, refused fails PAYMENT_DECLINED', async () => {
     const sku = await putSku(5);
@@ -238,7 +285,9 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const again = await command(approved.json.orderId, 'payment-confirmation', { approved: true });
     assert.equal(again.status, 409);
     assert.equal(again.headers.get('Content-Type'), 'application/problem+json');
-    const { rows } = await db.query('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${approved.json.orderId}:charge`]);
+    const { rows } = await db.query('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [
+      `order:${approved.json.orderId}:charge`,
+    ]);
     assert.deepEqual(rows, [{ status: 'CHARGED' }]);
     assert.deepEqual(await stockOf(db, sku), { available: 4, reserved: 0, shipped: 1 });
     assert.deepEqual(await subjectsOf(refused.json.orderId, 'checkout.order.failed'), [
@@ -274,7 +323,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.equal((await command('not-a-uuid', 'cancel')).status, 404);
   });
 
-  it("the read model serves GET /orders newest first, paginated, and notifications go out once per ended order", async () => {
+  it('the read model serves GET /orders newest first, paginated, and notifications go out once per ended order', async () => {
     const customerId = `cust-rm-${randomUUID().slice(0, 8)}`;
     const sku = await putSku(10);
     const completed = await place({ ...body(sku, 1), customerId });
@@ -282,36 +331,67 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const unshippable = await place({ ...body(sku, 1, 'pm_card_visa', 'AQ'), customerId });
     const ids = [completed, declined, unshippable].map((p) => p.json.orderId);
     for (const id of ids) await settled(id);
-    type Page = { items: { orderId: string; status: string; failureReason?: string; totalCents: number }[]; nextCursor: string | null };
+    type Page = {
+      items: { orderId: string; status: string; failureReason?: string; totalCents: number }[];
+      nextCursor: string | null;
+    };
     const list = async (query: string): Promise<Page> => {
       const res = await fetch(`${base}/orders?${query}`, { headers: headers() });
       assert.equal(res.status, 200);
       return (await res.json()) as Page;
     };
-    const all = await eventually(async () => {
-      const page = await list(`customerId=${customerId}&limit=10`);
-      return page.items.length === 3 && page.items.every((o) => o.status !== 'PENDING') ? page : undefined;
-    }, 30_000, 'the read model to catch up');
-    assert.deepEqual(all.items.map((o) => o.orderId), [...ids].reverse(), 'newest first');
-    assert.deepEqual(all.items.map((o) => [o.status, o.failureReason]), [
-      ['FAILED', 'SHIPPING_UNAVAILABLE'],
-      ['FAILED', 'PAYMENT_DECLINED'],
-      ['COMPLETED', undefined],
-    ]);
+    const all = await eventually(
+      async () => {
+        const page = await list(`customerId=${customerId}&limit=10`);
+        return page.items.length === 3 && page.items.every((o) => o.status !== 'PENDING') ? page : undefined;
+      },
+      30_000,
+      'the read model to catch up',
+    );
+    assert.deepEqual(
+      all.items.map((o) => o.orderId),
+      [...ids].reverse(),
+      'newest first',
+    );
+    assert.deepEqual(
+      all.items.map((o) => [o.status, o.failureReason]),
+      [
+        ['FAILED', 'SHIPPING_UNAVAILABLE'],
+        ['FAILED', 'PAYMENT_DECLINED'],
+        ['COMPLETED', undefined],
+      ],
+    );
     assert.equal(all.nextCursor, null);
     const first = await list(`customerId=${customerId}&limit=2`);
     assert.equal(first.items.length, 2);
     assert.ok(first.nextCursor);
     const second = await list(`customerId=${customerId}&limit=2&cursor=${first.nextCursor}`);
-    assert.deepEqual([...first.items, ...second.items].map((o) => o.orderId), all.items.map((o) => o.orderId));
+    assert.deepEqual(
+      [...first.items, ...second.items].map((o) => o.orderId),
+      all.items.map((o) => o.orderId),
+    );
     assert.equal(second.nextCursor, null);
     const badCursor = await fetch(`${base}/orders?customerId=${customerId}&cursor=nope`, { headers: headers() });
     assert.equal(badCursor.status, 400);
-    const notes = await eventually(async () => {
-      const { rows } = await db.query<{ order_id: string; kind: string }>('SELECT order_id, kind FROM notifications WHERE customer_id = $1 ORDER BY created_at', [customerId]);
-      return rows.length === 3 ? rows : undefined;
-    }, 30_000, 'three notifications');
-    assert.deepEqual(new Map(notes.map((n) => [n.order_id, n.kind])), new Map([[ids[0], 'ORDER_COMPLETED'], [ids[1], 'ORDER_FAILED'], [ids[2], 'ORDER_FAILED']]));
+    const notes = await eventually(
+      async () => {
+        const { rows } = await db.query<{ order_id: string; kind: string }>(
+          'SELECT order_id, kind FROM notifications WHERE customer_id = $1 ORDER BY created_at',
+          [customerId],
+        );
+        return rows.length === 3 ? rows : undefined;
+      },
+      30_000,
+      'three notifications',
+    );
+    assert.deepEqual(
+      new Map(notes.map((n) => [n.order_id, n.kind])),
+      new Map([
+        [ids[0], 'ORDER_COMPLETED'],
+        [ids[1], 'ORDER_FAILED'],
+        [ids[2], 'ORDER_FAILED'],
+      ]),
+    );
   });
 
   it('Idempotency-Key: same body gives the same order, another body is 422, and neither starts a second saga', async () => {
@@ -322,11 +402,17 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.equal(first.status, 202);
     assert.equal(again.status, 202);
     assert.equal(again.json.orderId, first.json.orderId);
-    const res = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(key), body: JSON.stringify(body(sku, 2)) });
+    const res = await fetch(`${base}/checkouts`, {
+      method: 'POST',
+      headers: headers(key),
+      body: JSON.stringify(body(sku, 2)),
+    });
     assert.equal(res.status, 422);
     assert.equal(res.headers.get('Content-Type'), 'application/problem+json');
     await settled(first.json.orderId);
-    const orders = await db.query("SELECT count(*)::int AS n FROM orders WHERE items @> $1::jsonb", [JSON.stringify([{ sku }])]);
+    const orders = await db.query('SELECT count(*)::int AS n FROM orders WHERE items @> $1::jsonb', [
+      JSON.stringify([{ sku }]),
+    ]);
     assert.equal(orders.rows[0]?.n, 1);
   });
 
@@ -339,12 +425,24 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.ok(problem.errors.some((e) => e.path === 'json.items.0.quantity'));
     const unknownSku = await place(body('NO-SUCH-SKU', 1));
     assert.equal(unknownSku.status, 400);
-    const noKey = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(), body: JSON.stringify(body('SKU-001', 1)) });
+    const noKey = await fetch(`${base}/checkouts`, {
+      method: 'POST',
+      headers: headers(),
+      body: JSON.stringify(body('SKU-001', 1)),
+    });
     assert.equal(noKey.status, 400);
-    const noAuth = await fetch(`${base}/checkouts`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'x' }, body: '{}' });
+    const noAuth = await fetch(`${base}/checkouts`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'x' },
+      body: '{}',
+    });
     assert.equal(noAuth.status, 401);
     assert.match(noAuth.headers.get('WWW-Authenticate') ?? '', /^Bearer/);
-    const malformed = await fetch(`${base}/checkouts`, { method: 'POST', headers: headers(randomUUID()), body: '{"customerId":' });
+    const malformed = await fetch(`${base}/checkouts`, {
+      method: 'POST',
+      headers: headers(randomUUID()),
+      body: '{"customerId":',
+    });
     assert.equal(malformed.status, 400);
     const missing = await fetch(`${base}/checkouts/${randomUUID()}`, { headers: headers() });
     assert.equal(missing.status, 404);
@@ -356,8 +454,15 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), ['nats', 'postgres', 'temporal']);
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), [
+      'nats',
+      'postgres',
+      'temporal',
+    ]);
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/checkouts',
@@ -373,8 +478,15 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.equal((await fetch(`${base}/no-such-path/${randomUUID()}`)).status, 404);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /^http_requests_total\{method="POST",route="\/checkouts",status="202"\} [1-9]/m);
-    assert.match(metrics, /^http_request_duration_seconds_bucket\{le="0\.05",method="GET",route="\/checkouts\/:orderId",status="200"\} \d+/m);
-    assert.match(metrics, /^http_requests_total\{method="GET",route="unmatched",status="404"\} [1-9]/m, 'unknown paths share one label');
+    assert.match(
+      metrics,
+      /^http_request_duration_seconds_bucket\{le="0\.05",method="GET",route="\/checkouts\/:orderId",status="200"\} \d+/m,
+    );
+    assert.match(
+      metrics,
+      /^http_requests_total\{method="GET",route="unmatched",status="404"\} [1-9]/m,
+      'unknown paths share one label',
+    );
   });
 
   it('every event the suite produced on the wire validates against the committed JSON Schemas (ajv, not zod)', async () => {
@@ -382,7 +494,10 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const js = nc.jetstream();
     let checked = 0;
     for (const stream of STREAMS.filter((s) => s.name !== 'DLQ')) {
-      const reader = await js.consumers.get(stream.name, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() });
+      const reader = await js.consumers.get(stream.name, {
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: since.toISOString(),
+      });
       let more = true;
       while (more) {
         more = false;
@@ -404,7 +519,9 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
 
   it('every route is in the OpenAPI document, and every response the suite got matches its declared status and schema', async () => {
     const doc = (await (await realFetch(`${base}/openapi.json`)).json()) as Parameters<typeof openApiValidator>[0];
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)),
+    );
     const app = createApp({
       db,
       checkouts: {} as Parameters<typeof createApp>[0]['checkouts'],

@@ -25,7 +25,13 @@ describe('activities against real Postgres', () => {
 
   before(async () => {
     db = await testDb(testConfig());
-    acts = createActivities({ db, clock: systemClock, ids: randomIds, provider: createSimulatedPaymentProvider({ db, ids: randomIds }), carrier: createSimulatedCarrier({ db, ids: randomIds }) });
+    acts = createActivities({
+      db,
+      clock: systemClock,
+      ids: randomIds,
+      provider: createSimulatedPaymentProvider({ db, ids: randomIds }),
+      carrier: createSimulatedCarrier({ db, ids: randomIds }),
+    });
   });
   after(async () => {
     await db?.end();
@@ -53,7 +59,10 @@ describe('activities against real Postgres', () => {
     const sku = await freshSku(db, 1);
     const orderId = await insertOrder(db, { items: [{ sku, quantity: 2, unitPriceCents: 100 }] });
     for (let i = 0; i < 2; i += 1) {
-      await assert.rejects(acts.reserveStock({ orderId }), (err: unknown) => err instanceof ApplicationFailure && err.type === 'OUT_OF_STOCK' && err.nonRetryable);
+      await assert.rejects(
+        acts.reserveStock({ orderId }),
+        (err: unknown) => err instanceof ApplicationFailure && err.type === 'OUT_OF_STOCK' && err.nonRetryable,
+      );
     }
     assert.deepEqual(await stockOf(db, sku), { available: 1, reserved: 0, shipped: 0 });
     assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reservation_failed']);
@@ -72,11 +81,15 @@ describe('activities against real Postgres', () => {
       }
     });
     assert.equal(errors.length, 2);
-    assert.ok(errors.every((e) => e instanceof ApplicationFailure && e.type === 'TRANSIENT_PROVIDER_ERROR' && !e.nonRetryable));
+    assert.ok(
+      errors.every((e) => e instanceof ApplicationFailure && e.type === 'TRANSIENT_PROVIDER_ERROR' && !e.nonRetryable),
+    );
     assert.ok(result.status === 'charged');
     assert.match(result.paymentId, /^ch_/);
     await acts.chargePayment({ orderId });
-    const { rows } = await db.query("SELECT status FROM sim_provider_charges WHERE idempotency_key = $1", [`order:${orderId}:charge`]);
+    const { rows } = await db.query('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [
+      `order:${orderId}:charge`,
+    ]);
     assert.deepEqual(rows, [{ status: 'CHARGED' }]);
     assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved', 'payments.payment.charged']);
   });
@@ -86,7 +99,11 @@ describe('activities against real Postgres', () => {
       const orderId = await insertOrder(db, { paymentMethod: 'pm_card_3ds' });
       await acts.reserveStock({ orderId });
       assert.deepEqual(await acts.chargePayment({ orderId }), { status: 'requires_confirmation' });
-      assert.deepEqual(await acts.chargePayment({ orderId }), { status: 'requires_confirmation' }, 'a retried charge asks again');
+      assert.deepEqual(
+        await acts.chargePayment({ orderId }),
+        { status: 'requires_confirmation' },
+        'a retried charge asks again',
+      );
       assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved']);
       if (approved) {
         const first = await acts.confirmPayment({ orderId, approved });
@@ -94,7 +111,10 @@ describe('activities against real Postgres', () => {
         assert.deepEqual(again, first, 'a retried confirmation repeats the outcome');
         assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved', 'payments.payment.charged']);
       } else {
-        await assert.rejects(acts.confirmPayment({ orderId, approved }), (e: unknown) => e instanceof ApplicationFailure && e.type === 'PAYMENT_DECLINED');
+        await assert.rejects(
+          acts.confirmPayment({ orderId, approved }),
+          (e: unknown) => e instanceof ApplicationFailure && e.type === 'PAYMENT_DECLINED',
+        );
         assert.deepEqual(await outboxSubjects(db, orderId), ['inventory.stock.reserved', 'payments.payment.declined']);
       }
     }
@@ -104,8 +124,13 @@ describe('activities against real Postgres', () => {
     const orderId = await insertOrder(db, { paymentMethod: 'pm_card_3ds' });
     assert.deepEqual(await acts.chargePayment({ orderId }), { status: 'requires_confirmation' });
     assert.deepEqual(await acts.refundPayment({ orderId }), { refunded: false, amountCents: 0 });
-    await assert.rejects(acts.confirmPayment({ orderId, approved: true }), (e: unknown) => e instanceof ApplicationFailure && e.type === 'STEP_ALREADY_COMPENSATED');
-    const { rows } = await db.query('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${orderId}:charge`]);
+    await assert.rejects(
+      acts.confirmPayment({ orderId, approved: true }),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === 'STEP_ALREADY_COMPENSATED',
+    );
+    const { rows } = await db.query('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [
+      `order:${orderId}:charge`,
+    ]);
     assert.deepEqual(rows, [{ status: 'VOIDED' }]);
     assert.deepEqual(await outboxSubjects(db, orderId), []);
   });
@@ -113,7 +138,10 @@ describe('activities against real Postgres', () => {
   it('pm_card_declined is non-retryable and emits one declined event', async () => {
     const orderId = await insertOrder(db, { paymentMethod: 'pm_card_declined' });
     for (let i = 0; i < 2; i += 1) {
-      await assert.rejects(acts.chargePayment({ orderId }), (err: unknown) => err instanceof ApplicationFailure && err.type === 'PAYMENT_DECLINED' && err.nonRetryable);
+      await assert.rejects(
+        acts.chargePayment({ orderId }),
+        (err: unknown) => err instanceof ApplicationFailure && err.type === 'PAYMENT_DECLINED' && err.nonRetryable,
+      );
     }
     assert.deepEqual(await outboxSubjects(db, orderId), ['payments.payment.declined']);
   });
@@ -122,7 +150,10 @@ describe('activities against real Postgres', () => {
     const orderId = await insertOrder(db);
     const refund = await acts.refundPayment({ orderId });
     assert.deepEqual(refund, { refunded: false, amountCents: 0 });
-    await assert.rejects(acts.chargePayment({ orderId }), (err: unknown) => err instanceof ApplicationFailure && err.type === 'STEP_ALREADY_COMPENSATED');
+    await assert.rejects(
+      acts.chargePayment({ orderId }),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === 'STEP_ALREADY_COMPENSATED',
+    );
     assert.deepEqual(await outboxSubjects(db, orderId), []);
   });
 
@@ -130,7 +161,12 @@ describe('activities against real Postgres', () => {
     const orderId = await insertOrder(db);
     // The provider charged, then the worker died before its recording transaction.
     const provider = createSimulatedPaymentProvider({ db, ids: randomIds });
-    await provider.charge({ idempotencyKey: `order:${orderId}:charge`, method: 'pm_card_visa', amountCents: 500, currency: 'USD' });
+    await provider.charge({
+      idempotencyKey: `order:${orderId}:charge`,
+      method: 'pm_card_visa',
+      amountCents: 500,
+      currency: 'USD',
+    });
     const refund = await acts.refundPayment({ orderId });
     assert.deepEqual(refund, { refunded: true, amountCents: 500 });
     assert.deepEqual(await acts.refundPayment({ orderId }), { refunded: true, amountCents: 500 });
@@ -164,14 +200,21 @@ describe('activities against real Postgres', () => {
     const sku = await freshSku(db, 5);
     const orderId = await insertOrder(db, { items: [{ sku, quantity: 1, unitPriceCents: 100 }], country: 'AQ' });
     await acts.reserveStock({ orderId });
-    await assert.rejects(acts.shipOrder({ orderId }), (err: unknown) => err instanceof ApplicationFailure && err.type === 'SHIPPING_UNAVAILABLE' && err.nonRetryable);
+    await assert.rejects(
+      acts.shipOrder({ orderId }),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === 'SHIPPING_UNAVAILABLE' && err.nonRetryable,
+    );
     assert.deepEqual(await stockOf(db, sku), { available: 4, reserved: 1, shipped: 0 });
   });
 
   it('finalizeOrder sets the outcome once and emits one event', async () => {
     const orderId = await insertOrder(db);
-    assert.deepEqual(await acts.finalizeOrder({ orderId, outcome: { status: 'COMPLETED' }, steps: [] }), { changed: true });
-    assert.deepEqual(await acts.finalizeOrder({ orderId, outcome: { status: 'COMPLETED' }, steps: [] }), { changed: false });
+    assert.deepEqual(await acts.finalizeOrder({ orderId, outcome: { status: 'COMPLETED' }, steps: [] }), {
+      changed: true,
+    });
+    assert.deepEqual(await acts.finalizeOrder({ orderId, outcome: { status: 'COMPLETED' }, steps: [] }), {
+      changed: false,
+    });
     assert.deepEqual(await outboxSubjects(db, orderId), ['checkout.order.completed']);
   });
 });

@@ -41,7 +41,12 @@ const SKUS = [`FZ-${MARK}-A`, `FZ-${MARK}-B`] as const;
 const JSON_ROUTES = [
   { method: 'POST', path: '/checkouts', pattern: /^\/checkouts$/, schema: CheckoutRequest },
   { method: 'PUT', path: `/inventory/${SKUS[1]}`, pattern: /^\/inventory\/[^/]*$/, schema: InventoryUpdate },
-  { method: 'POST', path: `/checkouts/${randomUUID()}/payment-confirmation`, pattern: /^\/checkouts\/[^/]*\/payment-confirmation$/, schema: PaymentConfirmation },
+  {
+    method: 'POST',
+    path: `/checkouts/${randomUUID()}/payment-confirmation`,
+    pattern: /^\/checkouts\/[^/]*\/payment-confirmation$/,
+    schema: PaymentConfirmation,
+  },
 ] as const;
 
 function validBody() {
@@ -76,7 +81,8 @@ function acceptedBody(schema: z.ZodType, body: Case['body']): boolean {
   }
 }
 
-const byteLength = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+const byteLength = (body: string | Uint8Array) =>
+  typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 /** HTTP trims optional whitespace around header values; generated values are judged as received. */
 const asReceived = (value: string) => value.replace(/^[\t ]+|[\t ]+$/g, '');
 
@@ -90,15 +96,38 @@ const anyChar = fc.oneof(
 );
 const anyText = (maxLength: number) => fc.string({ unit: anyChar, maxLength });
 /** What String.prototype.trim (hence zod's .trim()) removes, so these strings are blank. */
-const blank = fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\r', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028'), maxLength: 6 });
+const blank = fc.string({
+  unit: fc.constantFrom(' ', '\t', '\n', '\r', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028'),
+  maxLength: 6,
+});
 /** Longer than `max` UTF-16 units even after trimming (zod counts `.length`). */
 const tooLong = (max: number) => fc.string({ unit: anyChar, minLength: max, maxLength: max + 30 }).map((s) => `x${s}x`);
 /** Short, non-blank, valid for the schema, but containing U+0000, which PostgreSQL cannot store. */
 const withNul = fc.tuple(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 })).map(([a, b]) => `x${a}\u0000${b}`);
 const json = fc.jsonValue({ maxDepth: 3 });
-const notAString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(json, { maxLength: 3 }), fc.dictionary(fc.string(), json, { maxKeys: 3 }));
-const notANumber = fc.oneof(fc.string(), fc.constantFrom('1', '1e2', ''), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 3 }));
-const notAnObject = fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(json, { maxLength: 3 }));
+const notAString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(json, { maxLength: 3 }),
+  fc.dictionary(fc.string(), json, { maxKeys: 3 }),
+);
+const notANumber = fc.oneof(
+  fc.string(),
+  fc.constantFrom('1', '1e2', ''),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string(), fc.integer(), { maxKeys: 3 }),
+);
+const notAnObject = fc.oneof(
+  fc.integer(),
+  fc.string(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(json, { maxLength: 3 }),
+);
 
 type Key = string | number;
 /** The valid body with the value at `path` replaced (or removed when `value` is `REMOVE`). */
@@ -127,7 +156,17 @@ const TEXT_FIELDS: [Key[], number][] = [
   [['shippingAddress', 'city'], 100],
   [['shippingAddress', 'postalCode'], 20],
 ];
-const REQUIRED = [['customerId'], ['items'], ['payment'], ['shippingAddress'], ['payment', 'method'], ['items', 0, 'sku'], ['items', 0, 'quantity'], ...TEXT_FIELDS.slice(3).map(([p]) => p), ['shippingAddress', 'country']];
+const REQUIRED = [
+  ['customerId'],
+  ['items'],
+  ['payment'],
+  ['shippingAddress'],
+  ['payment', 'method'],
+  ['items', 0, 'sku'],
+  ['items', 0, 'quantity'],
+  ...TEXT_FIELDS.slice(3).map(([p]) => p),
+  ['shippingAddress', 'country'],
+];
 
 /** A checkout body that is invalid for one stated reason; everything else is valid. */
 const brokenCheckout: fc.Arbitrary<{ why: string; text: string }> = fc.oneof(
@@ -149,30 +188,79 @@ const brokenCheckout: fc.Arbitrary<{ why: string; text: string }> = fc.oneof(
     )
     .map((v) => ({ why: 'items.0.quantity: not an integer in 1..100', text: mutate(['items', 0, 'quantity'], v) })),
   fc
-    .constantFrom('1e400', '-1e400', '1e-400', '123456789012345678901234567890', '0.5', '-0', '101.5', '1E3', '-9007199254740993')
+    .constantFrom(
+      '1e400',
+      '-1e400',
+      '1e-400',
+      '123456789012345678901234567890',
+      '0.5',
+      '-0',
+      '101.5',
+      '1E3',
+      '-9007199254740993',
+    )
     .map((literal) => ({ why: `items.0.quantity: ${literal}`, text: mutateRaw(['items', 0, 'quantity'], literal) })),
-  fc.oneof(notAString.filter((v) => !Array.isArray(v)), fc.constant([])).map((v) => ({ why: 'items: not a non-empty array', text: mutate(['items'], v) })),
+  fc
+    .oneof(
+      notAString.filter((v) => !Array.isArray(v)),
+      fc.constant([]),
+    )
+    .map((v) => ({ why: 'items: not a non-empty array', text: mutate(['items'], v) })),
   fc.integer({ min: 51, max: 3_000 }).map((n) => ({
     why: `items: ${n} entries (max 50)`,
-    text: mutate(['items'], Array.from({ length: n }, (_, i) => ({ sku: `${SKUS[0]}-${i}`, quantity: 1 }))),
+    text: mutate(
+      ['items'],
+      Array.from({ length: n }, (_, i) => ({ sku: `${SKUS[0]}-${i}`, quantity: 1 })),
+    ),
   })),
-  fc.constant({ why: 'items: duplicate SKU', text: mutate(['items'], [{ sku: SKUS[0], quantity: 1 }, { sku: SKUS[0], quantity: 2 }]) }),
+  fc.constant({
+    why: 'items: duplicate SKU',
+    text: mutate(
+      ['items'],
+      [
+        { sku: SKUS[0], quantity: 1 },
+        { sku: SKUS[0], quantity: 2 },
+      ],
+    ),
+  }),
   fc.oneof(notAnObject, fc.constant({})).map((v) => ({ why: 'items.0: not an item', text: mutate(['items', 0], v) })),
   fc.oneof(notAnObject, fc.constant({})).map((v) => ({ why: 'payment: not { method }', text: mutate(['payment'], v) })),
   notAnObject.map((v) => ({ why: 'shippingAddress: not an object', text: mutate(['shippingAddress'], v) })),
   anyText(4)
     .filter((s) => !/^[A-Z]{2}$/.test(s))
     .map((v) => ({ why: 'country: not ISO alpha-2', text: mutate(['shippingAddress', 'country'], v) })),
-  fc.oneof(notAString, tooLong(200)).map((v) => ({ why: 'line2: not a string of <= 200', text: mutate(['shippingAddress', 'line2'], v) })),
-  fc.oneof(notAString, anyText(5).filter((s) => s !== 'USD')).map((v) => ({ why: 'currency: not USD', text: mutate(['currency'], v) })),
+  fc
+    .oneof(notAString, tooLong(200))
+    .map((v) => ({ why: 'line2: not a string of <= 200', text: mutate(['shippingAddress', 'line2'], v) })),
+  fc
+    .oneof(
+      notAString,
+      anyText(5).filter((s) => s !== 'USD'),
+    )
+    .map((v) => ({ why: 'currency: not USD', text: mutate(['currency'], v) })),
   fc.constantFrom(...REQUIRED).map((path) => ({ why: `${path.join('.')}: missing`, text: mutate(path, REMOVE) })),
   fc
-    .tuple(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '__defineGetter__', ''), anyText(10)), json)
+    .tuple(
+      fc.oneof(
+        fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '__defineGetter__', ''),
+        anyText(10),
+      ),
+      json,
+    )
     .filter(([key]) => !['customerId', 'items', 'payment', 'shippingAddress', 'currency'].includes(key))
-    .map(([key, v]) => ({ why: `unknown top-level key ${JSON.stringify(key)}`, text: `{${JSON.stringify(key)}:${JSON.stringify(v)},${VALID_TEXT.slice(1)}` })),
+    .map(([key, v]) => ({
+      why: `unknown top-level key ${JSON.stringify(key)}`,
+      text: `{${JSON.stringify(key)}:${JSON.stringify(v)},${VALID_TEXT.slice(1)}`,
+    })),
   fc
-    .tuple(fc.constantFrom('customerId', 'items', 'payment', 'shippingAddress', 'currency'), fc.constantFrom<unknown>(null, 42, true, [], {}))
-    .map(([key, v]) => ({ why: `duplicate key ${key}, the last one invalid`, text: `${VALID_TEXT.slice(0, -1)},${JSON.stringify(key)}:${JSON.stringify(v)}}` })),
+    .tuple(
+      fc.constantFrom('customerId', 'items', 'payment', 'shippingAddress', 'currency'),
+      fc.constantFrom<unknown>(null, 42, true, [], {}),
+    )
+    .map(([key, v]) => ({
+      why: `duplicate key ${key}, the last one invalid`,
+      text: `${VALID_TEXT.slice(0, -1)},${JSON.stringify(key)}:${JSON.stringify(v)}}`,
+    })),
 );
 
 /** One byte of a header value that HTTP (and fetch) carries: HTAB, visible ASCII, obs-text. */
@@ -183,7 +271,13 @@ const headerChar = fc.oneof(
 );
 const headerValue = (maxLength = 60) => fc.string({ unit: headerChar, maxLength });
 const junkHeaders = fc.array(fc.tuple(fc.stringMatching(/^x-[a-z0-9-]{1,16}$/), headerValue()), { maxLength: 3 });
-const goodKey = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 40 }).map((s) => `${MARK}-${s}`);
+const goodKey = fc
+  .string({
+    unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    minLength: 1,
+    maxLength: 40,
+  })
+  .map((s) => `${MARK}-${s}`);
 
 const AUTH: [string, string] = ['Authorization', `Bearer ${TOKEN}`];
 const JSON_TYPE: [string, string] = ['Content-Type', 'application/json'];
@@ -196,7 +290,14 @@ const brokenHeaders: fc.Arbitrary<Case> = fc.oneof(
         fc.oneof(
           headerValue(),
           headerValue().map((s) => `Bearer ${s}`),
-          fc.constantFrom(`bearer ${TOKEN}`, `Bearer  ${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`, `Bearer ${TOKEN}, Bearer ${TOKEN}`),
+          fc.constantFrom(
+            `bearer ${TOKEN}`,
+            `Bearer  ${TOKEN}`,
+            `Bearer ${TOKEN}x`,
+            `Bearer ${TOKEN.slice(0, -1)}`,
+            `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`,
+            `Bearer ${TOKEN}, Bearer ${TOKEN}`,
+          ),
         ),
         { nil: undefined },
       ),
@@ -208,7 +309,12 @@ const brokenHeaders: fc.Arbitrary<Case> = fc.oneof(
       why: `bad Authorization ${JSON.stringify(auth)}`,
       method: 'POST',
       path: '/checkouts',
-      headers: [...(auth === undefined ? [] : [['Authorization', auth] as [string, string]]), JSON_TYPE, ['Idempotency-Key', key], ...junk],
+      headers: [
+        ...(auth === undefined ? [] : [['Authorization', auth] as [string, string]]),
+        JSON_TYPE,
+        ['Idempotency-Key', key],
+        ...junk,
+      ],
       body: VALID_TEXT,
       expect: 401,
     })),
@@ -218,7 +324,16 @@ const brokenHeaders: fc.Arbitrary<Case> = fc.oneof(
         fc.oneof(
           fc.constantFrom('', ' ', '\t'),
           fc.string({ unit: headerChar, minLength: 256, maxLength: 300 }).map((s) => `k${s}k`),
-          fc.tuple(headerValue(10), fc.oneof(fc.constant('\t'), fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c))), headerValue(10)).map(([a, bad, b]) => `k${a}${bad}${b}k`),
+          fc
+            .tuple(
+              headerValue(10),
+              fc.oneof(
+                fc.constant('\t'),
+                fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)),
+              ),
+              headerValue(10),
+            )
+            .map(([a, bad, b]) => `k${a}${bad}${b}k`),
         ),
         { nil: undefined },
       ),
@@ -261,7 +376,11 @@ const brokenHeaders: fc.Arbitrary<Case> = fc.oneof(
       why: `Content-Type ${JSON.stringify(type)}`,
       method: 'POST',
       path: '/checkouts',
-      headers: [AUTH, ['Idempotency-Key', key], ...(type === undefined ? [] : [['Content-Type', type] as [string, string]])],
+      headers: [
+        AUTH,
+        ['Idempotency-Key', key],
+        ...(type === undefined ? [] : [['Content-Type', type] as [string, string]]),
+      ],
       // Bytes, so that fetch adds no Content-Type of its own when the case has none.
       body: Buffer.from(VALID_TEXT),
       expect: 415,
@@ -272,41 +391,89 @@ const brokenHeaders: fc.Arbitrary<Case> = fc.oneof(
 const hostileBody: fc.Arbitrary<{ why: string; body: string | Uint8Array }> = fc.oneof(
   fc.jsonValue().map((v) => ({ why: 'random JSON value', body: JSON.stringify(v) })),
   fc.uint8Array({ maxLength: 300 }).map((b) => ({ why: 'random bytes', body: b })),
-  fc.integer({ min: 0, max: VALID_TEXT.length - 1 }).map((n) => ({ why: `valid body cut at ${n}`, body: VALID_TEXT.slice(0, n) })),
-  fc.tuple(fc.integer({ min: 1, max: 30_000 }), fc.constantFrom(['[', ']'], ['{"a":', '}']), fc.boolean()).map(([depth, [open, close], closed]) => ({
-    why: `nested ${depth} deep${closed ? '' : ', unclosed'}`,
-    body: open.repeat(depth) + '1' + (closed ? close.repeat(depth) : ''),
-  })),
+  fc
+    .integer({ min: 0, max: VALID_TEXT.length - 1 })
+    .map((n) => ({ why: `valid body cut at ${n}`, body: VALID_TEXT.slice(0, n) })),
+  fc
+    .tuple(fc.integer({ min: 1, max: 30_000 }), fc.constantFrom(['[', ']'], ['{"a":', '}']), fc.boolean())
+    .map(([depth, [open, close], closed]) => ({
+      why: `nested ${depth} deep${closed ? '' : ', unclosed'}`,
+      body: open.repeat(depth) + '1' + (closed ? close.repeat(depth) : ''),
+    })),
   fc.uint8Array({ minLength: 1, maxLength: 8 }).map((bad) => {
     // The customer id replaced by bytes that start with a continuation byte: never valid UTF-8.
     const [head = '', tail = ''] = VALID_TEXT.split(CUSTOMER);
     const bytes = Buffer.from(bad.map((b, i) => (i === 0 ? 0x80 | (b & 0x3f) : 0x80 | b)));
     return { why: 'invalid UTF-8 in a string', body: Buffer.concat([Buffer.from(head), bytes, Buffer.from(tail)]) };
   }),
-  fc.constantFrom('1e999999', '-1e999999', '9'.repeat(5_000), '"\\ud800"', '\ufeff' + VALID_TEXT.replace(CUSTOMER, ''), 'null').map((body) => ({ why: `literal ${body.slice(0, 20)}`, body })),
-  fc.integer({ min: BODY_LIMIT_BYTES + 1, max: BODY_LIMIT_BYTES * 3 }).map((n) => ({ why: `${n} bytes`, body: `{"customerId":"${'x'.repeat(n)}"}` })),
+  fc
+    .constantFrom(
+      '1e999999',
+      '-1e999999',
+      '9'.repeat(5_000),
+      '"\\ud800"',
+      '\ufeff' + VALID_TEXT.replace(CUSTOMER, ''),
+      'null',
+    )
+    .map((body) => ({ why: `literal ${body.slice(0, 20)}`, body })),
+  fc
+    .integer({ min: BODY_LIMIT_BYTES + 1, max: BODY_LIMIT_BYTES * 3 })
+    .map((n) => ({ why: `${n} bytes`, body: `{"customerId":"${'x'.repeat(n)}"}` })),
 );
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const segment = fc.oneof(
   fc.webSegment(),
   anyText(12).map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, 'x'))),
-  fc.constantFrom('%', '%00', '%ff', '%2F', '..', '%2e%2e', '.', '', '%E0%A4%A', 'x'.repeat(2_000), randomUUID(), SKUS[0]),
+  fc.constantFrom(
+    '%',
+    '%00',
+    '%ff',
+    '%2F',
+    '..',
+    '%2e%2e',
+    '.',
+    '',
+    '%E0%A4%A',
+    'x'.repeat(2_000),
+    randomUUID(),
+    SKUS[0],
+  ),
 );
 /** A cursor as a client might forge one: base64url of a JSON array of near-timestamps and near-UUIDs. */
 const forgedCursor = fc
   .tuple(
-    fc.oneof(fc.constantFrom('1', '2020', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '2024-02-30T00:00:00.000Z'), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), anyText(8)),
+    fc.oneof(
+      fc.constantFrom(
+        '1',
+        '2020',
+        '+275760-09-13T00:00:00.000Z',
+        '0000-01-01T00:00:00.000Z',
+        '2024-02-30T00:00:00.000Z',
+      ),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      anyText(8),
+    ),
     fc.oneof(fc.uuid(), fc.stringMatching(/^[0-9a-f-]{36}$/), anyText(36)),
   )
   .map((pair) => Buffer.from(JSON.stringify(pair)).toString('base64url'));
 const ordersQuery = fc
   .tuple(
     fc.oneof(fc.constant(CUSTOMER), segment),
-    fc.option(fc.oneof(fc.integer({ min: 1, max: 100 }).map(String), fc.constantFrom('0', '-1', '101', '1e400', 'NaN', '2.5', ''), fc.integer().map(String)), { nil: undefined }),
+    fc.option(
+      fc.oneof(
+        fc.integer({ min: 1, max: 100 }).map(String),
+        fc.constantFrom('0', '-1', '101', '1e400', 'NaN', '2.5', ''),
+        fc.integer().map(String),
+      ),
+      { nil: undefined },
+    ),
     fc.option(fc.oneof(forgedCursor, segment), { nil: undefined }),
   )
-  .map(([customer, limit, cursor]) => `/orders?customerId=${customer}${limit === undefined ? '' : `&limit=${limit}`}${cursor === undefined ? '' : `&cursor=${cursor}`}`);
+  .map(
+    ([customer, limit, cursor]) =>
+      `/orders?customerId=${customer}${limit === undefined ? '' : `&limit=${limit}`}${cursor === undefined ? '' : `&cursor=${cursor}`}`,
+  );
 /** Paths of the read routes with generated parameters: where client input reaches SQL unwritten. */
 const readPath = fc.oneof(
   { weight: 3, arbitrary: ordersQuery },
@@ -316,14 +483,28 @@ const readPath = fc.oneof(
 );
 const path = fc.oneof(
   fc.webPath(),
-  fc.tuple(fc.constantFrom('/checkouts/', '/inventory/', '/orders/', '/', '/healthz/', '/checkouts/x/'), segment).map(([p, s]) => p + s),
-  fc.tuple(segment, fc.constantFrom('cancel', 'payment-confirmation', 'x')).map(([s, action]) => `/checkouts/${s}/${action}`),
+  fc
+    .tuple(fc.constantFrom('/checkouts/', '/inventory/', '/orders/', '/', '/healthz/', '/checkouts/x/'), segment)
+    .map(([p, s]) => p + s),
+  fc
+    .tuple(segment, fc.constantFrom('cancel', 'payment-confirmation', 'x'))
+    .map(([s, action]) => `/checkouts/${s}/${action}`),
   readPath,
 );
 
 /** Any method on any path, with or without a token; a body only where fetch allows one. */
 const anyRequest: fc.Arbitrary<Case> = fc
-  .tuple(fc.constantFrom(...METHODS), path, fc.boolean(), goodKey, fc.option(fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)), { nil: undefined }), junkHeaders)
+  .tuple(
+    fc.constantFrom(...METHODS),
+    path,
+    fc.boolean(),
+    goodKey,
+    fc.option(
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+      { nil: undefined },
+    ),
+    junkHeaders,
+  )
   .map(([method, p, authed, key, body, junk]): Case => ({
     why: 'any method and path',
     method,
@@ -332,7 +513,12 @@ const anyRequest: fc.Arbitrary<Case> = fc
     ...(method === 'GET' || method === 'HEAD' || body === undefined ? {} : { body }),
   }))
   // Over-approximates the router (any path shape of a JSON route): better to skip a harmless case than to send a valid one.
-  .filter((c) => !JSON_ROUTES.some((r) => r.method === c.method && r.pattern.test(c.path.split('?')[0] ?? '') && acceptedBody(r.schema, c.body)));
+  .filter(
+    (c) =>
+      !JSON_ROUTES.some(
+        (r) => r.method === c.method && r.pattern.test(c.path.split('?')[0] ?? '') && acceptedBody(r.schema, c.body),
+      ),
+  );
 
 // ---- the suite ----------------------------------------------------------------------------------
 
@@ -352,8 +538,14 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
     db = await testDb(config);
     temporal = await createTemporalClient(config.temporal);
-    for (const sku of SKUS) await db.query('INSERT INTO products (sku, name, price_cents, available) VALUES ($1, $2, 500, 100)', [sku, `Fuzz ${sku}`]);
-    outboxBefore = Number((await db.query<{ max: string | null }>('SELECT max(id) AS max FROM outbox')).rows[0]?.max ?? 0);
+    for (const sku of SKUS)
+      await db.query('INSERT INTO products (sku, name, price_cents, available) VALUES ($1, $2, 500, 100)', [
+        sku,
+        `Fuzz ${sku}`,
+      ]);
+    outboxBefore = Number(
+      (await db.query<{ max: string | null }>('SELECT max(id) AS max FROM outbox')).rows[0]?.max ?? 0,
+    );
     const started = startApi(config, testLogger('api-fuzz'), stop.signal);
     api = started.running;
     base = await started.base;
@@ -363,10 +555,16 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     stop.abort();
     await api;
     // The concurrency test's saga has no worker on its queue: end it rather than leave it open.
-    for (const orderId of started) await temporal?.workflow.getHandle(`checkout-${orderId}`).terminate('api-fuzz test done').catch(() => undefined);
+    for (const orderId of started)
+      await temporal?.workflow
+        .getHandle(`checkout-${orderId}`)
+        .terminate('api-fuzz test done')
+        .catch(() => undefined);
     await temporal?.connection.close();
     await db?.end();
-    console.log(`api-fuzz: ${sent} generated requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
+    console.log(
+      `api-fuzz: ${sent} generated requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+    );
   });
 
   /** Rows and workflows this run could have caused (see the comment at the top). */
@@ -382,15 +580,27 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
   }
   async function workflowsOnQueue(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const wf of temporal.workflow.list({ query: `TaskQueue="${config.temporal.taskQueue}"` })) ids.push(wf.workflowId);
+    for await (const wf of temporal.workflow.list({ query: `TaskQueue="${config.temporal.taskQueue}"` }))
+      ids.push(wf.workflowId);
     return ids;
   }
 
   async function send(c: Case): Promise<void> {
     const headers = new Headers();
     for (const [name, value] of c.headers) headers.append(name, value);
-    const body = c.body === undefined ? {} : c.body instanceof ReadableStream ? { body: c.body, duplex: 'half' as const } : { body: c.body };
-    const res = await fetch(`${base}${c.path}`, { method: c.method, headers, redirect: 'manual', signal: AbortSignal.timeout(15_000), ...body });
+    const body =
+      c.body === undefined
+        ? {}
+        : c.body instanceof ReadableStream
+          ? { body: c.body, duplex: 'half' as const }
+          : { body: c.body };
+    const res = await fetch(`${base}${c.path}`, {
+      method: c.method,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(15_000),
+      ...body,
+    });
     const text = await res.text();
     sent += 1;
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -402,7 +612,8 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
       if (c.method !== 'HEAD') {
         const problem = JSON.parse(text) as Record<string, unknown>;
         assert.equal(problem.status, res.status, what);
-        for (const field of ['type', 'title', 'detail']) assert.equal(typeof problem[field], 'string', `${field} in ${what}`);
+        for (const field of ['type', 'title', 'detail'])
+          assert.equal(typeof problem[field], 'string', `${field} in ${what}`);
       }
     }
     if (res.status === 405) assert.ok(res.headers.get('Allow'), what);
@@ -412,7 +623,11 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
   /** Each run's request, then the check that it wrote nothing, so a failure shrinks to its culprit. */
   const sendAndLeaveNoTrace = async (c: Case) => {
     await send(c);
-    assert.deepEqual(await footprint(), { orders: 0, outbox: 0, keys: 0 }, `${c.method} ${c.path} (${c.why}) left a trace`);
+    assert.deepEqual(
+      await footprint(),
+      { orders: 0, outbox: 0, keys: 0 },
+      `${c.method} ${c.path} (${c.why}) left a trace`,
+    );
   };
   // fast-check prints the seed and path of a failure; pass them here ({ numRuns, seed, path }) to replay it.
   const params = (numRuns: number) => ({ numRuns });
@@ -421,7 +636,14 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     const cases = fc
       .tuple(brokenCheckout, goodKey)
       .filter(([b]) => /\((catalog|storage)\)$/.test(b.why) || !acceptedBody(CheckoutRequest, b.text))
-      .map(([b, key]): Case => ({ why: b.why, method: 'POST', path: '/checkouts', headers: [AUTH, JSON_TYPE, ['Idempotency-Key', key]], body: b.text, expect: byteLength(b.text) > BODY_LIMIT_BYTES ? 413 : 400 }));
+      .map(([b, key]): Case => ({
+        why: b.why,
+        method: 'POST',
+        path: '/checkouts',
+        headers: [AUTH, JSON_TYPE, ['Idempotency-Key', key]],
+        body: b.text,
+        expect: byteLength(b.text) > BODY_LIMIT_BYTES ? 413 : 400,
+      }));
     await fc.assert(fc.asyncProperty(cases, sendAndLeaveNoTrace), params(110));
   });
 
@@ -433,7 +655,14 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     const cases = fc
       .tuple(fc.constantFrom(...JSON_ROUTES), hostileBody, goodKey)
       .filter(([route, b]) => !acceptedBody(route.schema, b.body))
-      .map(([route, b, key]): Case => ({ why: b.why, method: route.method, path: route.path, headers: [AUTH, JSON_TYPE, ['Idempotency-Key', key]], body: b.body, expect: byteLength(b.body) > BODY_LIMIT_BYTES ? 413 : 400 }));
+      .map(([route, b, key]): Case => ({
+        why: b.why,
+        method: route.method,
+        path: route.path,
+        headers: [AUTH, JSON_TYPE, ['Idempotency-Key', key]],
+        body: b.body,
+        expect: byteLength(b.body) > BODY_LIMIT_BYTES ? 413 : 400,
+      }));
     await fc.assert(fc.asyncProperty(cases, sendAndLeaveNoTrace), params(50));
   });
 
@@ -442,7 +671,9 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
   });
 
   it('authenticated reads with generated ids, SKUs, queries and forged cursors: never 5xx', async () => {
-    const reads = fc.tuple(readPath, fc.constantFrom('GET', 'HEAD')).map(([p, method]): Case => ({ why: 'authenticated read', method, path: p, headers: [AUTH] }));
+    const reads = fc
+      .tuple(readPath, fc.constantFrom('GET', 'HEAD'))
+      .map(([p, method]): Case => ({ why: 'authenticated read', method, path: p, headers: [AUTH] }));
     await fc.assert(fc.asyncProperty(reads, sendAndLeaveNoTrace), params(40));
   });
 
@@ -499,28 +730,53 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     const key = `${MARK}-concurrent`;
     const responses = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${base}/checkouts`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': key }, body: VALID_TEXT }),
+        fetch(`${base}/checkouts`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
+          body: VALID_TEXT,
+        }),
       ),
     );
-    const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, location: r.headers.get('Location'), body: (await r.json()) as { orderId?: string } })));
-    assert.deepEqual(new Set(bodies.map((b) => b.status)), new Set([202]), JSON.stringify(bodies.filter((b) => b.status !== 202)));
+    const bodies = await Promise.all(
+      responses.map(async (r) => ({
+        status: r.status,
+        location: r.headers.get('Location'),
+        body: (await r.json()) as { orderId?: string },
+      })),
+    );
+    assert.deepEqual(
+      new Set(bodies.map((b) => b.status)),
+      new Set([202]),
+      JSON.stringify(bodies.filter((b) => b.status !== 202)),
+    );
     const orderIds = new Set(bodies.map((b) => b.body.orderId));
     assert.equal(orderIds.size, 1, 'every response names the same order');
     const [orderId] = [...orderIds] as [string];
     started.push(orderId);
     assert.ok(bodies.every((b) => b.location === `/checkouts/${orderId}`));
 
-    const { rows: keys } = await db.query<{ order_id: string }>('SELECT order_id FROM idempotency_keys WHERE key = $1', [key]);
+    const { rows: keys } = await db.query<{ order_id: string }>(
+      'SELECT order_id FROM idempotency_keys WHERE key = $1',
+      [key],
+    );
     assert.deepEqual(keys, [{ order_id: orderId }]);
-    const { rows: placed } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1 AND subject = 'checkout.order.placed'`, [orderId]);
+    const { rows: placed } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1 AND subject = 'checkout.order.placed'`,
+      [orderId],
+    );
     assert.equal(placed[0]?.n, 1);
     // The same queries that found nothing above find exactly this order: they were not blind.
     assert.deepEqual(await footprint(), { orders: 1, outbox: 1, keys: 1 });
-    const byId = await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of temporal.workflow.list({ query: `WorkflowId="checkout-${orderId}"` })) ids.push(wf.runId);
-      return ids.length > 0 ? ids : undefined;
-    }, 10_000, `workflow checkout-${orderId} in visibility`);
+    const byId = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of temporal.workflow.list({ query: `WorkflowId="checkout-${orderId}"` }))
+          ids.push(wf.runId);
+        return ids.length > 0 ? ids : undefined;
+      },
+      10_000,
+      `workflow checkout-${orderId} in visibility`,
+    );
     assert.equal(byId.length, 1, 'one execution (one run) of the saga');
     assert.deepEqual(await workflowsOnQueue(), [`checkout-${orderId}`]);
   });

@@ -3,7 +3,15 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  headers as natsHeaders,
+  nanos,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats';
 import { deadLetter, DLQ_HEADERS, DLQ_STREAM, dlqSubject } from '../../events/dead-letter';
 import {
   DeadLetterNotFound,
@@ -69,7 +77,9 @@ describe('dead-letter tooling against real NATS', () => {
       nc = await connectNats(config.nats, 'dlq-test');
       await declareStreams(nc, config.nats);
     } catch (err) {
-      throw new Error(`NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`);
+      throw new Error(
+        `NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`,
+      );
     }
     js = nc.jetstream();
     jsm = await nc.jetstreamManager();
@@ -89,7 +99,10 @@ describe('dead-letter tooling against real NATS', () => {
    * own that starts at its sequence (other tests publish to CHECKOUT too), and dead-letters it
    * with the real `deadLetter()`. Returns the event and its dead letter's entry.
    */
-  async function deadLetterEvent(consumer: string, reason: string): Promise<{ event: ReturnType<typeof orderPlaced>; sourceSeq: number; entry: DeadLetterEntry }> {
+  async function deadLetterEvent(
+    consumer: string,
+    reason: string,
+  ): Promise<{ event: ReturnType<typeof orderPlaced>; sourceSeq: number; entry: DeadLetterEntry }> {
     const event = orderPlaced();
     assert.equal(parseEvent(event.body).ok, true, 'the fixture must be a valid event');
     const h = natsHeaders();
@@ -140,28 +153,46 @@ describe('dead-letter tooling against real NATS', () => {
     const consumersBefore = new Set((await jsm.consumers.list(DLQ_STREAM).next()).map((c) => c.name));
     const startedAt = Date.now();
     const { event, sourceSeq, entry } = await deadLetterEvent(consumer, 'invalid-data: totalCents: expected number');
-    assert.deepEqual({ ...entry, time: undefined, seq: undefined }, {
-      seq: undefined,
-      time: undefined,
-      consumer,
-      originalSubject: SUBJECT,
-      originalStream: 'CHECKOUT',
-      originalSequence: sourceSeq,
-      deliveryCount: 1,
-      error: 'invalid-data: totalCents: expected number',
-      eventId: event.id,
-      eventType: SUBJECT,
-    });
-    assert.ok(entry.time.getTime() >= startedAt - 5_000 && entry.time.getTime() <= Date.now() + 5_000, `odd time ${entry.time.toISOString()}`);
+    assert.deepEqual(
+      { ...entry, time: undefined, seq: undefined },
+      {
+        seq: undefined,
+        time: undefined,
+        consumer,
+        originalSubject: SUBJECT,
+        originalStream: 'CHECKOUT',
+        originalSequence: sourceSeq,
+        deliveryCount: 1,
+        error: 'invalid-data: totalCents: expected number',
+        eventId: event.id,
+        eventType: SUBJECT,
+      },
+    );
+    assert.ok(
+      entry.time.getTime() >= startedAt - 5_000 && entry.time.getTime() <= Date.now() + 5_000,
+      `odd time ${entry.time.toISOString()}`,
+    );
 
     const second = await deadLetterEvent(consumer, 'boom');
     const both = await listDeadLetters(jsm, { consumer });
-    assert.deepEqual(both.map((d) => d.seq), [entry.seq, second.entry.seq], 'oldest first');
-    assert.deepEqual((await listDeadLetters(jsm, { consumer, limit: 1 })).map((d) => d.seq), [entry.seq]);
+    assert.deepEqual(
+      both.map((d) => d.seq),
+      [entry.seq, second.entry.seq],
+      'oldest first',
+    );
+    assert.deepEqual(
+      (await listDeadLetters(jsm, { consumer, limit: 1 })).map((d) => d.seq),
+      [entry.seq],
+    );
     assert.deepEqual(await listDeadLetters(jsm, { consumer: `${consumer}-other` }), []);
-    assert.ok((await listDeadLetters(jsm)).some((d) => d.seq === entry.seq), 'unfiltered list includes it');
+    assert.ok(
+      (await listDeadLetters(jsm)).some((d) => d.seq === entry.seq),
+      'unfiltered list includes it',
+    );
 
-    const consumersAfter = (await jsm.consumers.list(DLQ_STREAM).next()).map((c) => c.name).filter((n) => !consumersBefore.has(n));
+    const consumersAfter = (await jsm.consumers.list(DLQ_STREAM).next())
+      .map((c) => c.name)
+      .filter((n) => !consumersBefore.has(n));
     assert.deepEqual(consumersAfter, [], 'listing must not leave consumers behind');
     await discardDeadLetter(jsm, entry.seq);
     await discardDeadLetter(jsm, second.entry.seq);
@@ -201,7 +232,10 @@ describe('dead-letter tooling against real NATS', () => {
     assert.equal(replayed.header.has(DLQ_HEADERS.error), false);
 
     await assert.rejects(showDeadLetter(jsm, entry.seq), DeadLetterNotFound);
-    assert.equal((await listDeadLetters(jsm, { consumer })).some((d) => d.seq === entry.seq), false);
+    assert.equal(
+      (await listDeadLetters(jsm, { consumer })).some((d) => d.seq === entry.seq),
+      false,
+    );
     await assert.rejects(replayDeadLetter(js, jsm, entry.seq), DeadLetterNotFound);
   });
 
@@ -242,11 +276,20 @@ describe('dead-letter tooling against real NATS', () => {
     const good = await deadLetterEvent(consumer, 'transient');
     const seen: number[] = [];
     const outcomes = await replayAll(js, jsm, { consumer }, (o) => seen.push(o.seq));
-    assert.deepEqual(outcomes.map((o) => [o.seq, o.ok]), [[badSeq, false], [good.entry.seq, true]]);
+    assert.deepEqual(
+      outcomes.map((o) => [o.seq, o.ok]),
+      [
+        [badSeq, false],
+        [good.entry.seq, true],
+      ],
+    );
     assert.deepEqual(seen, [badSeq, good.entry.seq], 'progress is reported per message');
     const failed = outcomes[0];
     assert.ok(failed && !failed.ok && failed.error instanceof ReplayPublishFailed);
-    assert.deepEqual((await listDeadLetters(jsm, { consumer })).map((d) => d.seq), [badSeq]);
+    assert.deepEqual(
+      (await listDeadLetters(jsm, { consumer })).map((d) => d.seq),
+      [badSeq],
+    );
     await discardDeadLetter(jsm, badSeq);
   });
 
@@ -254,7 +297,8 @@ describe('dead-letter tooling against real NATS', () => {
     const consumer = freshConsumer();
     const { entry } = await deadLetterEvent(consumer, 'cli');
     const env = { ...process.env, NATS_URL: config.nats.servers.join(','), LOG_LEVEL: 'warn' };
-    const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/dlq.ts', ...args], { cwd: repoRoot, env, timeout: 60_000 });
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'scripts/dlq.ts', ...args], { cwd: repoRoot, env, timeout: 60_000 });
 
     const { stdout } = await cli('list', '--consumer', consumer, '--json');
     const listed = JSON.parse(stdout) as Record<string, unknown>[];

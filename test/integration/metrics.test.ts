@@ -53,7 +53,9 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
       nc = await connectNats(config.nats, 'metrics-test');
       await declareStreams(nc, config.nats);
     } catch (err) {
-      throw new Error(`NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`);
+      throw new Error(
+        `NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`,
+      );
     }
     server = await startMetricsServer('127.0.0.1:0', registry, logger, stop.signal);
     url = `http://127.0.0.1:${server.port}/metrics`;
@@ -81,35 +83,67 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
     const orders = Array.from({ length: 6 }, () => randomUUID());
     for (const orderId of orders) {
       await withTransaction(db, (tx) =>
-        appendEvent(tx, outboxDeps, { orderId, traceparent, event: { type: TYPE, dataversion: 1, data: { orderId, shipmentId: 'shp_m', cancelledAt: new Date().toISOString() } } }),
+        appendEvent(tx, outboxDeps, {
+          orderId,
+          traceparent,
+          event: {
+            type: TYPE,
+            dataversion: 1,
+            data: { orderId, shipmentId: 'shp_m', cancelledAt: new Date().toISOString() },
+          },
+        }),
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const waiting = await scrape(url);
     assert.equal(sumOf(waiting, 'outbox_backlog_rows'), leftover + orders.length);
-    assert.ok((sumOf(waiting, 'outbox_oldest_unpublished_age_seconds') ?? 0) >= 1, 'the oldest row is at least a second old');
+    assert.ok(
+      (sumOf(waiting, 'outbox_oldest_unpublished_age_seconds') ?? 0) >= 1,
+      'the oldest row is at least a second old',
+    );
     assert.equal(sumOf(waiting, 'outbox_published_total'), 0);
     assert.equal(sumOf(waiting, 'outbox_partitions_owned'), 0, 'no relay running yet');
 
     const relay = new OutboxRelay(
       { db, js: nc.jetstream(), logger, metrics },
-      { batchSize: 50, pollIntervalMs: 200, rebalanceIntervalMs: 500, publishTimeoutMs: 5_000, retentionMs: 86_400_000 },
+      {
+        batchSize: 50,
+        pollIntervalMs: 200,
+        rebalanceIntervalMs: 500,
+        publishTimeoutMs: 5_000,
+        retentionMs: 86_400_000,
+      },
     );
     runs.push(relay.run(stop.signal));
-    const drained = await eventually(async () => {
-      const s = await scrape(url);
-      return sumOf(s, 'outbox_backlog_rows') === 0 ? s : undefined;
-    }, 30_000, 'the backlog gauge to drain to 0');
+    const drained = await eventually(
+      async () => {
+        const s = await scrape(url);
+        return sumOf(s, 'outbox_backlog_rows') === 0 ? s : undefined;
+      },
+      30_000,
+      'the backlog gauge to drain to 0',
+    );
     const published = sumOf(drained, 'outbox_published_total') ?? 0;
     assert.ok(published >= leftover + orders.length, `published ${published} >= ${leftover + orders.length}`);
     assert.equal(sumOf(drained, 'outbox_oldest_unpublished_age_seconds'), 0);
     assert.equal(sumOf(drained, 'outbox_publish_duration_seconds_count'), published, 'every ack timed');
     assert.equal(sumOf(drained, 'outbox_commit_to_ack_seconds_count'), published);
-    assert.ok((sumOf(drained, 'outbox_commit_to_ack_seconds_sum') ?? 0) >= orders.length * 1, 'rows waited at least a second before the relay started');
-    assert.equal(sumOf(drained, 'outbox_partitions_owned'), OUTBOX_PARTITIONS, 'the only relay on this outbox owns every partition');
+    assert.ok(
+      (sumOf(drained, 'outbox_commit_to_ack_seconds_sum') ?? 0) >= orders.length * 1,
+      'rows waited at least a second before the relay started',
+    );
+    assert.equal(
+      sumOf(drained, 'outbox_partitions_owned'),
+      OUTBOX_PARTITIONS,
+      'the only relay on this outbox owns every partition',
+    );
     assert.equal(sumOf(drained, 'outbox_relay_members'), 1);
     assert.equal(sumOf(drained, 'outbox_publish_errors_total'), 0);
-    assert.equal(sumOf(drained, 'outbox_publish_errors_total', { reason: 'timeout' }), 0, 'every reason is exported from the start');
+    assert.equal(
+      sumOf(drained, 'outbox_publish_errors_total', { reason: 'timeout' }),
+      0,
+      'every reason is exported from the start',
+    );
   });
 
   it('consumer: pending and ack-pending while handlers are held, then applied, retried and dead-lettered counts, latency, and DLQ depth', async () => {
@@ -139,31 +173,57 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
       },
     );
     runs.push(consumer.run(stop.signal));
-    await eventually(async () => (sumOf(await scrape(url), 'consumer_messages_total', { consumer: name, outcome: 'applied' }) === 0 ? true : undefined), 10_000, 'the consumer to be watched');
+    await eventually(
+      async () =>
+        sumOf(await scrape(url), 'consumer_messages_total', { consumer: name, outcome: 'applied' }) === 0
+          ? true
+          : undefined,
+      10_000,
+      'the consumer to be watched',
+    );
     for (const orderId of orders) {
       await withTransaction(db, (tx) =>
-        appendEvent(tx, outboxDeps, { orderId, traceparent, event: { type: TYPE, dataversion: 1, data: { orderId, shipmentId: 'shp_m', cancelledAt: new Date().toISOString() } } }),
+        appendEvent(tx, outboxDeps, {
+          orderId,
+          traceparent,
+          event: {
+            type: TYPE,
+            dataversion: 1,
+            data: { orderId, shipmentId: 'shp_m', cancelledAt: new Date().toISOString() },
+          },
+        }),
       );
     }
 
-    const held = await eventually(async () => {
-      const s = await scrape(url);
-      const pending = sumOf(s, 'consumer_pending_messages', { consumer: name, stream: 'SHIPPING' }) ?? 0;
-      return sumOf(s, 'consumer_ack_pending_messages', { consumer: name }) === 2 && pending >= orders.length - 2 ? s : undefined;
-    }, 30_000, 'two messages held by handlers and the rest pending');
+    const held = await eventually(
+      async () => {
+        const s = await scrape(url);
+        const pending = sumOf(s, 'consumer_pending_messages', { consumer: name, stream: 'SHIPPING' }) ?? 0;
+        return sumOf(s, 'consumer_ack_pending_messages', { consumer: name }) === 2 && pending >= orders.length - 2
+          ? s
+          : undefined;
+      },
+      30_000,
+      'two messages held by handlers and the rest pending',
+    );
     assert.equal(sumOf(held, 'consumer_messages_total', { consumer: name, outcome: 'applied' }), 0);
     assert.equal(sumOf(held, 'consumer_dlq_messages', { consumer: name }), 0);
 
     release();
-    const done = await eventually(async () => {
-      const s = await scrape(url);
-      return sumOf(s, 'consumer_dlq_messages', { consumer: name }) === 1 &&
-        sumOf(s, 'consumer_pending_messages', { consumer: name }) === 0 &&
-        sumOf(s, 'consumer_ack_pending_messages', { consumer: name }) === 0
-        ? s
-        : undefined;
-    }, 30_000, 'everything settled and the poison event in the DLQ');
-    const count = (outcome: string) => sumOf(done, 'consumer_messages_total', { consumer: name, stream: 'SHIPPING', outcome }) ?? Number.NaN;
+    const done = await eventually(
+      async () => {
+        const s = await scrape(url);
+        return sumOf(s, 'consumer_dlq_messages', { consumer: name }) === 1 &&
+          sumOf(s, 'consumer_pending_messages', { consumer: name }) === 0 &&
+          sumOf(s, 'consumer_ack_pending_messages', { consumer: name }) === 0
+          ? s
+          : undefined;
+      },
+      30_000,
+      'everything settled and the poison event in the DLQ',
+    );
+    const count = (outcome: string) =>
+      sumOf(done, 'consumer_messages_total', { consumer: name, stream: 'SHIPPING', outcome }) ?? Number.NaN;
     assert.ok(count('applied') >= orders.length - 1, `applied ${count('applied')}`);
     assert.equal(count('retried'), 1, 'the poison event failed once and was retried');
     assert.equal(count('dead_lettered'), 1, 'then dead-lettered on its 2nd delivery');
@@ -171,7 +231,11 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
     assert.equal(consumer.stats().deadLettered, 1, 'stats() and the metrics agree');
     assert.equal(consumer.stats().retried, 1);
     const settled = count('applied') + count('retried') + count('dead_lettered');
-    assert.equal(sumOf(done, 'consumer_processing_duration_seconds_count', { consumer: name }), settled, 'every delivery timed');
+    assert.equal(
+      sumOf(done, 'consumer_processing_duration_seconds_count', { consumer: name }),
+      settled,
+      'every delivery timed',
+    );
     assert.equal(sumOf(done, 'consumer_event_age_seconds_count', { consumer: name }), settled);
     assert.ok((sumOf(done, 'consumer_processing_duration_seconds_sum', { consumer: name }) ?? 0) > 0);
     assert.equal(await consumer.deadLetters(), 1);

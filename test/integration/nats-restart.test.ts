@@ -36,12 +36,17 @@ describe('NATS restarted mid-stream (outbox → relay → JetStream → consumer
     const stop = new AbortController();
     const nc = await connectNats(config.nats, 'nats-restart-test');
     await declareStreams(nc, config.nats);
-    const consumer = createConsumer({ nc, db, logger }, {
-      name,
-      stream: 'INVENTORY',
-      deliverFrom: new Date(),
-      handlers: { 'inventory.stock.reserved': (e, { tx, message }) => recordEffect(tx, name, e, message.streamSequence) },
-    });
+    const consumer = createConsumer(
+      { nc, db, logger },
+      {
+        name,
+        stream: 'INVENTORY',
+        deliverFrom: new Date(),
+        handlers: {
+          'inventory.stock.reserved': (e, { tx, message }) => recordEffect(tx, name, e, message.streamSequence),
+        },
+      },
+    );
     const running = [runRelay(config, logger, stop.signal), consumer.run(stop.signal)];
     try {
       const orders = Array.from({ length: 20 }, () => randomUUID());
@@ -55,23 +60,35 @@ describe('NATS restarted mid-stream (outbox → relay → JetStream → consumer
             const env = await appendEvent(tx, deps, {
               orderId,
               traceparent,
-              event: { type: 'inventory.stock.reserved', dataversion: 1, data: { orderId, items: [{ sku: 'SEQ', quantity: k }], reservedAt: new Date().toISOString() } },
+              event: {
+                type: 'inventory.stock.reserved',
+                dataversion: 1,
+                data: { orderId, items: [{ sku: 'SEQ', quantity: k }], reservedAt: new Date().toISOString() },
+              },
             });
             positions.set(env.id, k);
           }
         });
         if (k === 5) {
           const [down] = await stackDown(config, { only: ['nats'], say: quiet });
-          assert.equal(down?.state, 'stopped', 'this test restarts NATS, so it needs the nats-server that `npm run stack:up` started');
+          assert.equal(
+            down?.state,
+            'stopped',
+            'this test restarts NATS, so it needs the nats-server that `npm run stack:up` started',
+          );
         }
         if (k === 10) await stackUp(config, { only: ['nats'], say: quiet });
         await sleep(100);
       }
       const expected = orders.length * rounds;
-      const effects = await eventually(async () => {
-        const rows = (await effectsOf(db, name)).filter((e) => positions.has(e.event_id));
-        return rows.length >= expected ? rows : undefined;
-      }, 90_000, `all ${expected} events applied after the restart`);
+      const effects = await eventually(
+        async () => {
+          const rows = (await effectsOf(db, name)).filter((e) => positions.has(e.event_id));
+          return rows.length >= expected ? rows : undefined;
+        },
+        90_000,
+        `all ${expected} events applied after the restart`,
+      );
       assert.equal(new Set(effects.map((e) => e.event_id)).size, expected, 'no event applied twice');
       assert.equal(effects.length, expected);
       // The stream keeps each order's commit order (the relay's promise). The consumer applies each
@@ -81,7 +98,11 @@ describe('NATS restarted mid-stream (outbox → relay → JetStream → consumer
           .filter((e) => e.order_id === orderId)
           .sort((a, b) => Number(a.stream_seq) - Number(b.stream_seq))
           .map((e) => positions.get(e.event_id));
-        assert.deepEqual(ks, Array.from({ length: rounds }, (_, i) => i + 1), `order ${orderId} is in commit order in the stream`);
+        assert.deepEqual(
+          ks,
+          Array.from({ length: rounds }, (_, i) => i + 1),
+          `order ${orderId} is in commit order in the stream`,
+        );
       }
       const { rows } = await db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL',

@@ -26,7 +26,11 @@ async function appendSeq(tx: Tx, orderId: string, k: number): Promise<string> {
   const env = await appendEvent(tx, outboxDeps, {
     orderId,
     traceparent,
-    event: { type: SUBJECT, dataversion: 1, data: { orderId, items: [{ sku: 'SEQ', quantity: k }], reservedAt: new Date().toISOString() } },
+    event: {
+      type: SUBJECT,
+      dataversion: 1,
+      data: { orderId, items: [{ sku: 'SEQ', quantity: k }], reservedAt: new Date().toISOString() },
+    },
   });
   return env.id;
 }
@@ -42,7 +46,12 @@ interface Streamed {
  * Reads SUBJECT from JetStream with an ordered consumer starting at `since`, until every id in
  * `expected` has been seen and the consumer has caught up, so a stored duplicate would show too.
  */
-async function readStream(nc: NatsConnection, since: Date, expected: ReadonlySet<string>, timeoutMs = 60_000): Promise<Streamed[]> {
+async function readStream(
+  nc: NatsConnection,
+  since: Date,
+  expected: ReadonlySet<string>,
+  timeoutMs = 60_000,
+): Promise<Streamed[]> {
   const consumer = await nc.jetstream().consumers.get(STREAM, {
     filterSubjects: [SUBJECT],
     deliver_policy: DeliverPolicy.StartTime,
@@ -65,7 +74,11 @@ async function readStream(nc: NatsConnection, since: Date, expected: ReadonlySet
     clearTimeout(timer);
     messages.stop();
   }
-  assert.equal(found.size, expected.size, `all ${expected.size} event ids reached the stream within ${timeoutMs} ms (saw ${found.size})`);
+  assert.equal(
+    found.size,
+    expected.size,
+    `all ${expected.size} event ids reached the stream within ${timeoutMs} ms (saw ${found.size})`,
+  );
   return seen;
 }
 
@@ -82,7 +95,11 @@ function assertOnceAndInOrder(streamed: Streamed[], expectedPerOrder: ReadonlyMa
     perOrder.set(s.orderId, list);
   }
   for (const [orderId, n] of expectedPerOrder) {
-    assert.deepEqual(perOrder.get(orderId), Array.from({ length: n }, (_, i) => i + 1), `order ${orderId} in commit order`);
+    assert.deepEqual(
+      perOrder.get(orderId),
+      Array.from({ length: n }, (_, i) => i + 1),
+      `order ${orderId} in commit order`,
+    );
   }
 }
 
@@ -111,7 +128,10 @@ async function partitionHolders(db: Db): Promise<Map<number, number>> {
 }
 
 async function backendPid(db: Db, applicationName: string): Promise<number | undefined> {
-  const { rows } = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [applicationName]);
+  const { rows } = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+    [applicationName],
+  );
   assert.ok(rows.length <= 1, `at most one session named ${applicationName}`);
   return rows[0]?.pid;
 }
@@ -197,7 +217,10 @@ function startInProcessRelay(config: Config, js: Pick<JetStreamClient, 'publish'
   const relayDb = createDb(config.database.url, { max: 2, applicationName: name });
   // These tests cause publish and connection failures on purpose; the relay's warnings about them
   // are expected, so only errors are shown unless LOG_LEVEL asks for more.
-  const relay = new OutboxRelay({ db: relayDb, js, logger: createLogger(name, process.env.LOG_LEVEL ?? 'error') }, inProcessOptions);
+  const relay = new OutboxRelay(
+    { db: relayDb, js, logger: createLogger(name, process.env.LOG_LEVEL ?? 'error') },
+    inProcessOptions,
+  );
   const controller = new AbortController();
   const running = relay.run(controller.signal);
   return {
@@ -228,7 +251,9 @@ describe('outbox relay against real Postgres and NATS', () => {
       nc = await connectNats(config.nats, 'relay-test');
       await declareStreams(nc, config.nats);
     } catch (err) {
-      throw new Error(`NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`);
+      throw new Error(
+        `NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`,
+      );
     }
   });
   after(async () => {
@@ -243,7 +268,10 @@ describe('outbox relay against real Postgres and NATS', () => {
        JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
        WHERE d.adrelid = 'outbox'::regclass AND a.attname = 'partition'`,
     );
-    assert.match(rows[0]?.expr ?? '(no generated partition column)', new RegExp(`% ${OUTBOX_PARTITIONS}\\)\\)::smallint$`));
+    assert.match(
+      rows[0]?.expr ?? '(no generated partition column)',
+      new RegExp(`% ${OUTBOX_PARTITIONS}\\)\\)::smallint$`),
+    );
   });
 
   it('relays share the partitions, hand them over when one joins under load and when one is SIGKILLed; every row arrives once, in commit order per order', async (t) => {
@@ -255,7 +283,8 @@ describe('outbox relay against real Postgres and NATS', () => {
       children.push(r.proc);
       return r;
     };
-    const heldBy = (holders: Map<number, number>, r: RelayChild) => (r.backendPid === undefined ? 0 : (holders.get(r.backendPid) ?? 0));
+    const heldBy = (holders: Map<number, number>, r: RelayChild) =>
+      r.backendPid === undefined ? 0 : (holders.get(r.backendPid) ?? 0);
     // Split: every partition held, every member holding some and none above its share. Members
     // rebalance between their own batches, one after another, so an uneven moment (a newcomer
     // holding what one member gave back while another still holds its old share) is expected on
@@ -266,7 +295,9 @@ describe('outbox relay against real Postgres and NATS', () => {
           const holders = await partitionHolders(db);
           const all = members.reduce((n, r) => n + heldBy(holders, r), 0) === OUTBOX_PARTITIONS;
           const share = Math.ceil(OUTBOX_PARTITIONS / members.length);
-          return all && members.every((r) => heldBy(holders, r) > 0 && heldBy(holders, r) <= share) ? holders : undefined;
+          return all && members.every((r) => heldBy(holders, r) > 0 && heldBy(holders, r) <= share)
+            ? holders
+            : undefined;
         },
         30_000,
         what,
@@ -289,7 +320,8 @@ describe('outbox relay against real Postgres and NATS', () => {
         for (let k = 1; k <= perOrder && !stopProducing; k += 1) {
           if (k === 19) await killed;
           await withTransaction(db, async (tx) => {
-            for (const orderId of [...orders].sort(() => Math.random() - 0.5)) eventIds.add(await appendSeq(tx, orderId, k));
+            for (const orderId of [...orders].sort(() => Math.random() - 0.5))
+              eventIds.add(await appendSeq(tx, orderId, k));
           });
           await sleep(80);
         }
@@ -302,7 +334,10 @@ describe('outbox relay against real Postgres and NATS', () => {
       const c = spawnRelay();
       const split = await splitAmong([a, b, c], 'the joining relay to get its share');
       assert.equal(split.size, 3, 'no other relay on this database');
-      assert.ok([...split.values()].every((n) => n <= Math.ceil(OUTBOX_PARTITIONS / 3)), `no relay above its share: ${[...split.values()].join(',')}`);
+      assert.ok(
+        [...split.values()].every((n) => n <= Math.ceil(OUTBOX_PARTITIONS / 3)),
+        `no relay above its share: ${[...split.values()].join(',')}`,
+      );
       const publishedAtJoin = (await publishedIds(db, eventIds)).size;
 
       const atKill = await eventually(
@@ -330,13 +365,17 @@ describe('outbox relay against real Postgres and NATS', () => {
 
       const streamed = await readStream(nc, since, eventIds);
       assertOnceAndInOrder(streamed, new Map(orders.map((o) => [o, perOrder])));
-      assert.ok(relays.every((r) => r.ownershipChanges > 0), 'every relay logged its ownership');
+      assert.ok(
+        relays.every((r) => r.ownershipChanges > 0),
+        'every relay logged its ownership',
+      );
       t.diagnostic(
         `split ${[...split.values()].join('/')} after a join at ${publishedAtJoin}/${total} published; ` +
           `SIGKILLed a relay owning ${victimOwned} partitions at ${atKill}/${total}; survivors held all ${OUTBOX_PARTITIONS} after ${takeover} ms`,
       );
       assert.ok(takeover < 5_000, `survivors took over within a few rebalance intervals (${takeover} ms)`);
-      for (const r of [b, c]) assert.equal(await stop(r.proc, 'SIGTERM'), 0, 'a survivor shuts down cleanly on SIGTERM');
+      for (const r of [b, c])
+        assert.equal(await stop(r.proc, 'SIGTERM'), 0, 'a survivor shuts down cleanly on SIGTERM');
     } finally {
       // Not left to after(): relays still holding partitions would distort the next tests.
       stopProducing = true;
@@ -355,7 +394,9 @@ describe('outbox relay against real Postgres and NATS', () => {
     // so it is the commit order by construction.
     const appendLocked = async (tx: Tx, orderId: string): Promise<string> => {
       await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
-      const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1', [orderId]);
+      const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1', [
+        orderId,
+      ]);
       return appendSeq(tx, orderId, (rows[0]?.n ?? 0) + 1);
     };
     const committed = (orderId: string, id: string) => {
@@ -363,7 +404,11 @@ describe('outbox relay against real Postgres and NATS', () => {
       perOrder.set(orderId, (perOrder.get(orderId) ?? 0) + 1);
     };
     try {
-      await eventually(async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined), 10_000, 'the relay to own every partition');
+      await eventually(
+        async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined),
+        10_000,
+        'the relay to own every partition',
+      );
 
       // The deterministic trap: X1 takes the lower id and stays uncommitted while Y1 and Y2
       // commit and are published; X1 must still be published once it commits, before X2.
@@ -464,7 +509,11 @@ describe('outbox relay against real Postgres and NATS', () => {
       for (const id of await publishedIds(db, expected)) if (!acked.has(id)) violations.push(id);
     };
     try {
-      await eventually(async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined), 10_000, 'the relay to own every partition');
+      await eventually(
+        async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined),
+        10_000,
+        'the relay to own every partition',
+      );
       const pid = await backendPid(db, name);
       assert.ok(pid, 'the relay has a session');
       assert.equal((await partitionHolders(db)).get(pid), OUTBOX_PARTITIONS);
@@ -517,7 +566,11 @@ describe('outbox relay against real Postgres and NATS', () => {
     const name = `relay-test-db-${randomUUID().slice(0, 8)}`;
     const running = startInProcessRelay(config, nc.jetstream(), name);
     try {
-      await eventually(async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined), 10_000, 'the relay to own every partition');
+      await eventually(
+        async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined),
+        10_000,
+        'the relay to own every partition',
+      );
       const pid = await backendPid(db, name);
       assert.ok(pid);
       // Terminated while idle: the client gets an 'error' event, not a failed query.
@@ -525,7 +578,9 @@ describe('outbox relay against real Postgres and NATS', () => {
       const newPid = await eventually(
         async () => {
           const p = await backendPid(db, name);
-          return p !== undefined && p !== pid && (await partitionHolders(db)).get(p) === OUTBOX_PARTITIONS ? p : undefined;
+          return p !== undefined && p !== pid && (await partitionHolders(db)).get(p) === OUTBOX_PARTITIONS
+            ? p
+            : undefined;
         },
         10_000,
         'a new session holding every partition',

@@ -45,14 +45,19 @@ const children = new Set<Child>();
  * stderr (the Temporal runtime logs INFO lines of its own whatever LOG_LEVEL says).
  */
 function startChild(name: string, file: string, env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   for (const stream of [proc.stdout, proc.stderr]) {
     if (!stream) continue;
     createInterface({ input: stream }).on('line', (line) => {
       output.push(line);
       if (output.length > 40) output.shift();
-      if (/"level":[456]0|\[(WARN|ERROR)\]|\berror\b/i.test(line)) process.stderr.write(`[${name} ${proc.pid}] ${line}\n`);
+      if (/"level":[456]0|\[(WARN|ERROR)\]|\berror\b/i.test(line))
+        process.stderr.write(`[${name} ${proc.pid}] ${line}\n`);
     });
   }
   const exited = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
@@ -87,14 +92,18 @@ async function stopCleanly(child: Child): Promise<number> {
 async function requireStack(config: Config): Promise<{ db: Db; nc: NatsConnection }> {
   const db = await testDb(config);
   const nc = await connectNats(config.nats, 'shutdown-test').catch((err: Error) => {
-    throw new Error(`NATS is not reachable at ${config.nats.servers.join(',')} (${err.message}); run \`npm run stack:up\` first`);
+    throw new Error(
+      `NATS is not reachable at ${config.nats.servers.join(',')} (${err.message}); run \`npm run stack:up\` first`,
+    );
   });
   try {
     const temporal = await createTemporalClient(config.temporal);
     await temporal.connection.workflowService.getSystemInfo({});
     await temporal.connection.close();
   } catch (err) {
-    throw new Error(`Temporal is not reachable at ${config.temporal.address} (${(err as Error).message}); run \`npm run stack:up\` first`);
+    throw new Error(
+      `Temporal is not reachable at ${config.temporal.address} (${(err as Error).message}); run \`npm run stack:up\` first`,
+    );
   }
   return { db, nc };
 }
@@ -120,7 +129,13 @@ interface Attempt {
 async function placeOrder(base: string, sku: string): Promise<Attempt> {
   const key = randomUUID();
   const startedAt = Date.now();
-  const done = (outcome: Outcome, connection: string | null = null): Attempt => ({ key, startedAt, endedAt: Date.now(), outcome, connection });
+  const done = (outcome: Outcome, connection: string | null = null): Attempt => ({
+    key,
+    startedAt,
+    endedAt: Date.now(),
+    outcome,
+    connection,
+  });
   try {
     const res = await fetch(`${base}/checkouts`, {
       method: 'POST',
@@ -134,7 +149,10 @@ async function placeOrder(base: string, sku: string): Promise<Attempt> {
     });
     const text = await res.text();
     if (res.status !== 202) return done({ kind: 'status', status: res.status, body: text.slice(0, 300) });
-    return done({ kind: 'accepted', orderId: (JSON.parse(text) as { orderId: string }).orderId }, res.headers.get('connection'));
+    return done(
+      { kind: 'accepted', orderId: (JSON.parse(text) as { orderId: string }).orderId },
+      res.headers.get('connection'),
+    );
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code === 'ECONNREFUSED') return done({ kind: 'refused' });
@@ -167,7 +185,10 @@ async function allTerminal(db: Db, orderIds: string[], timeoutMs: number): Promi
 }
 
 async function shipped(db: Db, skus: string[]): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT coalesce(sum(shipped), 0)::int AS n FROM products WHERE sku = ANY($1)', [skus]);
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT coalesce(sum(shipped), 0)::int AS n FROM products WHERE sku = ANY($1)',
+    [skus],
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -190,7 +211,14 @@ describe('graceful shutdown under load (real child processes on the real stack)'
   });
 
   async function env(extra: Record<string, string> = {}): Promise<{ config: Config; env: NodeJS.ProcessEnv }> {
-    const config = testConfig({ API_TOKENS: TOKEN, PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_PERIOD: GRACE, ...extra });
+    const config = testConfig({
+      API_TOKENS: TOKEN,
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_GRACE_PERIOD: GRACE,
+      ...extra,
+    });
     return {
       config,
       env: {
@@ -208,7 +236,11 @@ describe('graceful shutdown under load (real child processes on the real stack)'
   }
 
   async function apiUp(base: string): Promise<void> {
-    await eventually(async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined), 60_000, `the API at ${base}`);
+    await eventually(
+      async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined),
+      60_000,
+      `the API at ${base}`,
+    );
   }
 
   it('API: SIGTERM mid-load finishes every accepted request; later ones are refused, never cut; every 202 order completes', async () => {
@@ -221,7 +253,9 @@ describe('graceful shutdown under load (real child processes on the real stack)'
     // A keep-alive connection left idle: the drain must close it, not wait out its keep-alive.
     const idleAgent = new Agent({ keepAlive: true });
     await new Promise<void>((resolve, reject) => {
-      httpRequest(`${base}/healthz`, { agent: idleAgent }, (res) => res.resume().on('end', resolve)).on('error', reject).end();
+      httpRequest(`${base}/healthz`, { agent: idleAgent }, (res) => res.resume().on('end', resolve))
+        .on('error', reject)
+        .end();
     });
 
     const attempts: Attempt[] = [];
@@ -250,23 +284,38 @@ describe('graceful shutdown under load (real child processes on the real stack)'
 
     const cut = attempts.filter((a) => a.outcome.kind === 'cut');
     assert.deepEqual(cut, [], 'no request was cut after it was sent');
-    const otherStatus = attempts.filter((a) => a.outcome.kind === 'status' && !(a.outcome.status === 503 && a.startedAt >= sigtermAt));
+    const otherStatus = attempts.filter(
+      (a) => a.outcome.kind === 'status' && !(a.outcome.status === 503 && a.startedAt >= sigtermAt),
+    );
     assert.deepEqual(otherStatus, [], 'every answer is a 202 (a 503 only for requests sent after SIGTERM)');
     const refused = attempts.filter((a) => a.outcome.kind === 'refused');
     assert.ok(refused.length > 0, 'requests after the close were refused (the load really outlived the API)');
-    assert.ok(refused.every((a) => a.endedAt >= sigtermAt), 'nothing was refused before SIGTERM');
-    const inFlight = attempts.filter((a) => a.outcome.kind === 'accepted' && a.startedAt < sigtermAt && a.endedAt > sigtermAt);
+    assert.ok(
+      refused.every((a) => a.endedAt >= sigtermAt),
+      'nothing was refused before SIGTERM',
+    );
+    const inFlight = attempts.filter(
+      (a) => a.outcome.kind === 'accepted' && a.startedAt < sigtermAt && a.endedAt > sigtermAt,
+    );
     assert.ok(inFlight.length > 0, 'requests in flight at SIGTERM were answered 202');
     // Requests that reached an open keep-alive connection after SIGTERM are served too; answers
     // sent while draining tell the client not to reuse the connection.
     const lateAccepted = attempts.filter((a) => a.outcome.kind === 'accepted' && a.startedAt > sigtermAt);
-    assert.ok(attempts.some((a) => a.endedAt > sigtermAt && a.connection === 'close'), 'answers sent while draining say Connection: close');
+    assert.ok(
+      attempts.some((a) => a.endedAt > sigtermAt && a.connection === 'close'),
+      'answers sent while draining say Connection: close',
+    );
 
     // A refused request never reached the service; every 202 is a stored order with its key.
-    const { rows: refusedKeys } = await db.query('SELECT key FROM idempotency_keys WHERE key = ANY($1)', [refused.map((a) => a.key)]);
+    const { rows: refusedKeys } = await db.query('SELECT key FROM idempotency_keys WHERE key = ANY($1)', [
+      refused.map((a) => a.key),
+    ]);
     assert.deepEqual(refusedKeys, [], 'no refused request was processed');
     const orderIds = accepted(attempts);
-    const { rows: stored } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[])', [orderIds]);
+    const { rows: stored } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[])',
+      [orderIds],
+    );
     assert.equal(stored[0]?.n, orderIds.length, 'every 202 order is in the database');
 
     const counts = await allTerminal(db, orderIds, 90_000);
@@ -281,7 +330,11 @@ describe('graceful shutdown under load (real child processes on the real stack)'
   it('worker, relay and read model: each SIGTERMed mid-stream and restarted; no order, outbox row or event is lost', async () => {
     const consumer = `shutdown-read-model-${randomUUID().slice(0, 8)}`;
     const since = new Date(Date.now() - 2_000).toISOString();
-    const { config, env: childEnv } = await env({ READ_MODEL_CONSUMER: consumer, READ_MODEL_DELIVER_FROM: since, RELAY_BATCH_SIZE: '5' });
+    const { config, env: childEnv } = await env({
+      READ_MODEL_CONSUMER: consumer,
+      READ_MODEL_DELIVER_FROM: since,
+      RELAY_BATCH_SIZE: '5',
+    });
     const base = `http://127.0.0.1:${config.http.port}`;
     const running = {
       api: startChild('api', 'api/server.ts', childEnv),
@@ -337,13 +390,17 @@ describe('graceful shutdown under load (real child processes on the real stack)'
         return rows[0]!;
       };
 
-
       /**
        * Stops `first` while it keeps up with the flow, lets a backlog build up while nothing
        * replaces it, starts a second one and stops that one as soon as it is working through the
        * backlog (mid-batch), then starts a third that must finish the job.
        */
-      const twice = async (name: 'relay' | 'readModel', file: string, what: 'published' | 'projected', lag: () => Promise<number>) => {
+      const twice = async (
+        name: 'relay' | 'readModel',
+        file: string,
+        what: 'published' | 'projected',
+        lag: () => Promise<number>,
+      ) => {
         const first = running[name];
         timings.push(`${name} ${await stopCleanly(first)} ms (lag ${await lag()})`);
         await sleep(3_000);
@@ -385,7 +442,11 @@ describe('graceful shutdown under load (real child processes on the real stack)'
       running.worker = startChild('saga-worker', 'workers/saga-worker.ts', childEnv);
 
       const orderIds = ids();
-      assert.deepEqual(attempts.filter((a) => a.outcome.kind !== 'accepted'), [], 'every order was accepted');
+      assert.deepEqual(
+        attempts.filter((a) => a.outcome.kind !== 'accepted'),
+        [],
+        'every order was accepted',
+      );
 
       const counts = await allTerminal(db, orderIds, 90_000);
       assert.deepEqual([...counts], [['COMPLETED', orderIds.length]], 'every order completed');
@@ -435,7 +496,10 @@ describe('graceful shutdown under load (real child processes on the real stack)'
         [consumer, expected.map((e) => e.event_id)],
       );
       assert.equal(applied.length, expected.length, 'every checkout.order.* event applied once');
-      const { rows: parked } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM parked_events WHERE consumer = $1', [consumer]);
+      const { rows: parked } = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM parked_events WHERE consumer = $1',
+        [consumer],
+      );
       assert.equal(parked[0]?.n, 0, 'nothing left parked');
 
       for (const [name, child] of Object.entries(running)) timings.push(`final ${name} ${await stopCleanly(child)} ms`);
@@ -476,9 +540,15 @@ describe('graceful shutdown under load (real child processes on the real stack)'
       const tookMs = Date.now() - t0;
 
       assert.deepEqual(bySignal, { code: 130, signal: null }, 'a second signal exits at once with 128 + SIGINT');
-      assert.ok(escalated.output.some((l) => /second SIGINT while draining: forcing exit/.test(l)), escalated.output.join('\n'));
+      assert.ok(
+        escalated.output.some((l) => /second SIGINT while draining: forcing exit/.test(l)),
+        escalated.output.join('\n'),
+      );
       assert.deepEqual(byGrace, { code: 1, signal: null }, 'an expired grace period exits 1');
-      assert.ok(expiring.output.some((l) => /grace period expired before the drain finished: forcing exit/.test(l)), expiring.output.join('\n'));
+      assert.ok(
+        expiring.output.some((l) => /grace period expired before the drain finished: forcing exit/.test(l)),
+        expiring.output.join('\n'),
+      );
       assert.ok(tookMs < 8_000, `both forced out promptly (${tookMs} ms)`);
     } finally {
       for (const socket of hung) socket.destroy();

@@ -52,14 +52,28 @@ describe('a process started before its dependencies waits for them instead of ex
     const natsServer = join(config.stack.binDir, 'nats-server');
     assert.ok(existsSync(natsServer), `${natsServer} is missing: run \`npm run stack:up\` first`);
     const port = await freePort();
-    const env = { ...process.env, DATABASE_URL: config.database.url, NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: 'info' };
-    const spawnRelay = () => spawn(process.execPath, ['--import', 'tsx', 'workers/relay.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = {
+      ...process.env,
+      DATABASE_URL: config.database.url,
+      NATS_URL: `nats://127.0.0.1:${port}`,
+      LOG_LEVEL: 'info',
+    };
+    const spawnRelay = () =>
+      spawn(process.execPath, ['--import', 'tsx', 'workers/relay.ts'], {
+        cwd: repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
 
     // First: nothing ever listens; a shutdown while waiting is a clean exit, not a failure.
     const waiting = spawnRelay();
     children.push(waiting);
     const w = watched(waiting);
-    await w.waitFor((l) => l.msg === 'NATS unreachable; waiting for it' && l.attempt === 2, 20_000, 'a second wait for NATS');
+    await w.waitFor(
+      (l) => l.msg === 'NATS unreachable; waiting for it' && l.attempt === 2,
+      20_000,
+      'a second wait for NATS',
+    );
     waiting.kill('SIGTERM');
     assert.equal(await w.exited, 0);
     assert.ok(w.lines.some((l) => l.msg === 'stopped while waiting for NATS'));

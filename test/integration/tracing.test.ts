@@ -58,8 +58,13 @@ describe('one trace from the HTTP request to every subscriber (real Postgres, NA
       received.set(event.id, { event, traceparent: message.headers.traceparent?.[0] });
     };
     for (const stream of STREAMS.filter((s) => s.name !== 'DLQ')) {
-      const handlers = Object.fromEntries(EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record])) as Handlers;
-      const consumer = createConsumer({ nc, db, logger }, { name: `trace-${randomUUID().slice(0, 8)}`, stream: stream.name, handlers, deliverFrom: since });
+      const handlers = Object.fromEntries(
+        EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record]),
+      ) as Handlers;
+      const consumer = createConsumer(
+        { nc, db, logger },
+        { name: `trace-${randomUUID().slice(0, 8)}`, stream: stream.name, handlers, deliverFrom: since },
+      );
       running.push(consumer.run(stop.signal));
     }
     base = await api.base;
@@ -80,7 +85,12 @@ describe('one trace from the HTTP request to every subscriber (real Postgres, NA
     const callerSpan = randomUUID().replace(/-/g, '').slice(0, 16);
     const res = await fetch(`${base}/checkouts`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID(), traceparent: `00-${callerTrace}-${callerSpan}-01` },
+      headers: {
+        Authorization: `Bearer ${TOKEN}`,
+        'Content-Type': 'application/json',
+        'Idempotency-Key': randomUUID(),
+        traceparent: `00-${callerTrace}-${callerSpan}-01`,
+      },
       body: JSON.stringify({
         customerId: 'cust-trace',
         items: [{ sku: 'SKU-001', quantity: 1 }],
@@ -92,26 +102,41 @@ describe('one trace from the HTTP request to every subscriber (real Postgres, NA
     const { orderId } = (await res.json()) as { orderId: string };
 
     const completed = await eventually(
-      async () => [...received.values()].find((r) => r.event.subject === orderId && r.event.type === 'checkout.order.completed'),
+      async () =>
+        [...received.values()].find((r) => r.event.subject === orderId && r.event.type === 'checkout.order.completed'),
       60_000,
       'checkout.order.completed to reach the test subscriber',
     );
-    const charged = [...received.values()].find((r) => r.event.subject === orderId && r.event.type === 'payments.payment.charged');
+    const charged = [...received.values()].find(
+      (r) => r.event.subject === orderId && r.event.type === 'payments.payment.charged',
+    );
     assert.ok(charged, 'payments.payment.charged received');
     // The consumer span ends after the handler returns, and the workflow's span leaves the
     // sandbox through a sink once the workflow task that completes it is done: wait for both.
-    const spans = await eventually(async () => {
-      const all = exporter.getFinishedSpans();
-      const consumed = all.some((s) => s.name === 'process checkout.order.completed' && s.attributes['checkout.order_id'] === orderId);
-      const workflowDone = all.some((s) => s.name === 'RunWorkflow:checkoutSaga' && s.spanContext().traceId === callerTrace);
-      return consumed && workflowDone ? all : undefined;
-    }, 10_000, 'the consumer span of checkout.order.completed and the workflow span');
+    const spans = await eventually(
+      async () => {
+        const all = exporter.getFinishedSpans();
+        const consumed = all.some(
+          (s) => s.name === 'process checkout.order.completed' && s.attributes['checkout.order_id'] === orderId,
+        );
+        const workflowDone = all.some(
+          (s) => s.name === 'RunWorkflow:checkoutSaga' && s.spanContext().traceId === callerTrace,
+        );
+        return consumed && workflowDone ? all : undefined;
+      },
+      10_000,
+      'the consumer span of checkout.order.completed and the workflow span',
+    );
 
     const inTrace = spans.filter((s) => s.spanContext().traceId === callerTrace);
     const byId = new Map(inTrace.map((s) => [s.spanContext().spanId, s]));
     const one = (name: string, match: (s: ReadableSpan) => boolean = () => true): ReadableSpan => {
       const found = inTrace.filter((s) => s.name === name && match(s));
-      assert.equal(found.length, 1, `exactly one span ${name} in the trace (names: ${[...new Set(inTrace.map((s) => s.name))].join(', ')})`);
+      assert.equal(
+        found.length,
+        1,
+        `exactly one span ${name} in the trace (names: ${[...new Set(inTrace.map((s) => s.name))].join(', ')})`,
+      );
       return found[0]!;
     };
     const parentOf = (s: ReadableSpan) => s.parentSpanId;
@@ -157,10 +182,19 @@ describe('one trace from the HTTP request to every subscriber (real Postgres, NA
     // Nothing of this order escaped into another trace, and every parent is in the trace.
     const ofOrder = spans.filter((s) => s.attributes['checkout.order_id'] === orderId);
     const { rows: outboxRows } = await db.query('SELECT 1 FROM outbox WHERE partition_key = $1', [orderId]);
-    assert.equal(ofOrder.filter((s) => s.kind === SpanKind.PRODUCER).length, outboxRows.length, 'one publish span per outbox row');
-    assert.equal(ofOrder.filter((s) => s.kind === SpanKind.CONSUMER).length, outboxRows.length, 'one handling span per event');
+    assert.equal(
+      ofOrder.filter((s) => s.kind === SpanKind.PRODUCER).length,
+      outboxRows.length,
+      'one publish span per outbox row',
+    );
+    assert.equal(
+      ofOrder.filter((s) => s.kind === SpanKind.CONSUMER).length,
+      outboxRows.length,
+      'one handling span per event',
+    );
     for (const s of ofOrder) assert.equal(s.spanContext().traceId, callerTrace, `${s.name} is in the order's trace`);
-    for (const s of inTrace) if (s !== server) assert.ok(byId.has(s.parentSpanId ?? ''), `${s.name}'s parent is in the trace`);
+    for (const s of inTrace)
+      if (s !== server) assert.ok(byId.has(s.parentSpanId ?? ''), `${s.name}'s parent is in the trace`);
     assert.equal(traceIdOf(completed.traceparent), callerTrace);
 
     // Log lines of the order join up with the trace.

@@ -13,7 +13,13 @@ const TOKEN = 'crash-token-0123456789abcdef';
 function startWorker(config: Config, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'workers/saga-worker.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: config.database.url, TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: config.database.url,
+      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
@@ -71,12 +77,23 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
     workers.push(startWorker(config));
     const waiting = await place('pm_card_3ds');
     const flaky = await place('pm_card_flaky');
-    await eventually(async () => ((await statusOf(waiting)) === 'AWAITING_PAYMENT_CONFIRMATION' ? true : undefined), 60_000, '3-D Secure wait');
+    await eventually(
+      async () => ((await statusOf(waiting)) === 'AWAITING_PAYMENT_CONFIRMATION' ? true : undefined),
+      60_000,
+      '3-D Secure wait',
+    );
     // The flaky charge is between attempts (or in one) when the worker dies.
-    await eventually(async () => {
-      const { rows } = await db.query<{ attempts: number }>('SELECT attempts FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${flaky}:charge`]);
-      return (rows[0]?.attempts ?? 0) >= 1 ? true : undefined;
-    }, 60_000, 'the flaky charge to be attempted');
+    await eventually(
+      async () => {
+        const { rows } = await db.query<{ attempts: number }>(
+          'SELECT attempts FROM sim_provider_charges WHERE idempotency_key = $1',
+          [`order:${flaky}:charge`],
+        );
+        return (rows[0]?.attempts ?? 0) >= 1 ? true : undefined;
+      },
+      60_000,
+      'the flaky charge to be attempted',
+    );
     const first = workers[0];
     assert.ok(first);
     await kill(first, 'SIGKILL');
@@ -86,22 +103,36 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
     const metricsAddress = `127.0.0.1:${await freePort()}`;
     workers.push(startWorker(config, { WORKER_METRICS_ADDRESS: metricsAddress }));
     const retryKey = randomUUID();
-    const confirm = await eventually(async () => {
-      const res = await fetch(`${base}/checkouts/${waiting}/payment-confirmation`, {
-        method: 'POST',
-        headers: { ...headers, 'Idempotency-Key': retryKey },
-        body: JSON.stringify({ approved: true }),
-      });
-      // 503 until the new worker is polling; the retry with the same key joins the first attempt.
-      return res.status === 503 ? undefined : res;
-    }, 60_000, 'the new worker to accept the confirmation');
+    const confirm = await eventually(
+      async () => {
+        const res = await fetch(`${base}/checkouts/${waiting}/payment-confirmation`, {
+          method: 'POST',
+          headers: { ...headers, 'Idempotency-Key': retryKey },
+          body: JSON.stringify({ approved: true }),
+        });
+        // 503 until the new worker is polling; the retry with the same key joins the first attempt.
+        return res.status === 503 ? undefined : res;
+      },
+      60_000,
+      'the new worker to accept the confirmation',
+    );
     assert.equal(confirm.status, 202);
 
     for (const orderId of [waiting, flaky]) {
-      await eventually(async () => ((await statusOf(orderId)) === 'COMPLETED' ? true : undefined), 90_000, `order ${orderId} to complete`);
-      const charges = await db.query<{ status: string }>('SELECT status FROM sim_provider_charges WHERE idempotency_key = $1', [`order:${orderId}:charge`]);
+      await eventually(
+        async () => ((await statusOf(orderId)) === 'COMPLETED' ? true : undefined),
+        90_000,
+        `order ${orderId} to complete`,
+      );
+      const charges = await db.query<{ status: string }>(
+        'SELECT status FROM sim_provider_charges WHERE idempotency_key = $1',
+        [`order:${orderId}:charge`],
+      );
       assert.deepEqual(charges.rows, [{ status: 'CHARGED' }], 'one charge at the provider');
-      const payments = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM payments WHERE order_id = $1 AND status = 'CHARGED'", [orderId]);
+      const payments = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM payments WHERE order_id = $1 AND status = 'CHARGED'",
+        [orderId],
+      );
       assert.equal(payments.rows[0]?.n, 1);
       assert.deepEqual(await outboxSubjects(db, orderId), [
         'checkout.order.placed',
@@ -122,6 +153,9 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
     const res = await fetch(`${base}/checkouts/${waiting}`, { headers });
     const state = (await res.json()) as { status: string; steps: { name: string; state: string }[] };
     assert.equal(state.status, 'COMPLETED');
-    assert.deepEqual(state.steps.map((s) => `${s.name}:${s.state}`), ['reserveStock:COMPLETED', 'chargePayment:COMPLETED', 'shipOrder:COMPLETED']);
+    assert.deepEqual(
+      state.steps.map((s) => `${s.name}:${s.state}`),
+      ['reserveStock:COMPLETED', 'chargePayment:COMPLETED', 'shipOrder:COMPLETED'],
+    );
   });
 });

@@ -12,7 +12,11 @@ import type { Logger } from '../../lib/logger';
  * running.push(api.running);
  * const base = await api.base;
  */
-export function startApi(config: Config, logger: Logger, signal: AbortSignal): { running: Promise<void>; base: Promise<string> } {
+export function startApi(
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+): { running: Promise<void>; base: Promise<string> } {
   let onListening: (port: number) => void = () => undefined;
   const listening = new Promise<number>((resolve) => {
     onListening = resolve;

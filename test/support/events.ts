@@ -5,7 +5,11 @@ import type { CloudEvent } from '../../events/envelope';
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 /** A valid `checkout.order.*` envelope for `orderId`, as the producer would publish it. */
-export function orderEvent(type: 'checkout.order.placed' | 'checkout.order.completed', orderId: string, id = randomUUID()): CloudEvent {
+export function orderEvent(
+  type: 'checkout.order.placed' | 'checkout.order.completed',
+  orderId: string,
+  id = randomUUID(),
+): CloudEvent {
   const now = new Date().toISOString();
   const base = { orderId, customerId: 'cust-kit', totalCents: 500, currency: 'USD' };
   const data =
@@ -37,9 +41,17 @@ export function orderEvent(type: 'checkout.order.placed' | 'checkout.order.compl
  * @example
  * await publishEvent(js, orderEvent('checkout.order.placed', orderId));
  */
-export async function publishEvent(js: JetStreamClient, event: CloudEvent | { type: string; body: string; msgId: string }, msgId?: string): Promise<PubAck> {
+export async function publishEvent(
+  js: JetStreamClient,
+  event: CloudEvent | { type: string; body: string; msgId: string },
+  msgId?: string,
+): Promise<PubAck> {
   const h = natsHeaders();
   h.set('traceparent', TRACEPARENT);
-  if ('body' in event) return js.publish(event.type, new TextEncoder().encode(event.body), { msgID: event.msgId, headers: h });
-  return js.publish(event.type, new TextEncoder().encode(JSON.stringify(event)), { msgID: msgId ?? event.id, headers: h });
+  if ('body' in event)
+    return js.publish(event.type, new TextEncoder().encode(event.body), { msgID: event.msgId, headers: h });
+  return js.publish(event.type, new TextEncoder().encode(JSON.stringify(event)), {
+    msgID: msgId ?? event.id,
+    headers: h,
+  });
 }

@@ -42,11 +42,15 @@ export function loadJsonSchemaValidator(dir: string = JSON_SCHEMA_DIR): (body: s
     if (typeof json !== 'object' || json === null || Array.isArray(json)) return ['not a JSON object'];
     const { type, dataversion } = json as { type?: unknown; dataversion?: unknown };
     if (typeof type !== 'string' || !Number.isInteger(dataversion)) {
-      return [`no string \`type\` and integer \`dataversion\` (got ${JSON.stringify(type)}, ${JSON.stringify(dataversion)})`];
+      return [
+        `no string \`type\` and integer \`dataversion\` (got ${JSON.stringify(type)}, ${JSON.stringify(dataversion)})`,
+      ];
     }
     const validate = validators.get(`${type} v${String(dataversion)}`);
     if (!validate) return [`unknown event ${type} v${String(dataversion)}: no JSON Schema for it in ${dir}`];
     if (validate(json)) return [];
-    return (validate.errors ?? []).map((e) => `${type} v${String(dataversion)} ${e.instancePath || '/'}: ${e.message ?? e.keyword}`);
+    return (validate.errors ?? []).map(
+      (e) => `${type} v${String(dataversion)} ${e.instancePath || '/'}: ${e.message ?? e.keyword}`,
+    );
   };
 }

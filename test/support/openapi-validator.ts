@@ -44,12 +44,19 @@ export function openApiValidator(doc: OpenApiDoc): (seen: SeenResponse) => strin
     const operation = doc.paths[match.template]?.[method];
     if (!operation) return [`${seen.method} ${match.template}: method not in the OpenAPI document`];
     const response = operation.responses?.[String(seen.status)];
-    if (!response) return [`${seen.method} ${match.template} answered ${seen.status}, which the document does not declare`];
+    if (!response)
+      return [`${seen.method} ${match.template} answered ${seen.status}, which the document does not declare`];
     const mediaType = seen.contentType.split(';')[0]?.trim() ?? '';
-    if (!response.content) return seen.body.length === 0 ? [] : [`${seen.method} ${match.template} ${seen.status}: body where none is declared`];
-    if (!(mediaType in response.content)) return [`${seen.method} ${match.template} ${seen.status}: content type ${mediaType} not declared`];
+    if (!response.content)
+      return seen.body.length === 0
+        ? []
+        : [`${seen.method} ${match.template} ${seen.status}: body where none is declared`];
+    if (!(mediaType in response.content))
+      return [`${seen.method} ${match.template} ${seen.status}: content type ${mediaType} not declared`];
     if (!mediaType.endsWith('json')) return [];
-    const pointer = ['paths', match.template, method, 'responses', String(seen.status), 'content', mediaType, 'schema'].map(escapePointer).join('/');
+    const pointer = ['paths', match.template, method, 'responses', String(seen.status), 'content', mediaType, 'schema']
+      .map(escapePointer)
+      .join('/');
     const validate = ajv.getSchema(`openapi.json#/${pointer}`);
     if (!validate) return [`no schema at ${pointer}`];
     let body: unknown;
@@ -59,6 +66,8 @@ export function openApiValidator(doc: OpenApiDoc): (seen: SeenResponse) => strin
       return [`${seen.method} ${match.template} ${seen.status}: body is not JSON`];
     }
     if (validate(body)) return [];
-    return (validate.errors ?? []).map((e) => `${seen.method} ${match.template} ${seen.status}: ${e.instancePath || '(root)'} ${e.message ?? ''}`);
+    return (validate.errors ?? []).map(
+      (e) => `${seen.method} ${match.template} ${seen.status}: ${e.instancePath || '(root)'} ${e.message ?? ''}`,
+    );
   };
 }

@@ -28,7 +28,11 @@ const DEFAULT_RESULTS: Record<Step, unknown> = {
 export function mockActivities(script: Script, calls: string[]): CheckoutActivities {
   const out: Record<string, unknown> = {};
   for (const [name, result] of Object.entries(DEFAULT_RESULTS) as [Step, unknown][]) {
-    out[name] = async (input: { orderId: string; approved?: boolean; outcome?: { status: string; failureReason?: string } }) => {
+    out[name] = async (input: {
+      orderId: string;
+      approved?: boolean;
+      outcome?: { status: string; failureReason?: string };
+    }) => {
       calls.push(
         name === 'finalizeOrder'
           ? `finalizeOrder:${input.outcome?.status}${input.outcome?.failureReason ? `:${input.outcome.failureReason}` : ''}`
@@ -85,7 +89,13 @@ export async function withSaga<T>(
     activities: mockActivities(script, calls),
   });
   const value = await worker.runUntil(async () =>
-    body(await env.client.workflow.start(checkoutSaga, { taskQueue, workflowId: checkoutWorkflowId(args.orderId), args: [args] })),
+    body(
+      await env.client.workflow.start(checkoutSaga, {
+        taskQueue,
+        workflowId: checkoutWorkflowId(args.orderId),
+        args: [args],
+      }),
+    ),
   );
   return { value, calls };
 }

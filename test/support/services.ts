@@ -40,7 +40,9 @@ export async function ensureDatabase(url: string, adminUrl: string): Promise<voi
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`Postgres is not reachable at ${new URL(adminUrl).host} (${(err as Error).message}); run \`npm run stack:up\` first`);
+    throw new Error(
+      `Postgres is not reachable at ${new URL(adminUrl).host} (${(err as Error).message}); run \`npm run stack:up\` first`,
+    );
   }
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
@@ -68,10 +70,17 @@ export async function testDb(config: Config): Promise<Db> {
 /** Inserts an order row directly (as the API would), for activity-level tests. */
 export async function insertOrder(
   db: Db,
-  opts: { items?: { sku: string; quantity: number; unitPriceCents: number; name?: string }[]; paymentMethod?: string; country?: string } = {},
+  opts: {
+    items?: { sku: string; quantity: number; unitPriceCents: number; name?: string }[];
+    paymentMethod?: string;
+    country?: string;
+  } = {},
 ): Promise<string> {
   const orderId = randomUUID();
-  const items = (opts.items ?? [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 500 }]).map((i) => ({ name: i.sku, ...i }));
+  const items = (opts.items ?? [{ sku: 'SKU-001', quantity: 1, unitPriceCents: 500 }]).map((i) => ({
+    name: i.sku,
+    ...i,
+  }));
   const total = items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0);
   await db.query(
     `INSERT INTO orders (id, customer_id, status, currency, total_cents, items, shipping_address, payment_method, traceparent, created_at, updated_at)
@@ -91,7 +100,12 @@ export async function insertOrder(
 /** A SKU of its own with `available` stock, so tests never race each other on stock counts. */
 export async function freshSku(db: Db, available: number, priceCents = 700): Promise<string> {
   const sku = `T-${randomUUID().slice(0, 12)}`;
-  await db.query('INSERT INTO products (sku, name, price_cents, available) VALUES ($1, $2, $3, $4)', [sku, `Test ${sku}`, priceCents, available]);
+  await db.query('INSERT INTO products (sku, name, price_cents, available) VALUES ($1, $2, $3, $4)', [
+    sku,
+    `Test ${sku}`,
+    priceCents,
+    available,
+  ]);
   return sku;
 }
 
@@ -105,7 +119,10 @@ export async function stockOf(db: Db, sku: string): Promise<{ available: number;
 }
 
 export async function outboxSubjects(db: Db, orderId: string): Promise<string[]> {
-  const { rows } = await db.query<{ subject: string }>('SELECT subject FROM outbox WHERE partition_key = $1 ORDER BY id', [orderId]);
+  const { rows } = await db.query<{ subject: string }>(
+    'SELECT subject FROM outbox WHERE partition_key = $1 ORDER BY id',
+    [orderId],
+  );
   return rows.map((r) => r.subject);
 }
 

@@ -9,7 +9,8 @@ export const TEST_SERVER_VERSION = '1.38.0';
 
 /** Path of the offline test-server wrapper, if the stack scripts installed one. */
 export function testServerPath(config: Config): string | undefined {
-  const candidate = config.temporal.testServerPath ?? join(config.stack.binDir, `temporal-test-server-${TEST_SERVER_VERSION}`);
+  const candidate =
+    config.temporal.testServerPath ?? join(config.stack.binDir, `temporal-test-server-${TEST_SERVER_VERSION}`);
   return existsSync(candidate) ? candidate : undefined;
 }
 

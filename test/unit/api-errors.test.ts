@@ -20,11 +20,21 @@ function appWithoutBackends() {
     reached.push(what);
     return Promise.reject(new Error(`${what} must not be reached`));
   };
-  const checkouts = { place: refuse('place'), get: refuse('get'), cancel: refuse('cancel'), confirmPayment: refuse('confirmPayment') } as unknown as ReturnType<
-    typeof createCheckoutService
-  >;
+  const checkouts = {
+    place: refuse('place'),
+    get: refuse('get'),
+    cancel: refuse('cancel'),
+    confirmPayment: refuse('confirmPayment'),
+  } as unknown as ReturnType<typeof createCheckoutService>;
   const db = { query: refuse('db.query') } as unknown as Db;
-  const app = createApp({ db, checkouts, tokens: [TOKEN], readiness: {}, logger: createLogger('api-errors-test', 'silent'), metrics: createHttpMetrics() });
+  const app = createApp({
+    db,
+    checkouts,
+    tokens: [TOKEN],
+    readiness: {},
+    logger: createLogger('api-errors-test', 'silent'),
+    metrics: createHttpMetrics(),
+  });
   return { app, reached };
 }
 
@@ -94,27 +104,57 @@ describe('API errors: 404, 405, 413 and 415 as problem+json', () => {
     assert.equal(head.headers.get('Allow'), 'POST');
     assert.equal((await app.request('/healthz', { method: 'HEAD' })).status, 200);
     // Refused with a body unread: the connection closes; without a body it stays open.
-    const withBody = await app.request('/checkouts', { method: 'PUT', headers: { ...auth, 'Content-Length': '2' }, body: '{}' });
+    const withBody = await app.request('/checkouts', {
+      method: 'PUT',
+      headers: { ...auth, 'Content-Length': '2' },
+      body: '{}',
+    });
     assert.equal(withBody.status, 405);
     assert.equal(withBody.headers.get('Connection'), 'close');
-    assert.equal((await app.request('/checkouts', { method: 'DELETE', headers: auth })).headers.get('Connection'), null);
+    assert.equal(
+      (await app.request('/checkouts', { method: 'DELETE', headers: auth })).headers.get('Connection'),
+      null,
+    );
     assert.deepEqual(reached, []);
   });
 
   it('415 unless Content-Type is application/json (charset UTF-8 allowed) on routes that take JSON', async () => {
     const { app, reached } = appWithoutBackends();
     const body = JSON.stringify(checkout);
-    const refused = [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/vnd.api+json', 'application/json; charset=latin1', 'application/jsonx', 'application/json;'];
+    const refused = [
+      undefined,
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/vnd.api+json',
+      'application/json; charset=latin1',
+      'application/jsonx',
+      'application/json;',
+    ];
     for (const type of refused) {
       const headers = { ...auth, 'Idempotency-Key': 'k-415', ...(type === undefined ? {} : { 'Content-Type': type }) };
-      for (const [method, path] of [['POST', '/checkouts'], ['PUT', '/inventory/SKU-001'], ['POST', '/checkouts/x/payment-confirmation']] as const) {
+      for (const [method, path] of [
+        ['POST', '/checkouts'],
+        ['PUT', '/inventory/SKU-001'],
+        ['POST', '/checkouts/x/payment-confirmation'],
+      ] as const) {
         const problem = await problemOf(await app.request(path, { method, headers, body }), 415);
-        assert.equal(problem.type, 'https://checkout-saga.dev/problems/unsupported-media-type', `${method} ${path} with ${type}`);
+        assert.equal(
+          problem.type,
+          'https://checkout-saga.dev/problems/unsupported-media-type',
+          `${method} ${path} with ${type}`,
+        );
       }
     }
     // Accepted media types reach validation (a 400 here: the body misses fields), not a 415.
     for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset="UTF-8"']) {
-      await problemOf(await app.request('/inventory/SKU-001', { method: 'PUT', headers: { ...auth, 'Content-Type': type }, body: '{}' }), 400);
+      await problemOf(
+        await app.request('/inventory/SKU-001', {
+          method: 'PUT',
+          headers: { ...auth, 'Content-Type': type },
+          body: '{}',
+        }),
+        400,
+      );
     }
     assert.deepEqual(reached, []);
   });
@@ -133,7 +173,11 @@ describe('API errors: 404, 405, 413 and 415 as problem+json', () => {
     const { app, reached } = appWithoutBackends();
     const headers = { ...json, 'Idempotency-Key': 'k-413' };
     const big = JSON.stringify({ ...checkout, customerId: 'x'.repeat(BODY_LIMIT_BYTES) });
-    const byLength = await app.request('/checkouts', { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(big)) }, body: big });
+    const byLength = await app.request('/checkouts', {
+      method: 'POST',
+      headers: { ...headers, 'Content-Length': String(Buffer.byteLength(big)) },
+      body: big,
+    });
     const problem = await problemOf(byLength, 413);
     // The rest of the body is never read, so the connection is not reused for another request.
     assert.equal(byLength.headers.get('Connection'), 'close');
@@ -149,7 +193,12 @@ describe('API errors: 404, 405, 413 and 415 as problem+json', () => {
         controller.enqueue(chunk);
       },
     });
-    const streamed = await app.request('/checkouts', { method: 'POST', headers, body: endless, duplex: 'half' } as RequestInit);
+    const streamed = await app.request('/checkouts', {
+      method: 'POST',
+      headers,
+      body: endless,
+      duplex: 'half',
+    } as RequestInit);
     await problemOf(streamed, 413);
     assert.ok(pulled < BODY_LIMIT_BYTES * 4, `stopped reading after ${pulled} bytes`);
 
@@ -157,20 +206,48 @@ describe('API errors: 404, 405, 413 and 415 as problem+json', () => {
     const atLimit = JSON.stringify({ customerId: 'x' }).padEnd(BODY_LIMIT_BYTES, ' ');
     await problemOf(await app.request('/checkouts', { method: 'POST', headers, body: atLimit }), 400);
     // Routes without a JSON body are limited too.
-    await problemOf(await app.request('/checkouts/x/cancel', { method: 'POST', headers: { ...auth, 'Content-Length': String(BODY_LIMIT_BYTES + 1) }, body: ' '.repeat(BODY_LIMIT_BYTES + 1) }), 413);
+    await problemOf(
+      await app.request('/checkouts/x/cancel', {
+        method: 'POST',
+        headers: { ...auth, 'Content-Length': String(BODY_LIMIT_BYTES + 1) },
+        body: ' '.repeat(BODY_LIMIT_BYTES + 1),
+      }),
+      413,
+    );
     assert.deepEqual(reached, []);
   });
 
   it('401 keeps WWW-Authenticate; malformed, hostile and NUL-bearing input is a 400 with field paths', async () => {
     const { app, reached } = appWithoutBackends();
-    const unauth = await app.request('/checkouts', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k' }, body: '{}' });
+    const unauth = await app.request('/checkouts', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k' },
+      body: '{}',
+    });
     await problemOf(unauth, 401);
     assert.match(unauth.headers.get('WWW-Authenticate') ?? '', /^Bearer /);
     // Authentication comes before the body is parsed: an anonymous client learns nothing more.
-    await problemOf(await app.request('/checkouts', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k' }, body: '{"oops' }), 401);
+    await problemOf(
+      await app.request('/checkouts', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k' },
+        body: '{"oops',
+      }),
+      401,
+    );
 
-    const post = (body: string) => app.request('/checkouts', { method: 'POST', headers: { ...json, 'Idempotency-Key': 'k-400' }, body });
-    for (const body of ['', '{"customerId":', 'null', '[]', '"x"', '1e400', '\uFEFF{}', '['.repeat(20_000) + ']'.repeat(20_000)]) {
+    const post = (body: string) =>
+      app.request('/checkouts', { method: 'POST', headers: { ...json, 'Idempotency-Key': 'k-400' }, body });
+    for (const body of [
+      '',
+      '{"customerId":',
+      'null',
+      '[]',
+      '"x"',
+      '1e400',
+      '\uFEFF{}',
+      '['.repeat(20_000) + ']'.repeat(20_000),
+    ]) {
       await problemOf(await post(body), 400);
     }
     for (const body of ['', '{"customerId":', '{"a":1,}', "{'a':1}"]) {
@@ -178,14 +255,39 @@ describe('API errors: 404, 405, 413 and 415 as problem+json', () => {
     }
     // Invalid UTF-8 inside an otherwise well-formed string: refused, not decoded to U+FFFD and accepted.
     const badUtf8 = Buffer.concat([Buffer.from('{"customerId":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
-    const utf8 = await problemOf(await app.request('/checkouts', { method: 'POST', headers: { ...json, 'Idempotency-Key': 'k-utf8' }, body: badUtf8 }), 400);
+    const utf8 = await problemOf(
+      await app.request('/checkouts', {
+        method: 'POST',
+        headers: { ...json, 'Idempotency-Key': 'k-utf8' },
+        body: badUtf8,
+      }),
+      400,
+    );
     assert.equal(utf8.type, 'https://checkout-saga.dev/problems/malformed-json');
-    const nul = await problemOf(await post(JSON.stringify({ ...checkout, customerId: 'a\u0000b', shippingAddress: { ...checkout.shippingAddress, city: '\u0000' } })), 400);
+    const nul = await problemOf(
+      await post(
+        JSON.stringify({
+          ...checkout,
+          customerId: 'a\u0000b',
+          shippingAddress: { ...checkout.shippingAddress, city: '\u0000' },
+        }),
+      ),
+      400,
+    );
     assert.deepEqual(nul.errors?.map((e) => e.path).sort(), ['json.customerId', 'json.shippingAddress.city']);
-    const proto = await problemOf(await post(`{"__proto__":{"admin":true},"constructor":{"prototype":{}},${JSON.stringify(checkout).slice(1)}`), 400);
-    assert.ok(proto.errors?.some((e) => e.path === 'json'), 'unknown keys are refused by the strict schema');
+    const proto = await problemOf(
+      await post(`{"__proto__":{"admin":true},"constructor":{"prototype":{}},${JSON.stringify(checkout).slice(1)}`),
+      400,
+    );
+    assert.ok(
+      proto.errors?.some((e) => e.path === 'json'),
+      'unknown keys are refused by the strict schema',
+    );
     assert.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was polluted');
-    const huge = await problemOf(await post(JSON.stringify({ ...checkout, items: [{ sku: 'SKU-001', quantity: 1e308 }] })), 400);
+    const huge = await problemOf(
+      await post(JSON.stringify({ ...checkout, items: [{ sku: 'SKU-001', quantity: 1e308 }] })),
+      400,
+    );
     assert.deepEqual([...new Set(huge.errors?.map((e) => e.path))], ['json.items.0.quantity']);
     await problemOf(await app.request('/inventory/%00', { headers: auth }), 400);
     await problemOf(await app.request('/orders?customerId=%00', { headers: auth }), 400);

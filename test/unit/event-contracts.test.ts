@@ -55,7 +55,11 @@ describe('event contracts: committed artefacts', () => {
   it('keep every committed schema compatible with what the catalogue generates now', () => {
     for (const { type, version, schema } of eventContracts()) {
       const path = schemaFile(type, version);
-      assert.deepEqual(checkCompatible(readJson(path), schema), [], `${path} changed incompatibly: add a new dataversion instead`);
+      assert.deepEqual(
+        checkCompatible(readJson(path), schema),
+        [],
+        `${path} changed incompatibly: add a new dataversion instead`,
+      );
     }
   });
 
@@ -79,10 +83,19 @@ describe('event contracts: AsyncAPI document', () => {
       .map((d) => `${d.path.join('/')}: ${d.message}`);
     assert.deepEqual(errors, []);
     assert.ok(document, 'no document parsed');
-    const addresses = document.channels().all().map((c) => c.address());
+    const addresses = document
+      .channels()
+      .all()
+      .map((c) => c.address());
     for (const type of EVENT_TYPES) assert.ok(addresses.includes(type), `no channel for ${type}`);
     assert.ok(addresses.includes('dlq.{consumer}.{subject}'), 'no dead-letter channel');
-    assert.equal(document.operations().all().filter((o) => o.action() === 'receive').length, EVENT_TYPES.length + 1);
+    assert.equal(
+      document
+        .operations()
+        .all()
+        .filter((o) => o.action() === 'receive').length,
+      EVENT_TYPES.length + 1,
+    );
   });
 });
 
@@ -101,10 +114,15 @@ describe('event contracts: published-version fixtures', () => {
   }
 
   it('are rejected by the JSON Schemas when invalid, and unknown versions are errors', () => {
-    const body = JSON.parse(readRepoFile(fixtureFile('payments.payment.charged', 1))) as { data: Record<string, unknown> };
+    const body = JSON.parse(readRepoFile(fixtureFile('payments.payment.charged', 1))) as {
+      data: Record<string, unknown>;
+    };
     const broken = { ...body, data: { ...body.data, amountCents: '20.00' } };
     assert.match(validate(JSON.stringify(broken)).join('\n'), /\/data\/amountCents: must be integer/);
-    assert.match(validate(JSON.stringify({ ...body, dataversion: 99 })).join('\n'), /unknown event payments\.payment\.charged v99/);
+    assert.match(
+      validate(JSON.stringify({ ...body, dataversion: 99 })).join('\n'),
+      /unknown event payments\.payment\.charged v99/,
+    );
   });
 });
 
@@ -131,7 +149,9 @@ describe('checkCompatible', () => {
   });
 
   it('rejects a removed property', () => {
-    assert.deepEqual(checkCompatible(charged, chargedAs(paymentChargedV1.omit({ paymentId: true }))), ['$.data.paymentId: property removed']);
+    assert.deepEqual(checkCompatible(charged, chargedAs(paymentChargedV1.omit({ paymentId: true }))), [
+      '$.data.paymentId: property removed',
+    ]);
   });
 
   it('rejects a changed type', () => {
@@ -154,14 +174,27 @@ describe('checkCompatible', () => {
 
   it('rejects a changed enum, format or const, and narrowed constraints', () => {
     const failed = eventJsonSchema('checkout.order.failed', 1, orderFailedV1);
-    const moreReasons = orderFailedV1.extend({ failureReason: z.enum(['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'PAYMENT_CONFIRMATION_TIMEOUT', 'SHIPPING_UNAVAILABLE', 'FRAUD']) });
-    assert.match(checkCompatible(failed, eventJsonSchema('checkout.order.failed', 1, moreReasons)).join('\n'), /\$\.data\.failureReason: enum changed/);
+    const moreReasons = orderFailedV1.extend({
+      failureReason: z.enum([
+        'OUT_OF_STOCK',
+        'PAYMENT_DECLINED',
+        'PAYMENT_CONFIRMATION_TIMEOUT',
+        'SHIPPING_UNAVAILABLE',
+        'FRAUD',
+      ]),
+    });
+    assert.match(
+      checkCompatible(failed, eventJsonSchema('checkout.order.failed', 1, moreReasons)).join('\n'),
+      /\$\.data\.failureReason: enum changed/,
+    );
 
     const notUuid = paymentChargedV1.extend({ orderId: z.string() });
     assert.match(checkCompatible(charged, chargedAs(notUuid)).join('\n'), /\$\.data\.orderId: format "uuid" removed/);
 
     const positive = paymentChargedV1.extend({ amountCents: z.number().int().min(1) });
-    assert.deepEqual(checkCompatible(charged, chargedAs(positive)), ['$.data.amountCents: minimum narrowed from 0 to 1']);
+    assert.deepEqual(checkCompatible(charged, chargedAs(positive)), [
+      '$.data.amountCents: minimum narrowed from 0 to 1',
+    ]);
 
     const v2 = eventJsonSchema('payments.payment.charged', 2, paymentChargedV1);
     assert.match(checkCompatible(charged, v2).join('\n'), /\$\.dataversion: const changed from 1 to 2/);

@@ -15,7 +15,13 @@ const envelope = (over: Record<string, unknown> = {}) => ({
   datacontenttype: 'application/json',
   dataversion: 1,
   traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
-  data: { orderId: randomUUID(), paymentId: 'ch_1', amountCents: 500, currency: 'USD', chargedAt: new Date().toISOString() },
+  data: {
+    orderId: randomUUID(),
+    paymentId: 'ch_1',
+    amountCents: 500,
+    currency: 'USD',
+    chargedAt: new Date().toISOString(),
+  },
   ...over,
 });
 

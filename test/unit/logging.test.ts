@@ -42,7 +42,10 @@ describe('structured logs', () => {
 
   it('redacts credentials and payment details', () => {
     const out = capture();
-    createLogger('t', 'info', out).info({ authorization: 'Bearer secret-token', req: { token: 'abc' }, paymentMethod: 'pm_card_visa' }, 'request');
+    createLogger('t', 'info', out).info(
+      { authorization: 'Bearer secret-token', req: { token: 'abc' }, paymentMethod: 'pm_card_visa' },
+      'request',
+    );
     const text = JSON.stringify(out.lines[0]);
     assert.ok(!text.includes('secret-token') && !text.includes('"abc"') && !text.includes('pm_card_visa'), text);
   });
@@ -50,10 +53,22 @@ describe('structured logs', () => {
   it('gives Temporal workflow and activity lines orderId and camel-case trace fields', () => {
     const out = capture();
     const log = temporalLogger(createLogger('worker', 'debug', out));
-    log.info('Activity completed', { workflowId: 'checkout-7f1c', activityType: 'chargePayment', trace_id: TRACE, span_id: SPAN, trace_flags: '01' });
+    log.info('Activity completed', {
+      workflowId: 'checkout-7f1c',
+      activityType: 'chargePayment',
+      trace_id: TRACE,
+      span_id: SPAN,
+      trace_flags: '01',
+    });
     log.log('WARN', 'Workflow task failed', { workflowId: 'other-workflow' });
     assert.deepEqual(
-      { orderId: out.lines[0]?.orderId, traceId: out.lines[0]?.traceId, spanId: out.lines[0]?.spanId, flags: out.lines[0]?.trace_flags, level: out.lines[0]?.level },
+      {
+        orderId: out.lines[0]?.orderId,
+        traceId: out.lines[0]?.traceId,
+        spanId: out.lines[0]?.spanId,
+        flags: out.lines[0]?.trace_flags,
+        level: out.lines[0]?.level,
+      },
       { orderId: '7f1c', traceId: TRACE, spanId: SPAN, flags: undefined, level: 30 },
     );
     assert.equal(out.lines[1]?.orderId, undefined);

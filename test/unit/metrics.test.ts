@@ -33,10 +33,16 @@ describe('metrics labels and configuration', () => {
   it('labels consumer metrics by consumer, stream and outcome only, every outcome exported at 0 once watched', async () => {
     const registry = new Registry();
     const metrics = createConsumerMetrics(registry);
-    const unwatch = metrics.watch({ consumer: 'c1', stream: 'CHECKOUT', pending: async () => ({ pending: 3, ackPending: 1 }), deadLetters: async () => 2 });
+    const unwatch = metrics.watch({
+      consumer: 'c1',
+      stream: 'CHECKOUT',
+      pending: async () => ({ pending: 3, ackPending: 1 }),
+      deadLetters: async () => 2,
+    });
     metrics.settled({ consumer: 'c1', stream: 'CHECKOUT' }, 'applied', { seconds: 0.01, ageSeconds: 0.5 });
     const samples = parsePrometheus(await registry.metrics());
-    for (const outcome of CONSUMER_OUTCOMES) assert.ok(sumOf(samples, 'consumer_messages_total', { consumer: 'c1', outcome }) !== undefined, outcome);
+    for (const outcome of CONSUMER_OUTCOMES)
+      assert.ok(sumOf(samples, 'consumer_messages_total', { consumer: 'c1', outcome }) !== undefined, outcome);
     assert.equal(sumOf(samples, 'consumer_messages_total', { outcome: 'applied' }), 1);
     assert.equal(sumOf(samples, 'consumer_pending_messages', { consumer: 'c1', stream: 'CHECKOUT' }), 3);
     assert.equal(sumOf(samples, 'consumer_ack_pending_messages', { consumer: 'c1' }), 1);
@@ -44,14 +50,23 @@ describe('metrics labels and configuration', () => {
     const labels = new Set(samples.filter((s) => s.name.startsWith('consumer_')).flatMap((s) => Object.keys(s.labels)));
     assert.deepEqual([...labels].sort(), ['consumer', 'le', 'outcome', 'stream']);
     unwatch();
-    assert.equal(sumOf(parsePrometheus(await registry.metrics()), 'consumer_pending_messages'), undefined, 'an unwatched consumer leaves the gauges');
+    assert.equal(
+      sumOf(parsePrometheus(await registry.metrics()), 'consumer_pending_messages'),
+      undefined,
+      'an unwatched consumer leaves the gauges',
+    );
   });
 
   it('leaves a consumer whose gauges cannot be read out of the scrape and reports why', async () => {
     const registry = new Registry();
     const errors: unknown[] = [];
     const metrics = createConsumerMetrics(registry, (err) => errors.push(err));
-    metrics.watch({ consumer: 'c2', stream: 'PAYMENTS', pending: () => Promise.reject(new Error('NATS down')), deadLetters: () => Promise.reject(new Error('NATS down')) });
+    metrics.watch({
+      consumer: 'c2',
+      stream: 'PAYMENTS',
+      pending: () => Promise.reject(new Error('NATS down')),
+      deadLetters: () => Promise.reject(new Error('NATS down')),
+    });
     const samples = parsePrometheus(await registry.metrics());
     assert.equal(sumOf(samples, 'consumer_pending_messages'), undefined);
     assert.equal(sumOf(samples, 'consumer_dlq_messages'), undefined);
@@ -61,9 +76,15 @@ describe('metrics labels and configuration', () => {
   it('METRICS_ADDRESS is host:port; the saga worker falls back to it when WORKER_METRICS_ADDRESS is unset', () => {
     assert.equal(loadConfig({ METRICS_ADDRESS: '0.0.0.0:9465' }).metrics.address, '0.0.0.0:9465');
     assert.equal(loadConfig({ METRICS_ADDRESS: '0.0.0.0:9465' }).workerMetricsAddress, '0.0.0.0:9465');
-    assert.equal(loadConfig({ METRICS_ADDRESS: '0.0.0.0:9465', WORKER_METRICS_ADDRESS: '127.0.0.1:9999' }).workerMetricsAddress, '127.0.0.1:9999');
+    assert.equal(
+      loadConfig({ METRICS_ADDRESS: '0.0.0.0:9465', WORKER_METRICS_ADDRESS: '127.0.0.1:9999' }).workerMetricsAddress,
+      '127.0.0.1:9999',
+    );
     assert.equal(loadConfig({}).metrics.address, undefined, 'off when unset');
-    assert.throws(() => loadConfig({ METRICS_ADDRESS: '9465' }), (err: unknown) => err instanceof ConfigError && /METRICS_ADDRESS: expected host:port/.test(err.message));
+    assert.throws(
+      () => loadConfig({ METRICS_ADDRESS: '9465' }),
+      (err: unknown) => err instanceof ConfigError && /METRICS_ADDRESS: expected host:port/.test(err.message),
+    );
     assert.deepEqual(parseHostPort('[::1]:9464'), { host: '::1', port: 9464 });
     assert.deepEqual(parseHostPort('metrics.local:80'), { host: 'metrics.local', port: 80 });
     assert.throws(() => parseHostPort('host:99999'));

@@ -32,7 +32,10 @@ describe('tracing exporter chosen by configuration', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     try {
-      const config = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+      const config = loadConfig({
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      });
       const tracing = startTracing(config.tracing, 'otlp-test');
       assert.equal(tracing.enabled, true);
       trace.getTracer('t').startSpan('exported-span').end();

@@ -45,12 +45,22 @@ describe('cancel accepted in the same workflow task as the last step’s result'
     );
     const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
     // No cache: the next workflow task goes to whichever workflow worker polls, not a sticky queue.
-    const workflowWorker = () => Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, maxCachedWorkflows: 0 });
+    const workflowWorker = () =>
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowsPath: WORKFLOWS_PATH,
+        maxCachedWorkflows: 0,
+      });
 
     const result = await activityWorker.runUntil(async () => {
       const first = await workflowWorker();
       const handle = await first.runUntil(async () => {
-        const h = await env.client.workflow.start(checkoutSaga, { taskQueue, workflowId: checkoutWorkflowId(args.orderId), args: [args] });
+        const h = await env.client.workflow.start(checkoutSaga, {
+          taskQueue,
+          workflowId: checkoutWorkflowId(args.orderId),
+          args: [args],
+        });
         await shipRunning;
         return h;
       });
@@ -73,8 +83,20 @@ describe('cancel accepted in the same workflow task as the last step’s result'
     // The race is only reproduced if the cancel was accepted in the task that also brought the
     // step's result; if an SDK change made the validator see the step finished, this test would
     // no longer exercise the fix, so that is a failure too, not a silent pass.
-    assert.equal(result.accepted, true, 'the cancel was accepted in the workflow task that also carried shipOrder’s result');
+    assert.equal(
+      result.accepted,
+      true,
+      'the cancel was accepted in the workflow task that also carried shipOrder’s result',
+    );
     assert.equal(result.state.status, 'CANCELLED', 'an accepted cancel must cancel the order');
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'cancelShipment', 'refundPayment', 'releaseStock', 'finalizeOrder:CANCELLED']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'shipOrder',
+      'cancelShipment',
+      'refundPayment',
+      'releaseStock',
+      'finalizeOrder:CANCELLED',
+    ]);
   });
 });

@@ -10,7 +10,8 @@ import { cancelUpdate, confirmPaymentUpdate, getStateQuery, type checkoutSaga } 
 import { businessFailure, sagaInput, withSaga as runWithSaga, type Script } from '../support/saga-harness';
 import { createTimeSkippingEnv } from '../support/test-env';
 
-const input = (country = 'DE') => sagaInput({ orderId: randomUUID(), shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: '1', country } });
+const input = (country = 'DE') =>
+  sagaInput({ orderId: randomUUID(), shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: '1', country } });
 
 describe('checkoutSaga (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
@@ -22,11 +23,20 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     await env?.teardown();
   });
 
-  const withSaga = <T>(script: Script, args: CheckoutInput, body: (handle: WorkflowHandle<typeof checkoutSaga>) => Promise<T>) =>
-    runWithSaga(env, script, args, body);
+  const withSaga = <T>(
+    script: Script,
+    args: CheckoutInput,
+    body: (handle: WorkflowHandle<typeof checkoutSaga>) => Promise<T>,
+  ) => runWithSaga(env, script, args, body);
 
-  async function runSaga(script: Script, args = input()): Promise<{ state: CheckoutState; calls: string[]; queried: CheckoutState }> {
-    const { value, calls } = await withSaga(script, args, async (handle) => ({ state: await handle.result(), queried: await handle.query(getStateQuery) }));
+  async function runSaga(
+    script: Script,
+    args = input(),
+  ): Promise<{ state: CheckoutState; calls: string[]; queried: CheckoutState }> {
+    const { value, calls } = await withSaga(script, args, async (handle) => ({
+      state: await handle.result(),
+      queried: await handle.query(getStateQuery),
+    }));
     return { ...value, calls };
   }
 
@@ -35,7 +45,10 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     assert.equal(state.status, 'COMPLETED');
     assert.equal(state.failureReason, undefined);
     assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'finalizeOrder:COMPLETED']);
-    assert.deepEqual(state.steps.map((s) => `${s.name}:${s.state}`), ['reserveStock:COMPLETED', 'chargePayment:COMPLETED', 'shipOrder:COMPLETED']);
+    assert.deepEqual(
+      state.steps.map((s) => `${s.name}:${s.state}`),
+      ['reserveStock:COMPLETED', 'chargePayment:COMPLETED', 'shipOrder:COMPLETED'],
+    );
     assert.deepEqual(queried, state, 'getState returns the same state as the result');
   });
 
@@ -44,7 +57,10 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     assert.equal(state.status, 'FAILED');
     assert.equal(state.failureReason, 'OUT_OF_STOCK');
     assert.deepEqual(calls, ['reserveStock', 'finalizeOrder:FAILED:OUT_OF_STOCK']);
-    assert.deepEqual(state.steps.map((s) => `${s.name}:${s.state}`), ['reserveStock:FAILED', 'chargePayment:SKIPPED', 'shipOrder:SKIPPED']);
+    assert.deepEqual(
+      state.steps.map((s) => `${s.name}:${s.state}`),
+      ['reserveStock:FAILED', 'chargePayment:SKIPPED', 'shipOrder:SKIPPED'],
+    );
   });
 
   it('fails PAYMENT_DECLINED and releases the stock it reserved', async () => {
@@ -58,10 +74,23 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     const { state, calls } = await runSaga({ shipOrder: businessFailure(ErrorType.SHIPPING_UNAVAILABLE) }, input('AQ'));
     assert.equal(state.status, 'FAILED');
     assert.equal(state.failureReason, 'SHIPPING_UNAVAILABLE');
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'refundPayment', 'releaseStock', 'finalizeOrder:FAILED:SHIPPING_UNAVAILABLE']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'shipOrder',
+      'refundPayment',
+      'releaseStock',
+      'finalizeOrder:FAILED:SHIPPING_UNAVAILABLE',
+    ]);
     assert.deepEqual(
       state.steps.map((s) => `${s.kind}:${s.name}:${s.state}`),
-      ['FORWARD:reserveStock:COMPLETED', 'FORWARD:chargePayment:COMPLETED', 'FORWARD:shipOrder:FAILED', 'COMPENSATION:refundPayment:COMPLETED', 'COMPENSATION:releaseStock:COMPLETED'],
+      [
+        'FORWARD:reserveStock:COMPLETED',
+        'FORWARD:chargePayment:COMPLETED',
+        'FORWARD:shipOrder:FAILED',
+        'COMPENSATION:refundPayment:COMPLETED',
+        'COMPENSATION:releaseStock:COMPLETED',
+      ],
     );
   });
 
@@ -70,22 +99,41 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     const { state, calls } = await runSaga({
       chargePayment: async () => {
         attempts += 1;
-        if (attempts <= 2) throw ApplicationFailure.create({ type: ErrorType.TRANSIENT_PROVIDER_ERROR, message: 'flaky' });
+        if (attempts <= 2)
+          throw ApplicationFailure.create({ type: ErrorType.TRANSIENT_PROVIDER_ERROR, message: 'flaky' });
         return { paymentId: 'ch_1', amountCents: 1000 };
       },
     });
     assert.equal(state.status, 'COMPLETED');
     assert.equal(attempts, 3);
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'chargePayment', 'chargePayment', 'shipOrder', 'finalizeOrder:COMPLETED']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'chargePayment',
+      'chargePayment',
+      'shipOrder',
+      'finalizeOrder:COMPLETED',
+    ]);
   });
 
   it('compensates every step that may have happened when a step fails unexpectedly, and fails the execution', async () => {
-    const { calls } = await withSaga({ shipOrder: businessFailure(ErrorType.STEP_ALREADY_COMPENSATED) }, input(), async (handle) => {
-      await assert.rejects(handle.result());
-      const state = await handle.query(getStateQuery);
-      assert.equal(state.status, 'FAILED');
-    });
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'cancelShipment', 'refundPayment', 'releaseStock']);
+    const { calls } = await withSaga(
+      { shipOrder: businessFailure(ErrorType.STEP_ALREADY_COMPENSATED) },
+      input(),
+      async (handle) => {
+        await assert.rejects(handle.result());
+        const state = await handle.query(getStateQuery);
+        assert.equal(state.status, 'FAILED');
+      },
+    );
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'shipOrder',
+      'cancelShipment',
+      'refundPayment',
+      'releaseStock',
+    ]);
   });
 
   /** A promise the test resolves when it wants a mocked activity to finish. */
@@ -97,7 +145,11 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     return { wait: () => p, open };
   }
 
-  async function statusReaches(handle: WorkflowHandle<typeof checkoutSaga>, status: string, step?: { name: string; state: string }): Promise<void> {
+  async function statusReaches(
+    handle: WorkflowHandle<typeof checkoutSaga>,
+    status: string,
+    step?: { name: string; state: string },
+  ): Promise<void> {
     for (let i = 0; i < 200; i += 1) {
       const s = await handle.query(getStateQuery);
       if (s.status === status && (!step || s.steps.some((x) => x.name === step.name && x.state === step.state))) return;
@@ -121,18 +173,34 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
       return handle.result();
     });
     assert.equal(value.status, 'COMPLETED');
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'confirmPayment:true', 'shipOrder', 'finalizeOrder:COMPLETED']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'confirmPayment:true',
+      'shipOrder',
+      'finalizeOrder:COMPLETED',
+    ]);
   });
 
   it('3-D Secure refused: FAILED PAYMENT_DECLINED, stock released, nothing to refund', async () => {
-    const { value, calls } = await withSaga({ ...threeDs, confirmPayment: businessFailure(ErrorType.PAYMENT_DECLINED) }, threeDsInput(), async (handle) => {
-      await statusReaches(handle, 'AWAITING_PAYMENT_CONFIRMATION');
-      await handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved: false }] });
-      return handle.result();
-    });
+    const { value, calls } = await withSaga(
+      { ...threeDs, confirmPayment: businessFailure(ErrorType.PAYMENT_DECLINED) },
+      threeDsInput(),
+      async (handle) => {
+        await statusReaches(handle, 'AWAITING_PAYMENT_CONFIRMATION');
+        await handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved: false }] });
+        return handle.result();
+      },
+    );
     assert.equal(value.status, 'FAILED');
     assert.equal(value.failureReason, 'PAYMENT_DECLINED');
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'confirmPayment:false', 'releaseStock', 'finalizeOrder:FAILED:PAYMENT_DECLINED']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'confirmPayment:false',
+      'releaseStock',
+      'finalizeOrder:FAILED:PAYMENT_DECLINED',
+    ]);
   });
 
   it('3-D Secure never answered: after the default 15 minutes (skipped) FAILED PAYMENT_CONFIRMATION_TIMEOUT, authorisation voided', async () => {
@@ -142,7 +210,13 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     const charge = state.steps.find((s) => s.name === 'chargePayment');
     const waitedMs = Date.parse(charge?.finishedAt ?? '') - Date.parse(charge?.startedAt ?? '');
     assert.ok(waitedMs >= 15 * 60_000, `the durable timer ran its full 15 minutes of workflow time (${waitedMs} ms)`);
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'refundPayment', 'releaseStock', 'finalizeOrder:FAILED:PAYMENT_CONFIRMATION_TIMEOUT']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'refundPayment',
+      'releaseStock',
+      'finalizeOrder:FAILED:PAYMENT_CONFIRMATION_TIMEOUT',
+    ]);
   });
 
   it('a confirmation when none is awaited is rejected by the validator and changes nothing', async () => {
@@ -150,7 +224,10 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     const { value } = await withSaga({ shipOrder: async () => shipping.wait() }, input(), async (handle) => {
       try {
         await statusReaches(handle, 'SHIPPING');
-        await assert.rejects(handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved: true }] }), rejectedWith(/not awaiting payment confirmation/));
+        await assert.rejects(
+          handle.executeUpdate(confirmPaymentUpdate, { args: [{ approved: true }] }),
+          rejectedWith(/not awaiting payment confirmation/),
+        );
       } finally {
         shipping.open();
       }
@@ -160,9 +237,24 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
   });
 
   const cancelCases = [
-    { title: 'while reserving stock', block: 'reserveStock' as const, status: 'RESERVING_STOCK', undo: ['releaseStock'] },
-    { title: 'while charging', block: 'chargePayment' as const, status: 'CHARGING_PAYMENT', undo: ['refundPayment', 'releaseStock'] },
-    { title: 'while shipping', block: 'shipOrder' as const, status: 'SHIPPING', undo: ['cancelShipment', 'refundPayment', 'releaseStock'] },
+    {
+      title: 'while reserving stock',
+      block: 'reserveStock' as const,
+      status: 'RESERVING_STOCK',
+      undo: ['releaseStock'],
+    },
+    {
+      title: 'while charging',
+      block: 'chargePayment' as const,
+      status: 'CHARGING_PAYMENT',
+      undo: ['refundPayment', 'releaseStock'],
+    },
+    {
+      title: 'while shipping',
+      block: 'shipOrder' as const,
+      status: 'SHIPPING',
+      undo: ['cancelShipment', 'refundPayment', 'releaseStock'],
+    },
   ];
   for (const c of cancelCases) {
     it(`cancel ${c.title}: accepted, the running step's possible effect and every earlier one compensated, CANCELLED`, async () => {
@@ -179,7 +271,11 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
       });
       assert.equal(value.status, 'CANCELLED');
       const forward = ['reserveStock', 'chargePayment', 'shipOrder'];
-      assert.deepEqual(calls, [...forward.slice(0, forward.indexOf(c.block) + 1), ...c.undo, 'finalizeOrder:CANCELLED']);
+      assert.deepEqual(calls, [
+        ...forward.slice(0, forward.indexOf(c.block) + 1),
+        ...c.undo,
+        'finalizeOrder:CANCELLED',
+      ]);
       assert.equal(value.steps.find((s) => s.name === c.block)?.detail, 'cancelled');
     });
   }
@@ -191,22 +287,32 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
       return handle.result();
     });
     assert.equal(value.status, 'CANCELLED');
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'refundPayment', 'releaseStock', 'finalizeOrder:CANCELLED']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'refundPayment',
+      'releaseStock',
+      'finalizeOrder:CANCELLED',
+    ]);
   });
 
   it('cancel after the order shipped, and after it ended, is rejected (the API answers 409)', async () => {
     const finalizing = gate();
-    const { value } = await withSaga({ finalizeOrder: async () => finalizing.wait().then(() => ({ changed: true })) }, input(), async (handle) => {
-      try {
-        await statusReaches(handle, 'SHIPPING', { name: 'shipOrder', state: 'COMPLETED' });
-        await assert.rejects(handle.executeUpdate(cancelUpdate), rejectedWith(/shipped/));
-      } finally {
-        finalizing.open();
-      }
-      const done = await handle.result();
-      await assert.rejects(handle.executeUpdate(cancelUpdate));
-      return done;
-    });
+    const { value } = await withSaga(
+      { finalizeOrder: async () => finalizing.wait().then(() => ({ changed: true })) },
+      input(),
+      async (handle) => {
+        try {
+          await statusReaches(handle, 'SHIPPING', { name: 'shipOrder', state: 'COMPLETED' });
+          await assert.rejects(handle.executeUpdate(cancelUpdate), rejectedWith(/shipped/));
+        } finally {
+          finalizing.open();
+        }
+        const done = await handle.result();
+        await assert.rejects(handle.executeUpdate(cancelUpdate));
+        return done;
+      },
+    );
     assert.equal(value.status, 'COMPLETED');
   });
 
@@ -227,7 +333,16 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     assert.equal(value.status, 'FAILED');
     assert.equal(value.failureReason, 'SHIPPING_UNAVAILABLE');
     assert.equal(refunds, 3);
-    assert.deepEqual(calls, ['reserveStock', 'chargePayment', 'shipOrder', 'refundPayment', 'refundPayment', 'refundPayment', 'releaseStock', 'finalizeOrder:FAILED:SHIPPING_UNAVAILABLE']);
+    assert.deepEqual(calls, [
+      'reserveStock',
+      'chargePayment',
+      'shipOrder',
+      'refundPayment',
+      'refundPayment',
+      'refundPayment',
+      'releaseStock',
+      'finalizeOrder:FAILED:SHIPPING_UNAVAILABLE',
+    ]);
   });
 
   it('a compensation still failing after COMPENSATION_ALERT_AFTER raises the CompensationStuck alert, keeps retrying, then clears it', async () => {
@@ -246,7 +361,10 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
         const state = await handle.result();
         const history = await handle.fetchHistory();
         const flags = (history.events ?? [])
-          .map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.CompensationStuck?.data)
+          .map(
+            (e) =>
+              e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.CompensationStuck?.data,
+          )
           .filter((d): d is Uint8Array => d instanceof Uint8Array)
           .map((d) => new TextDecoder().decode(d));
         return { state, flags };

@@ -34,8 +34,18 @@ const endsAs = (status: string, failureReason?: string) => async (handle: Workfl
 /** Every path of the saga whose history is kept as a replay fixture. */
 export const HISTORY_SCENARIOS: HistoryScenario[] = [
   { name: 'completed', script: {}, input: () => sagaInput(), drive: endsAs('COMPLETED') },
-  { name: 'out-of-stock', script: { reserveStock: businessFailure(ErrorType.OUT_OF_STOCK) }, input: () => sagaInput(), drive: endsAs('FAILED', 'OUT_OF_STOCK') },
-  { name: 'payment-declined', script: { chargePayment: businessFailure(ErrorType.PAYMENT_DECLINED) }, input: () => sagaInput(), drive: endsAs('FAILED', 'PAYMENT_DECLINED') },
+  {
+    name: 'out-of-stock',
+    script: { reserveStock: businessFailure(ErrorType.OUT_OF_STOCK) },
+    input: () => sagaInput(),
+    drive: endsAs('FAILED', 'OUT_OF_STOCK'),
+  },
+  {
+    name: 'payment-declined',
+    script: { chargePayment: businessFailure(ErrorType.PAYMENT_DECLINED) },
+    input: () => sagaInput(),
+    drive: endsAs('FAILED', 'PAYMENT_DECLINED'),
+  },
   {
     name: 'shipping-unavailable',
     script: { shipOrder: businessFailure(ErrorType.SHIPPING_UNAVAILABLE) },
@@ -62,7 +72,12 @@ export const HISTORY_SCENARIOS: HistoryScenario[] = [
       await endsAs('FAILED', 'PAYMENT_DECLINED')(handle);
     },
   },
-  { name: '3ds-timeout', script: threeDs, input: threeDsInput, drive: endsAs('FAILED', 'PAYMENT_CONFIRMATION_TIMEOUT') },
+  {
+    name: '3ds-timeout',
+    script: threeDs,
+    input: threeDsInput,
+    drive: endsAs('FAILED', 'PAYMENT_CONFIRMATION_TIMEOUT'),
+  },
   {
     name: 'cancel-awaiting-confirmation',
     script: threeDs,

@@ -13,7 +13,9 @@ import { HISTORIES_DIR } from './histories-dir';
  * it can break executions in production. See docs/workflow-changes.md.
  */
 describe('checkoutSaga replays every recorded history', () => {
-  const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(HISTORIES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 
   it('has histories of every path to replay', () => {
     assert.ok(files.length >= 4, `found ${files.length} histories in ${HISTORIES_DIR}`);
