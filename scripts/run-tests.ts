@@ -41,5 +41,22 @@ const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
 if (filters.length === 0) {
   step('typecheck', bin('tsc'), ['--noEmit', '-p', '.']);
   step('lint', bin('eslint'), ['.']);
+  step('format', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
+  step('code size', process.execPath, [
+    '--import',
+    'tsx',
+    join(repoRoot, 'scripts', 'code-size.ts'),
+    '--check',
+    '--top',
+    '0',
+  ]);
 }
-step('tests', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', '--test-reporter=spec', ...files]);
+step('tests', process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=1',
+  '--test-timeout=300000',
+  '--test-reporter=spec',
+  ...files,
+]);
