@@ -1,5 +1,5 @@
 /**
- * `tsx scripts/stack/cli.ts <up|down|status> [--test-server] [--natscli] [--browser] [--only postgres,nats,temporal]`
+ * `tsx scripts/stack/cli.ts <up|down|status> [--test-server] [--natscli] [--browser] [--tools a,b] [--python] [--only postgres,nats,temporal]`
  *
  * Exit codes: 0 ok, 1 a component failed (message says what and how to fix), 2 bad usage.
  */
@@ -7,29 +7,27 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../lib/config';
 import {
   componentNames,
+  goToolNames,
   describeError,
   stackDown,
   stackStatus,
   stackUp,
-  type ComponentName,
   type StackOptions,
 } from './index';
 
-const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli] [--browser]
+const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli] [--browser] [--tools LIST] [--python]
   up             start what is not reachable yet (idempotent)
   down           stop what \`up\` started; external servers and data are kept
   status         one line per component
   --only LIST    restrict to these components
   --test-server  (up) also prepare the Temporal time-skipping test server
   --natscli      (up) also build the nats CLI used by benchmarks
-  --browser      (up) also install Debian's chromium for the Web UI browser test`;
+  --browser      (up) also install Debian's chromium for the Web UI browser test
+  --tools LIST   (up) also build these pinned Go tools into the cache: ${goToolNames.join(', ')}
+  --python       (up) also install the pinned Python tools (scripts/python/requirements.txt)`;
 
 class UsageError extends Error {
   override name = 'UsageError';
-}
-
-function isComponent(name: string): name is ComponentName {
-  return (componentNames as readonly string[]).includes(name);
 }
 
 function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: StackOptions } {
@@ -43,6 +41,8 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
         'test-server': { type: 'boolean' },
         natscli: { type: 'boolean' },
         browser: { type: 'boolean' },
+        tools: { type: 'string' },
+        python: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -58,24 +58,32 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
   if (command !== 'up' && command !== 'down' && command !== 'status')
     throw new UsageError(command ? `unknown command: ${command}` : 'missing command');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-  if (command !== 'up' && (values['test-server'] || values.natscli || values.browser))
-    throw new UsageError('--test-server, --natscli and --browser only apply to up');
+  if (
+    command !== 'up' &&
+    (values['test-server'] || values.natscli || values.browser || values.python || values.tools !== undefined)
+  )
+    throw new UsageError('--test-server, --natscli, --browser, --tools and --python only apply to up');
   const options: StackOptions = {
     testServer: values['test-server'] ?? false,
     natscli: values.natscli ?? false,
     browser: values.browser ?? false,
+    python: values.python ?? false,
   };
-  if (values.only !== undefined) {
-    const names = values.only
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    const unknown = names.filter((n) => !isComponent(n));
-    if (unknown.length > 0 || names.length === 0)
-      throw new UsageError(`--only takes a comma-separated list of ${componentNames.join(', ')}; got ${values.only}`);
-    options.only = names.filter(isComponent);
-  }
+  if (values.tools !== undefined) options.tools = parseList(values.tools, goToolNames, '--tools');
+  if (values.only !== undefined) options.only = parseList(values.only, componentNames, '--only');
   return { command, options };
+}
+
+/** A comma-separated list of names from `allowed`; anything else is a usage error naming the flag. */
+function parseList<T extends string>(raw: string, allowed: readonly T[], flag: string): T[] {
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const known = names.filter((n): n is T => (allowed as readonly string[]).includes(n));
+  if (known.length !== names.length || names.length === 0)
+    throw new UsageError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; got ${raw}`);
+  return known;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -13,10 +13,14 @@ import { ensureNatsCli, natsDown, natsStatus, natsUp } from './nats';
 import { postgresDown, postgresStatus, postgresUp } from './postgres';
 import { displayPath, elapsed, formatReport, stepLine } from './report';
 import { temporalDown, temporalStatus, temporalUp } from './temporal';
+import { pythonReport } from './python';
 import { ensureTestServer } from './test-server';
+import { goToolReport } from './tools';
 import { componentNames, type ComponentName, type ComponentReport, type Say, type StackOptions } from './types';
 
 export { ensureTestServer, type TestServerOptions } from './test-server';
+export { ensureGoTool, GO_TOOLS, goToolNames, type GoToolName } from './tools';
+export { ensurePythonEnv } from './python';
 export { chromiumVersion, ensureChromium, findChromium } from './browser';
 export { StackError, describeError } from './errors';
 export { formatReport } from './report';
@@ -106,6 +110,16 @@ export async function stackUp(config: Config, opts: StackOptions = {}): Promise<
     }
     if (opts.browser) {
       const report = await ensureChromium(ctx);
+      reports.push(report);
+      say(formatReport(report));
+    }
+    for (const tool of opts.tools ?? []) {
+      const report = await goToolReport(ctx, tool);
+      reports.push(report);
+      say(formatReport(report));
+    }
+    if (opts.python) {
+      const report = await pythonReport(ctx);
       reports.push(report);
       say(formatReport(report));
     }

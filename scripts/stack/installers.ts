@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findExecutable, findOnPath, indent, isRoot, runLogged, tailLines } from './commands';
 import { StackError } from './errors';
@@ -43,6 +43,16 @@ export interface GoTool {
   target: string;
   /** Rough build time shown before starting, e.g. "about a minute". */
   expected: string;
+  /**
+   * Sub-folder of the bin dir to install into. Several modules build a binary named `server`
+   * (Temporal, its UI server, toxiproxy): each gets its own folder so none overwrites another.
+   */
+  dir?: string;
+}
+
+/** Where `goInstall` puts `tool`'s binary under `binDir`. */
+export function goToolPath(tool: GoTool, binDir: string): string {
+  return join(binDir, tool.dir ?? '', tool.binary);
 }
 
 // How often to print a progress line while a build runs, so a long build never looks hung.
@@ -85,14 +95,16 @@ export async function goInstall(tool: GoTool, binDir: string, logFile: string, s
   let code: number;
   try {
     // -v lists each compiled package, which is what the progress line counts.
-    code = await runLogged('env', [`GOBIN=${binDir}`, go, 'install', '-v', tool.target], logFile, (line) => {
+    const gobin = join(binDir, tool.dir ?? '');
+    mkdirSync(gobin, { recursive: true });
+    code = await runLogged('env', [`GOBIN=${gobin}`, go, 'install', '-v', tool.target], logFile, (line) => {
       if (line.startsWith('go: downloading')) downloads += 1;
       else if (line.length > 0 && !line.startsWith('go:') && !line.startsWith('#')) packages += 1;
     });
   } finally {
     clearInterval(progress);
   }
-  const binary = join(binDir, tool.binary);
+  const binary = goToolPath(tool, binDir);
   if (code !== 0 || !existsSync(binary)) {
     throw new StackError(
       `go install ${tool.target} failed (exit ${code}):\n${indent(tailLines(readFileSync(logFile, 'utf8'), 12))}`,

@@ -1,3 +1,5 @@
+import type { GoToolName } from './tools';
+
 /** The services `stack:up` manages, in start order. */
 export const componentNames = ['postgres', 'nats', 'temporal'] as const;
 
@@ -14,7 +16,7 @@ export type ComponentState = 'started' | 'running' | 'external' | 'not running' 
 
 /** One printed line of `up`, `down` or `status`. */
 export interface ComponentReport {
-  name: ComponentName | 'test-server' | 'natscli' | 'chromium';
+  name: ComponentName | 'test-server' | 'natscli' | 'chromium' | 'python' | GoToolName;
   state: ComponentState;
   /** Address the app uses, e.g. 127.0.0.1:55432, or a path for tools. */
   address: string;
@@ -36,5 +38,9 @@ export interface StackOptions {
   natscli?: boolean;
   /** `up` only: also make sure Debian's Chromium is installed (the Web UI browser test drives it). */
   browser?: boolean;
+  /** `up` only: also build these pinned Go tools into the cache (promtool, helm, toxiproxy, ...). */
+  tools?: readonly GoToolName[];
+  /** `up` only: also install the pinned Python tools (scripts/python/requirements.txt) into a cached venv. */
+  python?: boolean;
   say?: Say;
 }
