@@ -33,7 +33,7 @@ export async function checkoutSaga(input: CheckoutInput): Promise<CheckoutState>
     await saga.runForward(async () => {
       for (const step of SAGA_STEPS) {
         saga.setStatus(step.status);
-        undo.register(step.compensation);
+        undo.register(step.compensation); // before the step: it may half-happen
         await saga.runStep(step.name, 'FORWARD', forwardRun(step, saga));
       }
     });
