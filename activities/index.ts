@@ -7,10 +7,14 @@ import type { Carrier } from './providers/carrier';
 import type { PaymentProvider } from './providers/payment-provider';
 import { createShippingActivities } from './shipping';
 
-export interface AllActivityDeps {
+/** What every activity factory is given. Providers are added per domain. */
+export interface ActivityDeps {
   db: Db;
   clock: Clock;
   ids: Ids;
+}
+
+export interface AllActivityDeps extends ActivityDeps {
   provider: PaymentProvider;
   carrier: Carrier;
 }

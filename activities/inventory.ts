@@ -1,16 +1,10 @@
 import { OutOfStockError, StepAlreadyCompensatedError } from '../domain/errors';
 import { withTransaction } from '../lib/db';
 import { appendEvent } from '../outbox/append';
-import {
-  atBoundary,
-  lockOrder,
-  lockProducts,
-  moveLockedStock,
-  moveStock,
-  stockLines,
-  type ActivityDeps,
-  type StockLine,
-} from './shared';
+import { atBoundary } from './boundary';
+import type { ActivityDeps } from './index';
+import { lockOrder } from './order-lock';
+import { lockProducts, moveLockedStock, moveStock, stockLines, type StockLine } from './stock';
 
 type Shortage = { sku: string; requested: number; available: number };
 

@@ -2,7 +2,9 @@ import type { FailureReason, StepStatus } from '../domain/order';
 import { TERMINAL_STATUSES } from '../domain/order';
 import { withTransaction } from '../lib/db';
 import { appendEvent } from '../outbox/append';
-import { atBoundary, lockOrder, type ActivityDeps } from './shared';
+import { atBoundary } from './boundary';
+import type { ActivityDeps } from './index';
+import { lockOrder } from './order-lock';
 
 export type FinalOutcome =
   { status: 'COMPLETED' } | { status: 'CANCELLED' } | { status: 'FAILED'; failureReason: FailureReason };

@@ -2,7 +2,9 @@ import { PaymentDeclinedError, StepAlreadyCompensatedError } from '../domain/err
 import { withTransaction, type Tx } from '../lib/db';
 import { appendEvent } from '../outbox/append';
 import type { ConfirmResult, PaymentProvider } from './providers/payment-provider';
-import { atBoundary, lockOrder, type ActivityDeps, type LockedOrder } from './shared';
+import { atBoundary } from './boundary';
+import type { ActivityDeps } from './index';
+import { lockOrder, type LockedOrder } from './order-lock';
 
 type PaymentStatus = 'CHARGED' | 'DECLINED' | 'REFUNDED' | 'VOIDED';
 interface PaymentRow {

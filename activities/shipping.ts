@@ -2,7 +2,10 @@ import { ShippingUnavailableError, StepAlreadyCompensatedError } from '../domain
 import { withTransaction, type Tx } from '../lib/db';
 import { appendEvent } from '../outbox/append';
 import type { Carrier } from './providers/carrier';
-import { atBoundary, lockOrder, moveStock, stockLines, type ActivityDeps } from './shared';
+import { atBoundary } from './boundary';
+import type { ActivityDeps } from './index';
+import { lockOrder } from './order-lock';
+import { moveStock, stockLines } from './stock';
 
 interface ShipmentRow {
   status: 'CREATED' | 'FAILED' | 'CANCELLED';

@@ -2,6 +2,7 @@
  * The order as every layer sees it: statuses, failure reasons and the saga's state.
  * Pure types and constants only, so workflow code can import it deterministically.
  */
+import type { SagaStepName } from '../workflows/steps';
 
 /** Every status a checkout can be in; the last three are terminal. */
 export const OrderStatus = {
@@ -32,16 +33,12 @@ export const FailureReason = {
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
-/** Forward steps and their compensations, named as the Temporal Web UI shows the activities. */
-export const StepName = {
-  reserveStock: 'reserveStock',
-  chargePayment: 'chargePayment',
-  shipOrder: 'shipOrder',
-  releaseStock: 'releaseStock',
-  refundPayment: 'refundPayment',
-  cancelShipment: 'cancelShipment',
-} as const;
-export type StepName = (typeof StepName)[keyof typeof StepName];
+/**
+ * A forward step or its compensation, named as the Temporal Web UI shows its activity
+ * (`reserveStock`, `chargePayment`, `shipOrder`, `releaseStock`, `refundPayment`,
+ * `cancelShipment`). The names come from the saga's step table, `SAGA_STEPS` in workflows/steps.ts.
+ */
+export type StepName = SagaStepName;
 
 export type StepKind = 'FORWARD' | 'COMPENSATION';
 export type StepState = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'SKIPPED';

@@ -1,0 +1,15 @@
+/**
+ * Patch ids of the saga (see docs/workflow-changes.md). Each guards a change to the commands an
+ * execution issues, so executions that started before it replay their old commands. Never rename
+ * one: running and recorded executions carry its marker.
+ */
+
+/** The compensation alert timer; executions that started before it replay without it. */
+export const COMPENSATION_ALERT_PATCH = 'compensation-alert';
+
+/**
+ * An accepted cancel wins even when the forward steps finished anyway (the last step's result
+ * reached the workflow in the same task as the cancel, so cancelling the scope no longer
+ * interrupted it). Found by the chaos runner: a 202 to a cancel followed by a COMPLETED order.
+ */
+export const CANCEL_WINS_PATCH = 'accepted-cancel-wins';
