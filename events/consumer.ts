@@ -18,7 +18,7 @@ import type { EventType } from './catalog';
 import { deadLetter, publishDeadLetter } from './dead-letter';
 import { countDeadLetters } from './dlq';
 import { parseEvent, type ParsedEvent, type ParseResult } from './envelope';
-import { missingAsUndefined } from './jetstream-errors';
+import { missingAsUndefined } from './nats-errors';
 import { KeyedQueue } from './keyed-queue';
 import { noopConsumerMetrics, type ConsumerMetrics, type ConsumerOutcome } from './metrics';
 import {

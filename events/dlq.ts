@@ -1,12 +1,6 @@
-import {
-  headers as natsHeaders,
-  NatsError,
-  type Consumer,
-  type JetStreamClient,
-  type JetStreamManager,
-  type MsgHdrs,
-} from 'nats';
+import { headers as natsHeaders, type Consumer, type JetStreamClient, type JetStreamManager, type MsgHdrs } from 'nats';
 import { DLQ_HEADERS, DLQ_STREAM } from './dead-letter';
+import { describeNatsError, JsApiErrorCode, jsApiErrorCode, jsApiErrorDescription } from './nats-errors';
 
 /** Header on a replayed event naming the dead letter it came from (its DLQ stream sequence). */
 export const REPLAYED_FROM_HEADER = 'Dlq-Replayed-From';
@@ -105,23 +99,6 @@ export class DeadLetterNotRemoved extends Error {
   }
 }
 
-// JetStream API error codes (nats-server errors.json). A 404 alone is not enough: a missing
-// stream is also a 404, and deleting a missing message answers 500 with 10057.
-const JS_NO_MESSAGE_FOUND = 10037;
-const JS_STREAM_NOT_FOUND = 10059;
-const JS_STREAM_MSG_DELETE_FAILED = 10057;
-
-function apiErrorCode(err: unknown): number | undefined {
-  return err instanceof NatsError ? err.api_error?.err_code : undefined;
-}
-
-function describeNatsError(err: unknown, subject?: string): string {
-  // nats.js reports "no responders" as a bare "503": no stream listens on the subject.
-  if (err instanceof NatsError && err.code === '503' && subject)
-    return `no JetStream stream stores subject ${subject} (503 no responders)`;
-  return err instanceof Error ? err.message : String(err);
-}
-
 function assertSeq(seq: number): void {
   if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError(`not a stream sequence: ${seq}`);
 }
@@ -189,9 +166,9 @@ async function getRaw(jsm: JetStreamManager, seq: number): Promise<RawDeadLetter
     const m = await jsm.streams.getMessage(DLQ_STREAM, { seq });
     return { seq: m.seq, subject: m.subject, time: m.time, headers: m.header, data: m.data };
   } catch (err) {
-    const code = apiErrorCode(err);
-    if (code === JS_NO_MESSAGE_FOUND) throw new DeadLetterNotFound(seq);
-    if (code === JS_STREAM_NOT_FOUND)
+    const code = jsApiErrorCode(err);
+    if (code === JsApiErrorCode.NoMessageFound) throw new DeadLetterNotFound(seq);
+    if (code === JsApiErrorCode.StreamNotFound)
       throw new DeadLetterNotFound(seq, `no dead letter ${seq}: stream ${DLQ_STREAM} does not exist`);
     throw err;
   }
@@ -203,13 +180,10 @@ async function deleteRaw(jsm: JetStreamManager, seq: number): Promise<boolean> {
     // No erase: the same bytes stay in the source stream, so overwriting them here buys nothing.
     return await jsm.streams.deleteMessage(DLQ_STREAM, seq, false);
   } catch (err) {
-    const code = apiErrorCode(err);
-    if (code === JS_STREAM_NOT_FOUND) return false;
-    if (
-      code === JS_STREAM_MSG_DELETE_FAILED &&
-      err instanceof NatsError &&
-      /no message found|EOF/i.test(err.api_error?.description ?? '')
-    ) {
+    const code = jsApiErrorCode(err);
+    if (code === JsApiErrorCode.StreamNotFound) return false;
+    // A missing message is not a 404 here: the delete fails (500) with a description saying so.
+    if (code === JsApiErrorCode.StreamMsgDeleteFailed && /no message found|EOF/i.test(jsApiErrorDescription(err))) {
       return false;
     }
     throw err;
@@ -264,7 +238,7 @@ export async function listDeadLetters(
     }
   } catch (err) {
     // No DLQ stream yet: nothing was ever dead-lettered (the ordered consumer looks it up first).
-    if (apiErrorCode(err) === JS_STREAM_NOT_FOUND) return entries;
+    if (jsApiErrorCode(err) === JsApiErrorCode.StreamNotFound) return entries;
     throw err;
   } finally {
     // The server would drop it after its inactivity threshold anyway; this just tidies up now.
@@ -398,7 +372,7 @@ export async function countDeadLetters(jsm: JetStreamManager, consumer: string):
     const info = await jsm.streams.info(DLQ_STREAM, { subjects_filter: `dlq.${consumer}.>` });
     return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
   } catch (err) {
-    if (apiErrorCode(err) === JS_STREAM_NOT_FOUND) return 0;
+    if (jsApiErrorCode(err) === JsApiErrorCode.StreamNotFound) return 0;
     throw err;
   }
 }
