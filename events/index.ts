@@ -21,14 +21,8 @@ export {
   type EventData,
   type EventType,
 } from './catalog';
-export {
-  cloudEventSchema,
-  parseEvent,
-  TRACEPARENT_PATTERN,
-  type CloudEvent,
-  type ParsedEvent,
-  type ParseResult,
-} from './envelope';
+export { cloudEventSchema, parseEvent, type CloudEvent, type ParsedEvent, type ParseResult } from './envelope';
+export { TRACEPARENT_PATTERN } from './trace-context';
 export { STREAMS, streamFor, ensureStreams, DEFAULT_MAX_AGE_MS, type StreamName, type StreamSettings } from './streams';
 export {
   createConsumer,

@@ -1,6 +1,6 @@
 import { EVENT_TYPES, serviceOf } from '../../events/catalog';
 import { DLQ_HEADERS } from '../../events/dead-letter';
-import { TRACEPARENT_PATTERN } from '../../events/envelope';
+import { TRACEPARENT_PATTERN } from '../../events/trace-context';
 import type { JsonObject } from './json';
 import type { EventContract } from './json-schema';
 
