@@ -38,7 +38,7 @@ export {
   type MessageInfo,
   type Outcome,
 } from './consumer';
-export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letter';
+export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letters/publish';
 export {
   CONSUMER_OUTCOMES,
   createConsumerMetrics,
@@ -56,15 +56,17 @@ export {
   DeadLetterNotFound,
   discardDeadLetter,
   listDeadLetters,
-  replayAll,
-  replayDeadLetter,
   showDeadLetter,
-  DeadLetterNotRemoved,
   NotADeadLetter,
-  REPLAYED_FROM_HEADER,
-  ReplayPublishFailed,
   type DeadLetter,
   type DeadLetterEntry,
+} from './dead-letters/admin';
+export {
+  replayAll,
+  replayDeadLetter,
+  DeadLetterNotRemoved,
+  REPLAYED_FROM_HEADER,
+  ReplayPublishFailed,
   type ReplayOutcome,
   type ReplayResult,
-} from './dlq';
+} from './dead-letters/replay';

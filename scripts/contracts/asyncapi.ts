@@ -1,5 +1,5 @@
 import { EVENT_TYPES, serviceOf } from '../../events/catalog';
-import { DLQ_HEADERS } from '../../events/dead-letter';
+import { DLQ_HEADERS } from '../../events/dead-letters/publish';
 import { TRACEPARENT_PATTERN } from '../../events/trace-context';
 import type { JsonObject } from './json';
 import type { EventContract } from './json-schema';
