@@ -1,7 +1,9 @@
 /**
  * The events package other teams import as `checkout-saga/events`: the catalogue (zod schemas and
  * TypeScript types of every event type and version), the CloudEvents envelope parser, the stream
- * declarations, and the idempotent consumer kit with its dead-letter tooling.
+ * declarations, and the idempotent consumer kit with its dead-letter tooling. Runtime only, and
+ * nothing from the checkout's own code: build-time contract generation lives in scripts/contracts/,
+ * and this package only ships its committed output.
  *
  * @example
  * import { createConsumer, type EventOf } from 'checkout-saga/events';
@@ -27,7 +29,11 @@ export { STREAMS, streamFor, ensureStreams, DEFAULT_MAX_AGE_MS, type StreamName,
 export {
   createConsumer,
   EventConsumer,
+  withTransaction,
   type ConsumerDeps,
+  type ConsumerLogger,
+  type Db,
+  type Tx,
   type ConsumerOptions,
   type ConsumerStats,
   type EventOf,
