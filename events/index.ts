@@ -1,9 +1,9 @@
 /**
  * The events package other teams import as `checkout-saga/events`: the catalogue (zod schemas and
  * TypeScript types of every event type and version), the CloudEvents envelope parser, the stream
- * declarations, and the idempotent consumer kit with its dead-letter tooling. Runtime only, and
- * nothing from the checkout's own code: build-time contract generation lives in scripts/contracts/,
- * and this package only ships its committed output.
+ * declarations, and the idempotent consumer kit with its tables (`migrateConsumerKit`) and its
+ * dead-letter tooling. Runtime only, and nothing from the checkout's own code: build-time contract
+ * generation lives in scripts/contracts/, and this package only ships its committed output.
  *
  * @example
  * import { createConsumer, type EventOf } from 'checkout-saga/events';
@@ -11,6 +11,7 @@
  *   name: 'loyalty-points', stream: 'CHECKOUT',
  *   handlers: { 'checkout.order.completed': async (e: EventOf<'checkout.order.completed'>, { tx }) => { await tx.query('...'); } },
  * });
+ * await migrateConsumerKit(db); // once, or apply CONSUMER_KIT_SCHEMA with your migration tool
  * await consumer.run(signal);
  */
 export {
@@ -29,6 +30,8 @@ export { STREAMS, streamFor, ensureStreams, DEFAULT_MAX_AGE_MS, type StreamName,
 export {
   createConsumer,
   EventConsumer,
+  migrateConsumerKit,
+  CONSUMER_KIT_SCHEMA,
   withTransaction,
   type ConsumerDeps,
   type ConsumerLogger,

@@ -17,6 +17,7 @@ export type {
   MessageInfo,
   Outcome,
 } from './types';
+export { migrateConsumerKit, CONSUMER_KIT_SCHEMA } from './migrate';
 export { withTransaction, type Db, type Tx } from './transaction';
 
 /**
@@ -36,6 +37,8 @@ export { withTransaction, type Db, type Tx } from './transaction';
  * - Survives NATS restarts: pulls use idle heartbeats; the consumer's status is watched and a
  *   deleted consumer is recreated; if the message loop ends unexpectedly it is restarted.
  * - `run(signal)` returns after abort once pulling stopped and in-flight handlers finished.
+ *
+ * Its tables are created by `migrateConsumerKit(db)`.
  *
  * @example
  * const consumer = createConsumer({ nc, db, logger }, {
