@@ -1,3 +1,4 @@
+import type { EventType } from '../catalog';
 import { parseEvent, type ParsedEvent } from '../envelope';
 import { isProcessed, lockOrderForConsumer, markProcessed, missingPredecessors } from './inbox';
 import { park, parkedFor, unpark } from './parking';
@@ -5,7 +6,6 @@ import type { ConsumerRuntime } from './runtime';
 import { handlerOf, type StepHandler } from './settings';
 import type { Tx } from './transaction';
 import type { EventOf, MessageInfo, Outcome } from './types';
-import type { EventType } from '../catalog';
 
 /**
  * Applies one event inside `tx`, keyed on its `subject`: takes the per-order lock, skips a
