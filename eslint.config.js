@@ -30,6 +30,13 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+// The events kit (`checkout-saga/events`) is installed by other teams without the rest of this
+// repository, so it must not reach into the checkout's own folders, at any depth.
+const appFolders = ['domain', 'workflows', 'activities', 'api', 'outbox', 'lib', 'workers', 'subscribers', 'scripts'];
+const appImports = appFolders.flatMap((folder) =>
+  ['../', '../../', '../../../'].flatMap((up) => [`${up}${folder}`, `${up}${folder}/*`]),
+);
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.stack/**', 'test-results/**', 'bench/results/**'] },
   {
@@ -77,6 +84,23 @@ export default tseslint.config(
               group: ['../activities', '../activities/*'],
               allowTypeImports: true,
               message: 'Import activities as types only (`import type`).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['events/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: appImports,
+              message:
+                'The events kit ships to other teams on its own: it imports nothing from the checkout (domain, workflows, activities, api, outbox, lib, workers, subscribers, scripts).',
             },
           ],
         },

@@ -19,8 +19,8 @@ import {
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { withTransaction } from '../lib/db';
-import { newTraceparent, type Clock, type Ids } from '../lib/runtime';
-import { activeTraceparent } from '../events/trace-context';
+import type { Clock, Ids } from '../lib/runtime';
+import { activeTraceparent, newTraceparent } from '../events/trace-context';
 import { appendEvent } from '../outbox/append';
 import { cancelUpdate, checkoutSaga, confirmPaymentUpdate, getStateQuery } from '../workflows/checkout-saga';
 import { CustomerIdKey, OrderStatusKey } from '../workflows/search-attributes';

@@ -131,7 +131,7 @@ export const APP_PROCESSES = {
   'saga-worker': { file: 'workers/saga-worker.ts', ready: /"msg":"saga worker running"/ },
   'outbox-relay': { file: 'workers/relay.ts', ready: /"msg":"outbox relay partitions changed"/ },
   // The subscribers log nothing when they start: ready once their durable consumer has a pull waiting.
-  'audit-subscriber': { file: 'workers/subscriber.ts', consumer: 'order-audit' },
+  'audit-subscriber': { file: 'workers/audit.ts', consumer: 'order-audit' },
   'read-model': { file: 'workers/read-model.ts', consumer: 'order-read-model' },
   notifications: { file: 'workers/notifications.ts', consumer: 'notifications' },
   'bare-worker': { file: 'bench/baseline/bare-worker.ts', ready: /"msg":"bare worker running"/ },

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { dataSchemaFor, type DomainEvent } from './catalog';
-
-export const TRACEPARENT_PATTERN = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+import { TRACEPARENT_PATTERN } from './trace-context';
 
 /** CloudEvents 1.0 structured-mode JSON envelope, as published on every subject. */
 export const cloudEventSchema = z.object({

@@ -1,7 +1,9 @@
 /**
  * The events package other teams import as `checkout-saga/events`: the catalogue (zod schemas and
  * TypeScript types of every event type and version), the CloudEvents envelope parser, the stream
- * declarations, and the idempotent consumer kit with its dead-letter tooling.
+ * declarations, and the idempotent consumer kit with its tables (`migrateConsumerKit`) and its
+ * dead-letter tooling. Runtime only, and nothing from the checkout's own code: build-time contract
+ * generation lives in scripts/contracts/, and this package only ships its committed output.
  *
  * @example
  * import { createConsumer, type EventOf } from 'checkout-saga/events';
@@ -9,6 +11,7 @@
  *   name: 'loyalty-points', stream: 'CHECKOUT',
  *   handlers: { 'checkout.order.completed': async (e: EventOf<'checkout.order.completed'>, { tx }) => { await tx.query('...'); } },
  * });
+ * await migrateConsumerKit(db); // once, or apply CONSUMER_KIT_SCHEMA with your migration tool
  * await consumer.run(signal);
  */
 export {
@@ -21,19 +24,19 @@ export {
   type EventData,
   type EventType,
 } from './catalog';
-export {
-  cloudEventSchema,
-  parseEvent,
-  TRACEPARENT_PATTERN,
-  type CloudEvent,
-  type ParsedEvent,
-  type ParseResult,
-} from './envelope';
+export { cloudEventSchema, parseEvent, type CloudEvent, type ParsedEvent, type ParseResult } from './envelope';
+export { TRACEPARENT_PATTERN } from './trace-context';
 export { STREAMS, streamFor, ensureStreams, DEFAULT_MAX_AGE_MS, type StreamName, type StreamSettings } from './streams';
 export {
   createConsumer,
   EventConsumer,
+  migrateConsumerKit,
+  CONSUMER_KIT_SCHEMA,
+  withTransaction,
   type ConsumerDeps,
+  type ConsumerLogger,
+  type Db,
+  type Tx,
   type ConsumerOptions,
   type ConsumerStats,
   type EventOf,
@@ -44,7 +47,7 @@ export {
   type MessageInfo,
   type Outcome,
 } from './consumer';
-export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letter';
+export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letters/publish';
 export {
   CONSUMER_OUTCOMES,
   createConsumerMetrics,
@@ -62,15 +65,17 @@ export {
   DeadLetterNotFound,
   discardDeadLetter,
   listDeadLetters,
-  replayAll,
-  replayDeadLetter,
   showDeadLetter,
-  DeadLetterNotRemoved,
   NotADeadLetter,
-  REPLAYED_FROM_HEADER,
-  ReplayPublishFailed,
   type DeadLetter,
   type DeadLetterEntry,
+} from './dead-letters/admin';
+export {
+  replayAll,
+  replayDeadLetter,
+  DeadLetterNotRemoved,
+  REPLAYED_FROM_HEADER,
+  ReplayPublishFailed,
   type ReplayOutcome,
   type ReplayResult,
-} from './dlq';
+} from './dead-letters/replay';

@@ -1,4 +1,4 @@
-import { missingAsUndefined } from './jetstream-errors';
+import { missingAsUndefined } from './nats-errors';
 import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
 
 /** One stream per owning service (first subject token), plus the dead-letter stream. */

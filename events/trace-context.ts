@@ -12,8 +12,22 @@ import {
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
+// The one home of W3C trace context in this repository: the `traceparent` format, new and child
+// values, and the messaging spans the relay and the consumer kit create around them.
+
 /** Instrumentation scope of the spans the relay and the consumer kit create. */
 export const TRACER_NAME = 'checkout-saga/events';
+
+/** A W3C `traceparent` value: version 00, 32-hex trace id, 16-hex span id, 2-hex flags. */
+export const TRACEPARENT_PATTERN = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** Random hex for new trace and span ids; the app's injected `Ids` fits, so tests can pin them. */
+export interface RandomHex {
+  /** `bytes` random bytes as lower-case hex. */
+  hex(bytes: number): string;
+}
 
 // Used directly rather than through the global propagator, so the `traceparent` NATS header and
 // envelope field are read and written the same way whether or not this process exports spans.
@@ -27,6 +41,28 @@ const headerGetter = {
 /** Formats a span context as a W3C `traceparent` value. */
 export function formatTraceparent(sc: SpanContext): string {
   return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * A new W3C traceparent: a fresh trace, sampled.
+ *
+ * @example
+ * newTraceparent(randomIds); // '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+ */
+export function newTraceparent(ids: RandomHex): string {
+  return `00-${ids.hex(16)}-${ids.hex(8)}-01`;
+}
+
+/**
+ * A traceparent in the same trace as `parent`, with a new span id; a new trace when `parent` is
+ * not a traceparent.
+ *
+ * @example
+ * childTraceparent(order.traceparent, ids);
+ */
+export function childTraceparent(parent: string, ids: RandomHex): string {
+  const traceId = parent.split('-')[1];
+  return traceId && TRACE_ID_PATTERN.test(traceId) ? `00-${traceId}-${ids.hex(8)}-01` : newTraceparent(ids);
 }
 
 /**

@@ -1,7 +1,9 @@
 import pg from 'pg';
+import type { Db } from '../events/consumer/transaction';
 
-export type Db = pg.Pool;
-export type Tx = pg.PoolClient;
+// One transaction helper for the app and the consumer kit: the kit ships it (other teams install
+// the kit without this folder), so the app takes it from there.
+export { withTransaction, type Db, type Tx } from '../events/consumer/transaction';
 
 /**
  * Creates the process's connection pool. One per process, created by the entry point and injected.
@@ -15,39 +17,4 @@ export function createDb(url: string, opts: { max?: number; applicationName: str
   // the pool discards it and the next query gets a fresh one.
   pool.on('error', () => undefined);
   return pool;
-}
-
-/**
- * Runs `fn` in one transaction: COMMIT if it resolves, ROLLBACK (and rethrow) if it throws.
- *
- * @example
- * await withTransaction(db, async (tx) => { await tx.query('UPDATE ...'); });
- */
-export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const client = await db.connect();
-  let broken: Error | undefined;
-  // The pool listens for errors only on idle clients: a connection lost while this one is checked
-  // out but between two queries (Postgres restarted) would otherwise be an unhandled 'error' event
-  // and kill the process. Remember it instead; the next query fails and the client is discarded.
-  const onError = (err: Error) => {
-    broken = err;
-  };
-  client.on('error', onError);
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackErr) {
-      // The connection is unusable; release it destroyed so the pool does not reuse it.
-      broken = rollbackErr as Error;
-    }
-    throw err;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { migrateConsumerKit } from '../events/consumer/migrate';
 import type { Db } from './db';
 import { withTransaction } from './db';
 import { repoRoot } from './config';
@@ -17,7 +18,10 @@ export interface MigrationResult {
 
 /**
  * Applies every `db/migrations/NNNN_name.sql` not yet applied, in order, each in its own
- * transaction, recording name and checksum. A changed, already-applied file is an error.
+ * transaction, recording name and checksum. A changed, already-applied file is an error. Then
+ * creates the consumer kit's tables where missing (`migrateConsumerKit`, which ships with the
+ * kit): here 0001 and 0003 already made them, and they stay as they are because an applied
+ * migration's checksum must not change, so the kit's step is a no-op on this app's databases.
  *
  * @example
  * const { applied } = await migrate(db);
@@ -50,6 +54,7 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<MigrationRe
       });
       applied.push(file);
     }
+    await migrateConsumerKit(db);
     return { applied, alreadyApplied: done.size };
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, NatsError, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import { DEFAULT_MAX_AGE_MS, ensureStreams } from '../events/streams';
 import { durationToMs, type Config } from './config';
 
@@ -22,12 +22,8 @@ export async function connectNats(config: Config['nats'], name: string): Promise
   return connect(options);
 }
 
-const UNREACHABLE = new Set(['CONNECTION_REFUSED', 'CONNECTION_TIMEOUT', 'TIMEOUT']);
-
-/** True when a first connection failed because no NATS server answered (worth waiting for). */
-export function isNatsUnreachable(err: unknown): boolean {
-  return err instanceof NatsError && UNREACHABLE.has(err.code);
-}
+// NATS errors have one home, events/nats-errors.ts; the connection helpers' callers take this one from here.
+export { isNatsUnreachable } from '../events/nats-errors';
 
 /**
  * Declares every stream with this deployment's settings. Each process that publishes or consumes

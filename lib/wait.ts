@@ -1,21 +1,7 @@
-/**
- * Sleeps `ms` unless `signal` aborts first (then resolves early, never rejects).
- *
- * @example
- * await sleep(500, signal);
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+import { sleep } from '../events/consumer/sleep';
+
+// One abortable sleep for the app and the consumer kit, which ships it.
+export { sleep };
 
 /**
  * A wake-up latch: `wait(ms)` resolves on the next `wake()`, after `ms`, or on abort,

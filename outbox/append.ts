@@ -1,8 +1,8 @@
 import { dataSchemaFor, type DomainEvent } from '../events/catalog';
 import type { CloudEvent } from '../events/envelope';
 import type { Tx } from '../lib/db';
-import { activeTraceparent } from '../events/trace-context';
-import { childTraceparent, type Clock, type Ids } from '../lib/runtime';
+import { activeTraceparent, childTraceparent } from '../events/trace-context';
+import type { Clock, Ids } from '../lib/runtime';
 
 export interface OutboxDeps {
   clock: Clock;

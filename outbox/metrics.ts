@@ -1,44 +1,20 @@
-import { NatsError } from 'nats';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { classifyNatsError, NATS_FAILURES, type NatsFailure } from '../events/nats-errors';
 import { withTransaction, type Db } from '../lib/db';
 
 /** Why a publish failed, as the bounded `reason` label of `outbox_publish_errors_total`. */
-export type PublishErrorReason = 'timeout' | 'no_responders' | 'disconnected' | 'rejected' | 'permission' | 'other';
+export type PublishErrorReason = NatsFailure;
 
-export const PUBLISH_ERROR_REASONS: readonly PublishErrorReason[] = [
-  'timeout',
-  'no_responders',
-  'disconnected',
-  'rejected',
-  'permission',
-  'other',
-];
-
-const DISCONNECTED = new Set([
-  'DISCONNECT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_DRAINING',
-  'CONNECTION_REFUSED',
-  'CONNECTION_TIMEOUT',
-]);
+export const PUBLISH_ERROR_REASONS: readonly PublishErrorReason[] = NATS_FAILURES;
 
 /**
- * Maps a publish failure to a small fixed set of reasons; the error's message (which can name a
- * subject or an id) never becomes a label.
+ * Maps a publish failure to a small fixed set of reasons (the one NATS error classifier); the
+ * error's message (which can name a subject or an id) never becomes a label.
  *
  * @example
  * publishErrorReason(NatsError.errorForCode('TIMEOUT')); // 'timeout'
  */
-export function publishErrorReason(err: unknown): PublishErrorReason {
-  if (!(err instanceof NatsError)) return 'other';
-  // JetStream answered with an API error (stream limits, wrong expected sequence, ...).
-  if (err.api_error) return 'rejected';
-  if (err.code === 'TIMEOUT' || err.code === '408') return 'timeout';
-  if (err.code === '503') return 'no_responders';
-  if (DISCONNECTED.has(err.code)) return 'disconnected';
-  if (err.isPermissionError() || err.isAuthError()) return 'permission';
-  return 'other';
-}
+export const publishErrorReason: (err: unknown) => PublishErrorReason = classifyNatsError;
 
 /** The part of a relay the metrics read at scrape time. */
 export interface RelayStatusSource {

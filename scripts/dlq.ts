@@ -5,13 +5,10 @@ import {
   DeadLetterNotFound,
   discardDeadLetter,
   listDeadLetters,
-  replayAll,
-  replayDeadLetter,
   showDeadLetter,
   type DeadLetterEntry,
-  type ReplayOutcome,
-  type ReplayResult,
-} from '../events/dlq';
+} from '../events/dead-letters/admin';
+import { replayAll, replayDeadLetter, type ReplayOutcome, type ReplayResult } from '../events/dead-letters/replay';
 import { loadConfigOrExit } from '../lib/main';
 import { connectNats } from '../lib/nats';
 

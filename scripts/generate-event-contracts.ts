@@ -1,11 +1,16 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../lib/config';
-import { checkCompatible, contractFiles, fixtureFile, JSON_SCHEMA_DIR, type JsonValue } from '../events/contracts';
+import { checkCompatible } from './contracts/compatibility';
+import { sampleEnvelope } from './contracts/fixtures';
+import { contractFiles, fixtureFile, JSON_SCHEMA_DIR } from './contracts/files';
+import { renderJson, type JsonValue } from './contracts/json';
+import { catalogVersions } from './contracts/json-schema';
 
 /**
- * `npm run events:generate`: writes the per-version JSON Schemas and the AsyncAPI document from
- * the event catalogue. A published schema is only ever overwritten by a compatible revision.
+ * `npm run events:generate`: writes the per-version JSON Schemas, the AsyncAPI document and the
+ * types table of docs/events.md from the event catalogue, and a sample envelope for a new version
+ * from its schema's example. A published schema is only ever overwritten by a compatible revision.
  * `npm run events:generate -- --check` writes nothing and fails if a committed file is stale.
  */
 const check = process.argv.includes('--check');
@@ -40,11 +45,15 @@ const orphans = existsSync(schemaDir)
   : [];
 
 const stale = files.filter((f) => read(f.path) !== f.text).map((f) => f.path);
-const missingFixtures = files.flatMap(({ contract }) => {
-  if (!contract) return [];
-  const path = fixtureFile(contract.type, contract.version);
-  return read(path) === undefined ? [path] : [];
+// A sample is written once, for a version that has none, from its schema's example; a committed
+// sample is a published fixture and never rewritten.
+const samples = catalogVersions().flatMap(({ type, version, data }) => {
+  const path = fixtureFile(type, version);
+  if (read(path) !== undefined) return [];
+  const envelope = sampleEnvelope(type, version, data);
+  return [{ path, text: envelope ? renderJson(envelope) : undefined }];
 });
+const missingFixtures = samples.filter((s) => check || s.text === undefined).map((s) => s.path);
 
 let failed = false;
 if (incompatible.length > 0) {
@@ -67,7 +76,8 @@ if (orphans.length > 0) {
 if (missingFixtures.length > 0) {
   // A warning, not a failure: the unit tests fail on it, with the same list.
   console.warn(
-    `No sample envelope yet (add one, it is the published-version fixture):\n${missingFixtures.map((p) => `  - ${p}`).join('\n')}`,
+    `No sample envelope yet (add one, it is the published-version fixture):\n${missingFixtures.map((p) => `  - ${p}`).join('\n')}` +
+      (check ? '' : '\nGive the schema an example (`.meta({ examples: [{ ... }] })`) and the generator writes it.'),
   );
 }
 
@@ -81,12 +91,15 @@ if (check) {
     console.log(`event contracts up to date (${files.length} files)`);
   }
 } else if (!failed) {
-  for (const { path, text } of files) {
-    if (!stale.includes(path)) continue;
+  const writes = [
+    ...files.filter((f) => stale.includes(f.path)),
+    ...samples.flatMap((s) => (s.text === undefined ? [] : [{ path: s.path, text: s.text }])),
+  ];
+  for (const { path, text } of writes) {
     const abs = join(repoRoot, path);
     mkdirSync(dirname(abs), { recursive: true });
     writeFileSync(abs, text);
   }
-  console.log(`event contracts: ${stale.length} written, ${files.length - stale.length} unchanged`);
+  console.log(`event contracts: ${writes.length} written, ${files.length - stale.length} unchanged`);
 }
 process.exit(failed ? 1 : 0);

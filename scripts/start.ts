@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { childEnv, repoRoot } from '../lib/config';
 import { loadConfigOrExit } from '../lib/main';
+import { SUBSCRIBERS } from '../subscribers/index';
 
 /**
  * `npm start`: brings up what is missing of the stack, migrates and seeds, then runs the API,
- * the saga worker, the outbox relay and the example subscribers (audit, order read model,
- * notifications) as child processes. Ctrl-C
+ * the saga worker, the outbox relay and every subscriber of subscribers/index.ts (audit, order
+ * read model, notifications) as child processes. Ctrl-C
  * (or SIGTERM) is passed on to each, which drain their in-flight work before exiting.
  */
 const config = loadConfigOrExit();
@@ -22,13 +23,12 @@ function run(args: string[]): Promise<void> {
 await run([join('scripts', 'stack', 'cli.ts'), 'up']);
 await run([join('scripts', 'db-setup.ts')]);
 
-const processes: Record<string, string> = {
-  api: join('api', 'server.ts'),
-  'saga-worker': join('workers', 'saga-worker.ts'),
-  'outbox-relay': join('workers', 'relay.ts'),
-  'audit-subscriber': join('workers', 'subscriber.ts'),
-  'read-model': join('workers', 'read-model.ts'),
-  notifications: join('workers', 'notifications.ts'),
+// Each process's entry point and arguments; every subscriber runs through the one subscriber host.
+const processes: Record<string, string[]> = {
+  api: [join('api', 'server.ts')],
+  'saga-worker': [join('workers', 'saga-worker.ts')],
+  'outbox-relay': [join('workers', 'relay.ts')],
+  ...Object.fromEntries(SUBSCRIBERS.map((s) => [s.name, [join('workers', 'subscriber-host.ts'), s.name]])),
 };
 // Each process but the API (which serves /metrics on its own port) gets a metrics port of its own.
 const metricsHost = config.http.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
@@ -43,11 +43,11 @@ const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 const exited = Object.entries(processes).map(
-  ([name, file]) =>
+  ([name, args]) =>
     new Promise<void>((resolve) => {
       const address = metricsAddresses.get(name);
       const env = childEnv(address ? { METRICS_ADDRESS: address } : {});
-      const child = spawn(process.execPath, [...tsx, file], { cwd: repoRoot, stdio: 'inherit', env });
+      const child = spawn(process.execPath, [...tsx, ...args], { cwd: repoRoot, stdio: 'inherit', env });
       children.set(name, child);
       child.on('exit', (code, signal) => {
         children.delete(name);

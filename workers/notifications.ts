@@ -1,76 +1,24 @@
-import { createConsumer, type EventOf, type HandlerContext } from 'checkout-saga/events';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { runIfMain } from '../lib/main';
-import { hostConsumers, type ConsumerPlacement } from './subscriber-host';
-
-/** Durable consumer name of the notifications subscriber. */
-export const NOTIFICATIONS_CONSUMER = 'notifications';
-
-type Terminal = EventOf<'checkout.order.completed' | 'checkout.order.cancelled' | 'checkout.order.failed'>;
-
-const KIND = {
-  'checkout.order.completed': 'ORDER_COMPLETED',
-  'checkout.order.cancelled': 'ORDER_CANCELLED',
-  'checkout.order.failed': 'ORDER_FAILED',
-} as const;
-
-function messageFor(event: Terminal): string {
-  const total = `${(event.data.totalCents / 100).toFixed(2)} ${event.data.currency}`;
-  switch (event.type) {
-    case 'checkout.order.completed':
-      return `Your order ${event.subject} (${total}) is on its way.`;
-    case 'checkout.order.cancelled':
-      return `Your order ${event.subject} was cancelled; any payment of ${total} has been refunded.`;
-    case 'checkout.order.failed':
-      return `We could not complete your order ${event.subject} (${event.data.failureReason}); you have not been charged.`;
-  }
-}
+import type { ConsumerPlacement } from '../subscribers/definition';
+import { notifications } from '../subscribers/notifications';
+import { runSubscriber, runSubscriberIfMain } from './subscriber-host';
 
 /**
- * One notification per order that ended. The consumer kit makes each event's effect happen once;
- * the table's primary key on the order makes a second terminal event for the same order (which
- * the saga never emits) a logged no-op instead of a second message.
- */
-async function notify(event: Terminal, { tx }: HandlerContext, logger: Logger): Promise<void> {
-  const { rowCount } = await tx.query(
-    `INSERT INTO notifications (order_id, customer_id, kind, message, event_id) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (order_id) DO NOTHING`,
-    [event.subject, event.data.customerId, KIND[event.type], messageFor(event), event.id],
-  );
-  if (rowCount === 0)
-    logger.warn(
-      { orderId: event.subject, eventId: event.id, type: event.type },
-      'order already notified; not sending a second notification',
-    );
-}
-
-/**
- * Example subscriber of another team: customer notifications for completed, failed and cancelled
- * orders, written with the exported kit. Sending is recorded in `notifications` (a real sender
- * would deliver from there, keyed by order, so a retry never sends twice).
+ * Runs the notifications subscriber (subscribers/notifications.ts) in this process, e.g. in a
+ * test, with its consumer placed beside a live deployment's.
  *
  * @example
  * await runNotifications(loadConfig(), logger, signal);
  */
-export async function runNotifications(
+export function runNotifications(
   config: Config,
   logger: Logger,
   signal: AbortSignal,
   placement: ConsumerPlacement = {},
 ): Promise<void> {
-  await hostConsumers(config, logger, signal, 'checkout-notifications', (deps) => [
-    createConsumer(deps, {
-      name: placement.name ?? NOTIFICATIONS_CONSUMER,
-      ...(placement.deliverFrom ? { deliverFrom: placement.deliverFrom } : {}),
-      stream: 'CHECKOUT',
-      handlers: {
-        'checkout.order.completed': (e, ctx) => notify(e, ctx, logger),
-        'checkout.order.cancelled': (e, ctx) => notify(e, ctx, logger),
-        'checkout.order.failed': (e, ctx) => notify(e, ctx, logger),
-      },
-    }),
-  ]);
+  return runSubscriber(notifications, config, logger, signal, placement);
 }
 
-await runIfMain(import.meta.url, 'notifications', (config, logger, signal) => runNotifications(config, logger, signal));
+/** Entry point of the notifications subscriber. */
+await runSubscriberIfMain(import.meta.url, notifications);

@@ -1,22 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { createConsumerMetrics, type ConsumerDeps, type EventConsumer } from 'checkout-saga/events';
 import type { Config } from '../lib/config';
 import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
+import { runIfMain } from '../lib/main';
 import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
 import { connectWhenReachable } from '../lib/connect-retry';
 import { connectNats, declareStreams, isNatsUnreachable } from '../lib/nats';
+import type { ConsumerPlacement, Subscriber } from '../subscribers/definition';
+import { SUBSCRIBERS } from '../subscribers/index';
 
 /**
- * Where a subscriber's durable consumer sits: its name (default: the subscriber's own) and, for a
- * new consumer, the earliest message time. Tests use both to run beside a live deployment.
- */
-export interface ConsumerPlacement {
-  name?: string;
-  deliverFrom?: Date;
-}
-
-/**
- * Process scaffolding shared by the example subscribers: one Postgres pool and one NATS
+ * Process scaffolding of every subscriber: one Postgres pool and one NATS
  * connection, the streams declared, the consumers run until `signal` aborts; then every consumer
  * stops pulling and finishes its in-flight handlers before the connection drains. With
  * METRICS_ADDRESS set the consumers' Prometheus metrics (outcomes, latency, pending, DLQ depth)
@@ -53,4 +48,46 @@ export async function hostConsumers(
     await nc.drain();
     await db.end();
   }
+}
+
+/**
+ * Runs one subscriber in this process until `signal` aborts (see {@link hostConsumers}).
+ *
+ * @example
+ * await runSubscriber(readModel, config, logger, signal, { name: 'e2e-read-model', deliverFrom: since });
+ */
+export async function runSubscriber(
+  subscriber: Subscriber,
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+  placement: ConsumerPlacement = {},
+): Promise<void> {
+  await hostConsumers(config, logger, signal, subscriber.appName, (deps) =>
+    subscriber.consumers(deps, { config, logger, placement }),
+  );
+}
+
+/**
+ * Runs `subscriber` as the process when the module at `moduleUrl` is the entry point: what each
+ * named entry point in workers/ does.
+ *
+ * @example
+ * await runSubscriberIfMain(import.meta.url, readModel);
+ */
+export async function runSubscriberIfMain(moduleUrl: string, subscriber: Subscriber): Promise<void> {
+  await runIfMain(moduleUrl, subscriber.name, (config, logger, signal) =>
+    runSubscriber(subscriber, config, logger, signal),
+  );
+}
+
+// As an entry point, `node --import tsx workers/subscriber-host.ts <name>` runs one subscriber of
+// subscribers/index.ts by name: how `npm start` runs every subscriber of that table.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const subscriber = SUBSCRIBERS.find((s) => s.name === process.argv[2]);
+  if (!subscriber) {
+    console.error(`usage: workers/subscriber-host.ts <${SUBSCRIBERS.map((s) => s.name).join(' | ')}>`);
+    process.exit(2);
+  }
+  await runSubscriberIfMain(import.meta.url, subscriber);
 }

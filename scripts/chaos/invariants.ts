@@ -1,5 +1,5 @@
 import { streamFor } from '../../events/streams';
-import { DLQ_HEADERS } from '../../events/dead-letter';
+import { DLQ_HEADERS } from '../../events/dead-letters/publish';
 import type { HistoryEntry } from './client';
 import { subjectMatches, type ConsumerInfo, type DbSnapshot, type SagaOutcome, type StoredMessage } from './collect';
 import type { InjectedPoison } from './messages';

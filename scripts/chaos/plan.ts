@@ -81,7 +81,7 @@ export const PROCESSES = [
   { name: 'saga-worker', file: 'workers/saga-worker.ts' },
   { name: 'relay-1', file: 'workers/relay.ts' },
   { name: 'relay-2', file: 'workers/relay.ts' },
-  { name: 'audit', file: 'workers/subscriber.ts' },
+  { name: 'audit', file: 'workers/audit.ts' },
   { name: 'read-model-1', file: 'workers/read-model.ts' },
   { name: 'read-model-2', file: 'workers/read-model.ts' },
   { name: 'notifications', file: 'workers/notifications.ts' },

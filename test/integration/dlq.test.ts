@@ -12,18 +12,20 @@ import {
   type JetStreamManager,
   type NatsConnection,
 } from 'nats';
-import { deadLetter, DLQ_HEADERS, DLQ_STREAM, dlqSubject } from '../../events/dead-letter';
+import { deadLetter, DLQ_HEADERS, DLQ_STREAM, dlqSubject } from '../../events/dead-letters/publish';
 import {
   DeadLetterNotFound,
   discardDeadLetter,
   listDeadLetters,
+  showDeadLetter,
+  type DeadLetterEntry,
+} from '../../events/dead-letters/admin';
+import {
   REPLAYED_FROM_HEADER,
   replayAll,
   replayDeadLetter,
   ReplayPublishFailed,
-  showDeadLetter,
-  type DeadLetterEntry,
-} from '../../events/dlq';
+} from '../../events/dead-letters/replay';
 import { parseEvent } from '../../events/envelope';
 import { repoRoot, type Config } from '../../lib/config';
 import { connectNats, declareStreams } from '../../lib/nats';

@@ -5,19 +5,17 @@ import { describe, it } from 'node:test';
 import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { z } from 'zod';
 import { EVENT_TYPES } from '../../events/catalog';
+import { checkCompatible } from '../../scripts/contracts/compatibility';
 import {
   ASYNCAPI_PATH,
-  catalogVersions,
-  checkCompatible,
   contractFiles,
-  eventContracts,
-  eventJsonSchema,
   FIXTURE_DIR,
   fixtureFile,
   JSON_SCHEMA_DIR,
   schemaFile,
-  type JsonValue,
-} from '../../events/contracts';
+} from '../../scripts/contracts/files';
+import type { JsonValue } from '../../scripts/contracts/json';
+import { catalogVersions, eventContracts, eventJsonSchema } from '../../scripts/contracts/json-schema';
 import { parseEvent } from '../../events/envelope';
 import { orderFailedV1, orderPlacedV1 } from '../../events/schemas/checkout';
 import { address } from '../../events/schemas/common';

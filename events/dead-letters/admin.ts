@@ -1,15 +1,6 @@
-import {
-  headers as natsHeaders,
-  NatsError,
-  type Consumer,
-  type JetStreamClient,
-  type JetStreamManager,
-  type MsgHdrs,
-} from 'nats';
-import { DLQ_HEADERS, DLQ_STREAM } from './dead-letter';
-
-/** Header on a replayed event naming the dead letter it came from (its DLQ stream sequence). */
-export const REPLAYED_FROM_HEADER = 'Dlq-Replayed-From';
+import type { Consumer, JetStreamManager, MsgHdrs } from 'nats';
+import { JsApiErrorCode, jsApiErrorCode, jsApiErrorDescription } from '../nats-errors';
+import { DLQ_HEADERS, DLQ_STREAM } from './publish';
 
 /** One dead letter as listed: what failed, where it came from, and why. */
 export interface DeadLetterEntry {
@@ -39,21 +30,6 @@ export interface DeadLetter extends DeadLetterEntry {
   body: string;
 }
 
-/** Where a replayed event landed. */
-export interface ReplayResult {
-  seq: number;
-  subject: string;
-  stream: string;
-  streamSequence: number;
-  /**
-   * JetStream recognised `replay:<seq>` from an earlier attempt (one that published but did not
-   * get to delete the dead letter), so nothing was published twice.
-   */
-  duplicate: boolean;
-}
-
-export type ReplayOutcome = { seq: number; ok: true; result: ReplayResult } | { seq: number; ok: false; error: Error };
-
 /** No dead letter has this sequence: never stored, already replayed or discarded, or expired. */
 export class DeadLetterNotFound extends Error {
   override name = 'DeadLetterNotFound';
@@ -74,54 +50,6 @@ export class NotADeadLetter extends Error {
     );
   }
 }
-
-/** The replay was not acknowledged by JetStream; the dead letter is kept. `cause` has the NATS error. */
-export class ReplayPublishFailed extends Error {
-  override name = 'ReplayPublishFailed';
-  constructor(
-    readonly seq: number,
-    readonly subject: string,
-    cause: unknown,
-  ) {
-    super(
-      `replaying dead letter ${seq} to ${subject} failed, the dead letter is kept: ${describeNatsError(cause, subject)}`,
-      { cause },
-    );
-  }
-}
-
-/** The replay was published but the dead letter could not be deleted; replaying it again is safe. */
-export class DeadLetterNotRemoved extends Error {
-  override name = 'DeadLetterNotRemoved';
-  constructor(
-    readonly result: ReplayResult,
-    cause: unknown,
-  ) {
-    super(
-      `dead letter ${result.seq} was replayed to ${result.subject} (${result.stream} #${result.streamSequence}) but could not be ` +
-        `deleted from ${DLQ_STREAM} (${describeNatsError(cause)}); replaying it again is deduplicated or discard it`,
-      { cause },
-    );
-  }
-}
-
-// JetStream API error codes (nats-server errors.json). A 404 alone is not enough: a missing
-// stream is also a 404, and deleting a missing message answers 500 with 10057.
-const JS_NO_MESSAGE_FOUND = 10037;
-const JS_STREAM_NOT_FOUND = 10059;
-const JS_STREAM_MSG_DELETE_FAILED = 10057;
-
-function apiErrorCode(err: unknown): number | undefined {
-  return err instanceof NatsError ? err.api_error?.err_code : undefined;
-}
-
-function describeNatsError(err: unknown, subject?: string): string {
-  // nats.js reports "no responders" as a bare "503": no stream listens on the subject.
-  if (err instanceof NatsError && err.code === '503' && subject)
-    return `no JetStream stream stores subject ${subject} (503 no responders)`;
-  return err instanceof Error ? err.message : String(err);
-}
-
 function assertSeq(seq: number): void {
   if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError(`not a stream sequence: ${seq}`);
 }
@@ -138,7 +66,8 @@ export function assertConsumerName(name: string): void {
   if (!/^[^.*>\s]+$/.test(name)) throw new RangeError(`not a consumer name: ${JSON.stringify(name)}`);
 }
 
-interface RawDeadLetter {
+/** A DLQ message as stored. */
+export interface RawDeadLetter {
   seq: number;
   subject: string;
   time: Date;
@@ -152,7 +81,7 @@ function intHeader(value: string | undefined): number | undefined {
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-function header(h: MsgHdrs | undefined, name: string): string | undefined {
+export function header(h: MsgHdrs | undefined, name: string): string | undefined {
   const v = h?.get(name);
   return v ? v : undefined;
 }
@@ -183,33 +112,31 @@ function toEntry(raw: RawDeadLetter): DeadLetterEntry {
   };
 }
 
-async function getRaw(jsm: JetStreamManager, seq: number): Promise<RawDeadLetter> {
+/** The DLQ message at `seq`; throws `DeadLetterNotFound` when there is none. */
+export async function getRaw(jsm: JetStreamManager, seq: number): Promise<RawDeadLetter> {
   assertSeq(seq);
   try {
     const m = await jsm.streams.getMessage(DLQ_STREAM, { seq });
     return { seq: m.seq, subject: m.subject, time: m.time, headers: m.header, data: m.data };
   } catch (err) {
-    const code = apiErrorCode(err);
-    if (code === JS_NO_MESSAGE_FOUND) throw new DeadLetterNotFound(seq);
-    if (code === JS_STREAM_NOT_FOUND)
+    const code = jsApiErrorCode(err);
+    if (code === JsApiErrorCode.NoMessageFound) throw new DeadLetterNotFound(seq);
+    if (code === JsApiErrorCode.StreamNotFound)
       throw new DeadLetterNotFound(seq, `no dead letter ${seq}: stream ${DLQ_STREAM} does not exist`);
     throw err;
   }
 }
 
 /** Deletes a DLQ message; false when it was already gone. */
-async function deleteRaw(jsm: JetStreamManager, seq: number): Promise<boolean> {
+export async function deleteRaw(jsm: JetStreamManager, seq: number): Promise<boolean> {
   try {
     // No erase: the same bytes stay in the source stream, so overwriting them here buys nothing.
     return await jsm.streams.deleteMessage(DLQ_STREAM, seq, false);
   } catch (err) {
-    const code = apiErrorCode(err);
-    if (code === JS_STREAM_NOT_FOUND) return false;
-    if (
-      code === JS_STREAM_MSG_DELETE_FAILED &&
-      err instanceof NatsError &&
-      /no message found|EOF/i.test(err.api_error?.description ?? '')
-    ) {
+    const code = jsApiErrorCode(err);
+    if (code === JsApiErrorCode.StreamNotFound) return false;
+    // A missing message is not a 404 here: the delete fails (500) with a description saying so.
+    if (code === JsApiErrorCode.StreamMsgDeleteFailed && /no message found|EOF/i.test(jsApiErrorDescription(err))) {
       return false;
     }
     throw err;
@@ -264,7 +191,7 @@ export async function listDeadLetters(
     }
   } catch (err) {
     // No DLQ stream yet: nothing was ever dead-lettered (the ordered consumer looks it up first).
-    if (apiErrorCode(err) === JS_STREAM_NOT_FOUND) return entries;
+    if (jsApiErrorCode(err) === JsApiErrorCode.StreamNotFound) return entries;
     throw err;
   } finally {
     // The server would drop it after its inactivity threshold anyway; this just tidies up now.
@@ -286,88 +213,6 @@ export async function showDeadLetter(jsm: JetStreamManager, seq: number): Promis
   const headers: Record<string, string[]> = {};
   if (raw.headers) for (const [k, vs] of raw.headers) headers[k] = [...(headers[k] ?? []), ...vs];
   return { ...toEntry(raw), subject: raw.subject, headers, data: raw.data, body: decoder.decode(raw.data) };
-}
-
-/**
- * Republishes a dead letter's body to its original subject, waits for JetStream's ack, and only
- * then deletes it from the DLQ. If the publish fails the dead letter stays and
- * `ReplayPublishFailed` is thrown.
- *
- * The original headers are kept (`traceparent` included) except the `Dlq-*` ones, stale
- * `Nats-Expected-*` preconditions and `Nats-Msg-Id`, which becomes `replay:<seq>`: the event id
- * is still inside JetStream's duplicate window of the original, which would drop it, and a
- * retried replay of the same dead letter is then dropped as a duplicate. `Dlq-Replayed-From`
- * names the dead letter.
- *
- * Every consumer of the original stream whose filter matches receives the replay, not only the
- * one that failed. That is safe because consumers deduplicate by CloudEvents `id` in Postgres: the
- * failed consumer never committed its processed mark, so it applies the event; the others find
- * their mark and acknowledge it as a duplicate. Other consumers that dead-lettered the same event
- * also apply it now, so replaying their dead letters afterwards is a no-op for them. The replay
- * lands after newer events of the same order, so it arrives out of order; an event that needs a
- * predecessor the consumer still has not applied is parked again rather than applied.
- *
- * @example
- * const r = await replayDeadLetter(nc.jetstream(), jsm, 42);
- * console.log(`now ${r.stream} #${r.streamSequence}`);
- * @throws DeadLetterNotFound, NotADeadLetter, ReplayPublishFailed, DeadLetterNotRemoved.
- */
-export async function replayDeadLetter(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<ReplayResult> {
-  const raw = await getRaw(jsm, seq);
-  const subject = header(raw.headers, DLQ_HEADERS.subject);
-  if (!subject) throw new NotADeadLetter(seq);
-  const h = natsHeaders();
-  if (raw.headers) {
-    for (const [k, vs] of raw.headers) {
-      const lower = k.toLowerCase();
-      if (lower.startsWith('dlq-') || lower === 'nats-msg-id' || lower.startsWith('nats-expected-')) continue;
-      for (const v of vs) h.append(k, v);
-    }
-  }
-  h.set(REPLAYED_FROM_HEADER, String(seq));
-  let result: ReplayResult;
-  try {
-    const ack = await js.publish(subject, raw.data, { headers: h, msgID: `replay:${seq}` });
-    result = { seq, subject, stream: ack.stream, streamSequence: ack.seq, duplicate: ack.duplicate };
-  } catch (err) {
-    throw new ReplayPublishFailed(seq, subject, err);
-  }
-  try {
-    // false: a concurrent replay or discard removed it first; the event is out either way.
-    await deleteRaw(jsm, seq);
-  } catch (err) {
-    throw new DeadLetterNotRemoved(result, err);
-  }
-  return result;
-}
-
-/**
- * Replays every dead letter (of one consumer), oldest first, one at a time. A failure is
- * reported and the rest still run; see {@link replayDeadLetter} for what a replay does. The set
- * is listed once at the start, so an event that fails again and comes back is not replayed in a loop.
- *
- * @example
- * const outcomes = await replayAll(js, jsm, { consumer: 'order-audit' }, (o) => console.log(o.seq, o.ok));
- * if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
- */
-export async function replayAll(
-  js: JetStreamClient,
-  jsm: JetStreamManager,
-  options: { consumer?: string; limit?: number } = {},
-  onOutcome?: (outcome: ReplayOutcome) => void,
-): Promise<ReplayOutcome[]> {
-  const outcomes: ReplayOutcome[] = [];
-  for (const entry of await listDeadLetters(jsm, options)) {
-    let outcome: ReplayOutcome;
-    try {
-      outcome = { seq: entry.seq, ok: true, result: await replayDeadLetter(js, jsm, entry.seq) };
-    } catch (err) {
-      outcome = { seq: entry.seq, ok: false, error: err instanceof Error ? err : new Error(String(err)) };
-    }
-    outcomes.push(outcome);
-    onOutcome?.(outcome);
-  }
-  return outcomes;
 }
 
 /**
@@ -398,7 +243,7 @@ export async function countDeadLetters(jsm: JetStreamManager, consumer: string):
     const info = await jsm.streams.info(DLQ_STREAM, { subjects_filter: `dlq.${consumer}.>` });
     return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
   } catch (err) {
-    if (apiErrorCode(err) === JS_STREAM_NOT_FOUND) return 0;
+    if (jsApiErrorCode(err) === JsApiErrorCode.StreamNotFound) return 0;
     throw err;
   }
 }

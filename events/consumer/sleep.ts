@@ -1,0 +1,18 @@
+/**
+ * Sleeps `ms` unless `signal` aborts first (then resolves early, never rejects).
+ *
+ * @example
+ * await sleep(500, signal);
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
