@@ -11,7 +11,7 @@ import type { Db } from '../../lib/db';
 import { connectNats } from '../../lib/nats';
 import { createTemporalClient } from '../../lib/temporal';
 import { sleep } from '../../lib/wait';
-import { freePort } from '../support/api';
+import { freePort } from '../support/ports';
 import { eventually, freshSku, testConfig, testDb } from '../support/services';
 
 /**

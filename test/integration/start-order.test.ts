@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { repoRoot } from '../../lib/config';
-import { freePort } from '../support/api';
+import { freePort } from '../support/ports';
 import { testConfig, testDb } from '../support/services';
 
 /** A child process whose JSON log lines are kept, with a way to wait for one. */

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot, type Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
-import { freePort, startApi } from '../support/api';
+import { startApi } from '../support/api';
+import { freePort } from '../support/ports';
 import { eventually, outboxSubjects, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'crash-token-0123456789abcdef';
