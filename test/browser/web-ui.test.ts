@@ -17,7 +17,7 @@ import { createTemporalClient } from '../../lib/temporal';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { findChromium } from '../../scripts/stack/browser';
-import { startApi } from '../support/api';
+import { checkoutRequest, startApi } from '../support/api';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'web-ui-token-0123456789abcdef';
@@ -85,12 +85,7 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
     const placed = await fetch(`${base}/checkouts`, {
       method: 'POST',
       headers: { ...headers, 'Idempotency-Key': randomUUID() },
-      body: JSON.stringify({
-        customerId: `cust-webui-${randomUUID().slice(0, 8)}`,
-        items: [{ sku, quantity: 1 }],
-        payment: { method: 'pm_card_visa' },
-        shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-      }),
+      body: JSON.stringify(checkoutRequest({ customerId: `cust-webui-${randomUUID().slice(0, 8)}`, sku })),
     });
     assert.equal(placed.status, 202, `POST /checkouts: ${await placed.clone().text()}`);
     const { orderId } = (await placed.json()) as { orderId: string };
