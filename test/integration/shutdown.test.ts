@@ -4,56 +4,37 @@ import { Agent, request as httpRequest } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from 'nats';
-import { durationToMs, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { createTemporalClient } from '../../lib/temporal';
 import { sleep } from '../../lib/wait';
-import { checkoutRequest } from '../support/api';
 import { connectTestNats } from '../support/nats';
 import { freePort } from '../support/ports';
-import { stopProcess, TestProcesses, type Exit, type TestProcess } from '../support/processes';
+import { stopProcess, TestProcesses, type Exit } from '../support/processes';
 import { eventually, freshSku, testConfig, testDb } from '../support/services';
+import {
+  accepted,
+  allTerminal,
+  apiUp,
+  assertDrained,
+  GRACE,
+  GRACE_MS,
+  PipelineUnderLoad,
+  placeOrder,
+  shipped,
+  statusCounts,
+  terminate,
+  TOKEN,
+  type Attempt,
+  type Outcome,
+  type Stopped,
+} from './shutdown-load';
 
 /**
  * SIGTERM under load, against real child processes: the API finishes what it accepted and only
  * refuses what came after it closed; the worker, the relay and the read model drain, exit 0 and
  * are replaced without losing an order, an outbox row or an event.
  */
-
-const TOKEN = 'shutdown-token-0123456789abcdef';
-const GRACE = '15s';
-const GRACE_MS = durationToMs(GRACE);
-const TERMINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
-
-/** How a child answered SIGTERM: its exit, how long it took, and whether it logged a forced exit. */
-interface Stopped {
-  name: string;
-  exit: Exit;
-  tookMs: number;
-  forced: boolean;
-  /** Its last lines, to show when it did not drain cleanly. */
-  tail: string;
-}
-
-/** Sends SIGTERM and waits for the exit; a child still running well after its grace period is SIGKILLed. */
-async function terminate(child: TestProcess): Promise<Stopped> {
-  const sentAt = Date.now();
-  const exit = await stopProcess(child, 'SIGTERM', GRACE_MS + 10_000);
-  return {
-    name: child.name,
-    exit,
-    tookMs: Date.now() - sentAt,
-    forced: child.lines.some((l) => /forcing exit/.test(l)),
-    tail: child.lines.slice(-10).join('\n'),
-  };
-}
-
-/** A clean drain: exit code 0, within the grace period, and no forced exit logged. */
-function assertDrained(s: Stopped): void {
-  assert.deepEqual(s.exit, { code: 0, signal: null }, `${s.name} exits 0 after SIGTERM; last output:\n${s.tail}`);
-  assert.ok(s.tookMs < GRACE_MS, `${s.name} drained within its grace period (${s.tookMs} ms)`);
-  assert.ok(!s.forced, `${s.name} logged no forced exit`);
-}
 
 /** Fails the suite, with what to run, when a service of the stack is not reachable: never a skip. */
 async function requireStack(config: Config): Promise<{ db: Db; nc: NatsConnection }> {
@@ -69,85 +50,6 @@ async function requireStack(config: Config): Promise<{ db: Db; nc: NatsConnectio
     );
   }
   return { db, nc };
-}
-
-type Outcome =
-  | { kind: 'accepted'; orderId: string }
-  | { kind: 'refused' }
-  | { kind: 'status'; status: number; body: string }
-  | { kind: 'cut'; error: string };
-
-interface Attempt {
-  key: string;
-  startedAt: number;
-  endedAt: number;
-  outcome: Outcome;
-  connection: string | null;
-}
-
-/**
- * One POST /checkouts. ECONNREFUSED means no connection was made, so nothing was sent; any other
- * failure (ECONNRESET, "other side closed", ...) is a request cut after it was sent.
- */
-async function placeOrder(base: string, sku: string): Promise<Attempt> {
-  const key = randomUUID();
-  const startedAt = Date.now();
-  const done = (outcome: Outcome, connection: string | null = null): Attempt => ({
-    key,
-    startedAt,
-    endedAt: Date.now(),
-    outcome,
-    connection,
-  });
-  try {
-    const res = await fetch(`${base}/checkouts`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
-      body: JSON.stringify(checkoutRequest({ customerId: 'cust-shutdown', sku })),
-    });
-    const text = await res.text();
-    if (res.status !== 202) return done({ kind: 'status', status: res.status, body: text.slice(0, 300) });
-    return done(
-      { kind: 'accepted', orderId: (JSON.parse(text) as { orderId: string }).orderId },
-      res.headers.get('connection'),
-    );
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === 'ECONNREFUSED') return done({ kind: 'refused' });
-    return done({ kind: 'cut', error: `${(err as Error).message}: ${cause?.code ?? ''} ${cause?.message ?? ''}` });
-  }
-}
-
-const accepted = (attempts: Attempt[]) =>
-  attempts.flatMap((a) => (a.outcome.kind === 'accepted' ? [a.outcome.orderId] : []));
-
-async function statusCounts(db: Db, orderIds: string[]): Promise<Map<string, number>> {
-  const { rows } = await db.query<{ status: string; n: number }>(
-    'SELECT status, count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[]) GROUP BY status',
-    [orderIds],
-  );
-  return new Map(rows.map((r) => [r.status, r.n]));
-}
-
-/** Waits until every order is in a terminal status; returns the counts per status. */
-async function allTerminal(db: Db, orderIds: string[], timeoutMs: number): Promise<Map<string, number>> {
-  return eventually(
-    async () => {
-      const counts = await statusCounts(db, orderIds);
-      const terminal = TERMINAL.reduce((n, s) => n + (counts.get(s) ?? 0), 0);
-      return terminal === orderIds.length ? counts : undefined;
-    },
-    timeoutMs,
-    `all ${orderIds.length} orders to reach a terminal status`,
-  );
-}
-
-async function shipped(db: Db, skus: string[]): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    'SELECT coalesce(sum(shipped), 0)::int AS n FROM products WHERE sku = ANY($1)',
-    [skus],
-  );
-  return rows[0]?.n ?? 0;
 }
 
 describe('graceful shutdown under load (real child processes on the real stack)', () => {
@@ -191,14 +93,6 @@ describe('graceful shutdown under load (real child processes on the real stack)'
         SHUTDOWN_GRACE_PERIOD: config.shutdown.gracePeriod,
       },
     };
-  }
-
-  async function apiUp(base: string): Promise<void> {
-    await eventually(
-      async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined),
-      60_000,
-      `the API at ${base}`,
-    );
   }
 
   describe('the API, SIGTERMed while 20 clients place orders', () => {
@@ -319,128 +213,38 @@ describe('graceful shutdown under load (real child processes on the real stack)'
 
   describe('worker, relay and read model, each SIGTERMed mid-stream and restarted while orders flow', () => {
     const consumer = `shutdown-read-model-${randomUUID().slice(0, 8)}`;
-    const attempts: Attempt[] = [];
-    const stops: Stopped[] = [];
-    const timings: string[] = [];
+    let pipeline: PipelineUnderLoad;
     let relayLag = 0;
     let openAtWorkerStop = 0;
     let shippedBefore = 0;
-    const ids = () => accepted(attempts);
+    const ids = () => pipeline.orderIds();
 
     before(async () => {
-      const since = new Date(Date.now() - 2_000).toISOString();
       const { config, env: childEnv } = await env({
         READ_MODEL_CONSUMER: consumer,
-        READ_MODEL_DELIVER_FROM: since,
+        READ_MODEL_DELIVER_FROM: new Date(Date.now() - 2_000).toISOString(),
         RELAY_BATCH_SIZE: '5',
       });
       const base = `http://127.0.0.1:${config.http.port}`;
-      const start = (name: string, file: string) => processes.start(name, file, { env: childEnv });
-      const running = {
-        api: start('api', 'api/server.ts'),
-        worker: start('saga-worker', 'workers/saga-worker.ts'),
-        relay: start('relay', 'workers/relay.ts'),
-        readModel: start('read-model', 'workers/read-model.ts'),
-      };
-      const stop = async (child: TestProcess, label: (tookMs: number) => string) => {
-        const stopped = await terminate(child);
-        stops.push(stopped);
-        timings.push(label(stopped.tookMs));
-      };
-      await apiUp(base);
-
+      pipeline = new PipelineUnderLoad({ db, processes, env: childEnv, base, consumer, skus });
+      await pipeline.start();
       shippedBefore = await shipped(db, skus);
-      let producing = true;
-      // A steady trickle the whole stack keeps up with on a small machine (2 CPUs in CI).
-      const producers = Array.from({ length: 2 }, async (_, i) => {
-        while (producing) {
-          const a = await placeOrder(base, skus[i % skus.length]!);
-          attempts.push(a);
-          // Judged after the run; the API is never stopped here, so anything but a 202 is a failure.
-          if (a.outcome.kind !== 'accepted') return;
-          await sleep(250);
-        }
-      });
-      const progress = async () => {
-        const orderIds = ids();
-        const { rows } = await db.query<{ terminal: number; published: number; projected: number }>(
-          `SELECT
-             (SELECT count(*)::int FROM orders WHERE id = ANY($1::uuid[]) AND status = ANY($2)) AS terminal,
-             (SELECT count(*)::int FROM outbox WHERE partition_key = ANY($3) AND published_at IS NOT NULL) AS published,
-             (SELECT count(*)::int FROM processed_events WHERE consumer = $4) AS projected`,
-          [orderIds, TERMINAL, orderIds, consumer],
-        );
-        return rows[0]!;
-      };
-      /** Waits until `what` grew by at least `by` since now: the process being judged is doing work. */
-      const advances = async (what: 'terminal' | 'published' | 'projected', by: number, label: string) => {
-        const start = (await progress())[what];
-        await eventually(async () => ((await progress())[what] >= start + by ? true : undefined), 60_000, label);
-      };
-
-      await advances('terminal', 10, 'the first sagas to finish');
-      await advances('projected', 10, 'the read model to apply events');
-      const backlog = async () => {
-        const { rows } = await db.query<{ unpublished: number; unprojected: number }>(
-          `SELECT count(*) FILTER (WHERE published_at IS NULL)::int AS unpublished,
-                  count(*) FILTER (WHERE subject LIKE 'checkout.order.%' AND NOT EXISTS (
-                    SELECT 1 FROM processed_events p WHERE p.consumer = $2 AND p.event_id = outbox.event_id))::int AS unprojected
-           FROM outbox WHERE partition_key = ANY($1)`,
-          [ids(), consumer],
-        );
-        return rows[0]!;
-      };
-
-      /**
-       * Stops `first` while it keeps up with the flow, lets a backlog build up while nothing
-       * replaces it, starts a second one and stops that one as soon as it is working through the
-       * backlog (mid-batch), then starts a third that must finish the job.
-       */
-      const twice = async (
-        name: 'relay' | 'readModel',
-        file: string,
-        what: 'published' | 'projected',
-        lag: () => Promise<number>,
-      ) => {
-        const first = await terminate(running[name]);
-        stops.push(first);
-        timings.push(`${name} ${first.tookMs} ms (lag ${await lag()})`);
-        await sleep(3_000);
-        const start = (await progress())[what];
-        const second = processes.start(name, file, { env: childEnv });
-        running[name] = second;
-        // Polled tightly: the point is to catch it while it is busy.
-        const deadline = Date.now() + 60_000;
-        while ((await progress())[what] <= start) {
-          assert.ok(Date.now() < deadline, `the restarted ${name} works within 60 s`);
-          await sleep(20);
-        }
-        const lagAtSigterm = await lag();
-        await stop(second, (ms) => `${name} mid-backlog ${ms} ms (lag ${lagAtSigterm})`);
-        running[name] = processes.start(name, file, { env: childEnv });
-        await advances(what, 10, `the third ${name} to work`);
-        return lagAtSigterm;
-      };
+      pipeline.produce();
+      await pipeline.advances('terminal', 10, 'the first sagas to finish');
+      await pipeline.advances('projected', 10, 'the read model to apply events');
 
       // Relay: finishes the batch in flight, marks what was acked, releases its partitions, exits.
       // Small batches, so the backlog takes many of them and the SIGTERM lands between two.
-      relayLag = await twice('relay', 'workers/relay.ts', 'published', async () => (await backlog()).unpublished);
-
+      relayLag = await pipeline.restartTwice('relay', 'published', async () => (await pipeline.backlog()).unpublished);
       // Read model: stops pulling, finishes the handlers in flight and the messages it already
       // received, drains; the next one resumes the durable consumer.
-      await twice('readModel', 'workers/read-model.ts', 'projected', async () => (await backlog()).unprojected);
-
+      await pipeline.restartTwice('readModel', 'projected', async () => (await pipeline.backlog()).unprojected);
       // Worker: Worker.shutdown lets in-flight workflow tasks and activities finish.
-      const { rows: open } = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[]) AND NOT (status = ANY($2))',
-        [ids(), TERMINAL],
-      );
-      openAtWorkerStop = open[0]?.n ?? 0;
-      await stop(running.worker, (ms) => `worker ${ms} ms (${openAtWorkerStop} sagas open at SIGTERM)`);
+      openAtWorkerStop = await pipeline.openSagas();
+      await pipeline.stop('worker', (ms) => `worker ${ms} ms (${openAtWorkerStop} sagas open at SIGTERM)`);
       // The backlog stays bounded: no new orders while the next worker starts (bundling takes seconds).
-      producing = false;
-      await Promise.all(producers);
-      running.worker = start('saga-worker', 'workers/saga-worker.ts');
+      await pipeline.stopProducing();
+      pipeline.restart('worker');
 
       const orderIds = ids();
       await allTerminal(db, orderIds, 90_000);
@@ -456,7 +260,7 @@ describe('graceful shutdown under load (real child processes on the real stack)'
         60_000,
         'the read model to show every order with its final status',
       );
-      for (const [name, child] of Object.entries(running)) await stop(child, (ms) => `final ${name} ${ms} ms`);
+      await pipeline.stopAll();
     });
     after(async () => {
       const jsm = await nc.jetstreamManager();
@@ -480,8 +284,8 @@ describe('graceful shutdown under load (real child processes on the real stack)'
     };
 
     it('each process SIGTERMed drains and exits 0 within its grace period', (t) => {
-      for (const s of stops) assertDrained(s);
-      t.diagnostic(`pipeline: ${ids().length} orders; SIGTERM to exit: ${timings.join(', ')}`);
+      for (const s of pipeline.stops) assertDrained(s);
+      t.diagnostic(`pipeline: ${ids().length} orders; SIGTERM to exit: ${pipeline.timings.join(', ')}`);
     });
 
     it('stops the second relay with rows still to publish, and the worker with sagas in flight', () => {
@@ -491,7 +295,7 @@ describe('graceful shutdown under load (real child processes on the real stack)'
 
     it('accepts every order placed meanwhile, and completes each of them', async () => {
       assert.deepEqual(
-        attempts.filter((a) => a.outcome.kind !== 'accepted'),
+        pipeline.attempts.filter((a) => a.outcome.kind !== 'accepted'),
         [],
         'every order was accepted',
       );
