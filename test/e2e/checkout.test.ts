@@ -14,6 +14,7 @@ import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
 import { watchEveryStream } from '../support/events';
 import { loadJsonSchemaValidator } from '../support/json-schema-validator';
 import { connectTestNats } from '../support/nats';
@@ -27,8 +28,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
   let db: Db;
   let nc: NatsConnection;
   let base = '';
-  const stop = new AbortController();
-  const running: Promise<void>[] = [];
+  const components = new RunningComponents();
   /** Every event received for an order, with its NATS headers, in arrival order. */
   const realFetch = globalThis.fetch;
   const seen: SeenResponse[] = [];
@@ -46,19 +46,20 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     nc = await connectTestNats(config, 'e2e-test');
     const logger = testLogger('e2e');
     since = new Date(Date.now() - 1_000);
-    const api = startApi(config, logger, stop.signal);
-    running.push(api.running);
-    running.push(runSagaWorker(config, logger, stop.signal));
-    running.push(runRelay(config, logger, stop.signal));
+    const api = startApi(config, logger, components.signal);
+    components.add(api.running, runSagaWorker(config, logger, components.signal));
+    components.add(runRelay(config, logger, components.signal));
     const placement = (name: string) => ({ name: `${name}-${randomUUID().slice(0, 8)}`, deliverFrom: since });
-    running.push(runReadModel(config, logger, stop.signal, placement('e2e-read-model')));
-    running.push(runNotifications(config, logger, stop.signal, placement('e2e-notifications')));
+    components.add(runReadModel(config, logger, components.signal, placement('e2e-read-model')));
+    components.add(runNotifications(config, logger, components.signal, placement('e2e-notifications')));
     const record: HandlerFn<ParsedEvent> = async (event, { message }) => {
       const list = events.get(event.subject) ?? [];
       list.push({ event, msgId: message.headers['Nats-Msg-Id']?.[0], traceparent: message.headers.traceparent?.[0] });
       events.set(event.subject, list);
     };
-    running.push(...watchEveryStream({ nc, db, logger }, { prefix: 'e2e', since, signal: stop.signal }, record));
+    components.add(
+      ...watchEveryStream({ nc, db, logger }, { prefix: 'e2e', since, signal: components.signal }, record),
+    );
     base = await api.base;
     // Keep every response the suite gets from the API, to check it against the OpenAPI document.
     globalThis.fetch = async (input, init) => {
@@ -79,10 +80,8 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
 
   after(async () => {
     globalThis.fetch = realFetch;
-    stop.abort();
     // Settle everything even if one part failed, so no process is left running.
-    const results = await Promise.allSettled(running);
-    for (const r of results) if (r.status === 'rejected') console.error('e2e component failed:', r.reason);
+    await components.stopAll();
     await nc?.drain();
     await db?.end();
   });

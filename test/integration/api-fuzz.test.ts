@@ -12,6 +12,7 @@ import type { Db } from '../../lib/db';
 import { sleep } from '../../lib/wait';
 import { createTemporalClient } from '../../lib/temporal';
 import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
 
 /**
@@ -520,8 +521,7 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
   let db: Db;
   let temporal: Client;
   let base = '';
-  const stop = new AbortController();
-  let api: Promise<void> | undefined;
+  const components = new RunningComponents();
   let outboxBefore = 0;
   let sent = 0;
   const statuses = new Map<number, number>();
@@ -539,14 +539,13 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     outboxBefore = Number(
       (await db.query<{ max: string | null }>('SELECT max(id) AS max FROM outbox')).rows[0]?.max ?? 0,
     );
-    const started = startApi(config, testLogger('api-fuzz'), stop.signal);
-    api = started.running;
+    const started = startApi(config, testLogger('api-fuzz'), components.signal);
+    components.add(started.running);
     base = await started.base;
   });
 
   after(async () => {
-    stop.abort();
-    await api;
+    await components.stopAll();
     // The concurrency test's saga has no worker on its queue: end it rather than leave it open.
     for (const orderId of started)
       await temporal?.workflow

@@ -17,6 +17,7 @@ import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { orderEvent, publishEvent } from '../support/events';
 import { createEffectsTable, effectsOf, recordEffect } from '../support/kit-effects';
+import { RunningComponents } from '../support/components';
 import { connectTestNats } from '../support/nats';
 import { stopProcess, TestProcesses } from '../support/processes';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
@@ -37,8 +38,7 @@ describe('consumer kit against real NATS and Postgres', () => {
   let db: Db;
   let nc: NatsConnection;
   const processes = new TestProcesses();
-  const stops: AbortController[] = [];
-  const runs: Promise<void>[] = [];
+  const components = new RunningComponents();
   const logger = testLogger('consumer-kit');
 
   before(async () => {
@@ -48,8 +48,7 @@ describe('consumer kit against real NATS and Postgres', () => {
     nc = await connectTestNats(config, 'consumer-kit-test');
   });
   after(async () => {
-    for (const s of stops) s.abort();
-    await Promise.allSettled(runs);
+    await components.stopAll();
     await processes.killAll();
     await nc?.drain();
     await db?.end();
@@ -58,9 +57,7 @@ describe('consumer kit against real NATS and Postgres', () => {
   /** Runs a consumer in this process until the test suite ends. */
   function start(options: Omit<ConsumerOptions, 'stream'> & { stream?: ConsumerOptions['stream'] }): EventConsumer {
     const consumer = createConsumer({ nc, db, logger }, { stream: 'CHECKOUT', deliverFrom: new Date(), ...options });
-    const stop = new AbortController();
-    stops.push(stop);
-    runs.push(consumer.run(stop.signal));
+    components.add(consumer.run(components.signal));
     return consumer;
   }
 

@@ -11,6 +11,7 @@ import { randomIds, systemClock } from '../../lib/runtime';
 import { appendEvent } from '../../outbox/append';
 import { createRelayMetrics } from '../../outbox/metrics';
 import { OUTBOX_PARTITIONS, OutboxRelay } from '../../outbox/relay';
+import { RunningComponents } from '../support/components';
 import { connectTestNats } from '../support/nats';
 import { scrape, sumOf, type Sample } from '../support/prometheus';
 import { ensureDatabase, eventually, testConfig, testDb, testLogger } from '../support/services';
@@ -56,8 +57,7 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
   let nc: NatsConnection;
   let server: MetricsServer;
   let url: string;
-  const stop = new AbortController();
-  const runs: Promise<void>[] = [];
+  const components = new RunningComponents();
   const logger = testLogger('metrics-test');
   const registry = createProcessRegistry();
 
@@ -67,12 +67,11 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
     await (await testDb(config)).end();
     db = await ownDatabase(config);
     nc = await connectTestNats(config, 'metrics-test');
-    server = await startMetricsServer('127.0.0.1:0', registry, logger, stop.signal);
+    server = await startMetricsServer('127.0.0.1:0', registry, logger, components.signal);
     url = `http://127.0.0.1:${server.port}/metrics`;
   });
   after(async () => {
-    stop.abort();
-    await Promise.allSettled(runs);
+    await components.stopAll();
     await server?.close();
     await nc?.drain();
     await db?.end();
@@ -111,7 +110,7 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
           retentionMs: 86_400_000,
         },
       );
-      runs.push(relay.run(stop.signal));
+      components.add(relay.run(components.signal));
       drained = await eventually(
         async () => {
           const s = await scrape(url);
@@ -204,7 +203,7 @@ describe('relay and consumer metrics, scraped over HTTP, against real Postgres a
           },
         },
       );
-      runs.push(consumer.run(stop.signal));
+      components.add(consumer.run(components.signal));
       await eventually(
         async () =>
           sumOf(await scrape(url), 'consumer_messages_total', { consumer: name, outcome: 'applied' }) === 0

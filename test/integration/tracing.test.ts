@@ -13,6 +13,7 @@ import { startTracing, type Tracing } from '../../lib/tracing';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
 import { watchEveryStream } from '../support/events';
 import { connectTestNats } from '../support/nats';
 import { eventually, testConfig, testDb } from '../support/services';
@@ -33,8 +34,7 @@ const traceIdOf = (tp: string | undefined) => tp?.split('-')[1];
 describe('one trace from the HTTP request to every subscriber (real Postgres, NATS, Temporal; in-memory exporter)', () => {
   const exporter = new InMemorySpanExporter();
   const logs = new LogLines();
-  const stop = new AbortController();
-  const running: Promise<void>[] = [];
+  const components = new RunningComponents();
   const received = new Map<string, { event: ParsedEvent; traceparent: string | undefined }>();
   let tracing: Tracing;
   let config: Config;
@@ -72,14 +72,15 @@ describe('one trace from the HTTP request to every subscriber (real Postgres, NA
     nc = await connectTestNats(config, 'tracing-test');
     const logger = createLogger('tracing-test', 'debug', logs);
     const since = new Date(Date.now() - 1_000);
-    const api = startApi(config, logger, stop.signal);
-    running.push(api.running);
-    running.push(runSagaWorker(config, logger, stop.signal, tracing));
-    running.push(runRelay(config, logger, stop.signal));
+    const api = startApi(config, logger, components.signal);
+    components.add(api.running, runSagaWorker(config, logger, components.signal, tracing));
+    components.add(runRelay(config, logger, components.signal));
     const record: HandlerFn<ParsedEvent> = async (event, { message }) => {
       received.set(event.id, { event, traceparent: message.headers.traceparent?.[0] });
     };
-    running.push(...watchEveryStream({ nc, db, logger }, { prefix: 'trace', since, signal: stop.signal }, record));
+    components.add(
+      ...watchEveryStream({ nc, db, logger }, { prefix: 'trace', since, signal: components.signal }, record),
+    );
     base = await api.base;
   });
 
@@ -130,9 +131,7 @@ describe('one trace from the HTTP request to every subscriber (real Postgres, NA
   });
 
   after(async () => {
-    stop.abort();
-    const results = await Promise.allSettled(running);
-    for (const r of results) if (r.status === 'rejected') console.error('tracing test component failed:', r.reason);
+    await components.stopAll();
     await tracing?.shutdown();
     await nc?.drain();
     await db?.end();

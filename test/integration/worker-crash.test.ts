@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
 import { freePort } from '../support/ports';
 import { stopProcess, TestProcesses, type TestProcess } from '../support/processes';
 import { eventually, outboxSubjects, testConfig, testDb, testLogger } from '../support/services';
@@ -16,8 +17,7 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
   let config: Config;
   let db: Db;
   let base = '';
-  const stop = new AbortController();
-  const running: Promise<void>[] = [];
+  const components = new RunningComponents();
   const processes = new TestProcesses();
   const workers: TestProcess[] = [];
   let waiting = '';
@@ -57,8 +57,8 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
   before(async () => {
     config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
     db = await testDb(config);
-    const api = startApi(config, testLogger('worker-crash'), stop.signal);
-    running.push(api.running);
+    const api = startApi(config, testLogger('worker-crash'), components.signal);
+    components.add(api.running);
     base = await api.base;
 
     const first = startWorker();
@@ -113,8 +113,7 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
   });
   after(async () => {
     await processes.killAll();
-    stop.abort();
-    await Promise.allSettled(running);
+    await components.stopAll();
     await db?.end();
   });
 
