@@ -40,6 +40,7 @@ function tailOf(path: string): string {
 export default class TestLogReporter extends Transform {
   readonly #spec = new spec();
   readonly #failed = new Set<string>();
+  #logged = false;
 
   constructor() {
     super({ writableObjectMode: true });
@@ -51,6 +52,7 @@ export default class TestLogReporter extends Transform {
       const path = logPathOf(event.data.file);
       mkdirSync(dirname(path), { recursive: true });
       appendFileSync(path, event.data.message);
+      this.#logged = true;
       done();
       return;
     }
@@ -60,6 +62,7 @@ export default class TestLogReporter extends Transform {
 
   override _flush(done: TransformCallback): void {
     this.#spec.once('end', () => {
+      if (this.#logged) this.push(`\nwhat the tests logged: ${relative(repoRoot, testLogDir)}/<file>.log\n`);
       for (const file of this.#failed) {
         const path = logPathOf(file);
         this.push(`\nlog of ${relative(repoRoot, file)} (full: ${relative(repoRoot, path)}):\n${tailOf(path)}`);
