@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../lib/config';
+import { testLogDir } from './test-log-reporter';
 
 /**
  * Runs type-check, lint, then every `test/**\/*.test.ts` with Node's built-in runner (via tsx),
  * one file at a time: integration files share one Postgres, NATS and Temporal.
  * Extra arguments filter the files by substring, e.g. `npm run test:only -- workflow`.
+ * The terminal shows the spec reporter's results; what the tests and their processes log goes to
+ * `test-results/logs/<file>.log`, and the tail of a failing file's log is printed after the summary.
  */
 function find(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -51,12 +54,15 @@ if (filters.length === 0) {
     '0',
   ]);
 }
+// Logs of an earlier run would pass for this run's in a failure's tail.
+rmSync(testLogDir, { recursive: true, force: true });
 step('tests', process.execPath, [
   '--import',
   'tsx',
   '--test',
   '--test-concurrency=1',
   '--test-timeout=300000',
-  '--test-reporter=spec',
+  `--test-reporter=${join(repoRoot, 'scripts', 'test-log-reporter-entry.mjs')}`,
+  '--test-reporter-destination=stdout',
   ...files,
 ]);

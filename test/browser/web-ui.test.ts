@@ -17,7 +17,8 @@ import { createTemporalClient } from '../../lib/temporal';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { findChromium } from '../../scripts/stack/browser';
-import { startApi } from '../support/api';
+import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'web-ui-token-0123456789abcdef';
@@ -36,14 +37,7 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
   let base = '';
   let workflowId = '';
   let runId = '';
-  const stop = new AbortController();
-  const running: Promise<void>[] = [];
-
-  /** Resolves never; rejects as soon as any in-process component dies, so a dead worker fails fast with its own error. */
-  const componentFailure = (): Promise<never> =>
-    Promise.race(
-      running.map((p) => p.then(() => Promise.reject(new Error('a component stopped before the test ended')))),
-    );
+  const components = new RunningComponents();
 
   const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
 
@@ -68,11 +62,10 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
 
     db = await testDb(config);
     const logger = testLogger('web-ui');
-    const api = startApi(config, logger, stop.signal);
-    running.push(api.running);
-    running.push(runSagaWorker(config, logger, stop.signal));
-    running.push(runRelay(config, logger, stop.signal));
-    base = await Promise.race([api.base, componentFailure()]);
+    const api = startApi(config, logger, components.signal);
+    components.add(api.running, runSagaWorker(config, logger, components.signal));
+    components.add(runRelay(config, logger, components.signal));
+    base = await Promise.race([api.base, components.stoppedEarly()]);
 
     // A SKU of our own, so stock left by other tests can never make this order fail.
     const sku = `WEBUI-${randomUUID().slice(0, 8)}`;
@@ -85,12 +78,7 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
     const placed = await fetch(`${base}/checkouts`, {
       method: 'POST',
       headers: { ...headers, 'Idempotency-Key': randomUUID() },
-      body: JSON.stringify({
-        customerId: `cust-webui-${randomUUID().slice(0, 8)}`,
-        items: [{ sku, quantity: 1 }],
-        payment: { method: 'pm_card_visa' },
-        shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-      }),
+      body: JSON.stringify(checkoutRequest({ customerId: `cust-webui-${randomUUID().slice(0, 8)}`, sku })),
     });
     assert.equal(placed.status, 202, `POST /checkouts: ${await placed.clone().text()}`);
     const { orderId } = (await placed.json()) as { orderId: string };
@@ -104,7 +92,7 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
         60_000,
         `order ${orderId} to settle`,
       ),
-      componentFailure(),
+      components.stoppedEarly(),
     ]);
     assert.equal(status, 'COMPLETED', `order ${orderId} must complete for the UI to show all three steps`);
     workflowId = checkoutWorkflowId(orderId);
@@ -128,10 +116,9 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
   });
 
   after(async () => {
-    stop.abort();
     // Settle everything even if one part failed, so no browser or worker is left running.
-    const results = await Promise.allSettled([browser?.close(), ...running]);
-    for (const r of results) if (r.status === 'rejected') console.error('web-ui test component failed:', r.reason);
+    const [closed] = await Promise.allSettled([browser?.close(), components.stopAll()]);
+    if (closed.status === 'rejected') console.error('web-ui test browser failed:', closed.reason);
     await db?.end();
   });
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { repoRoot } from '../../lib/config';
 import { checkInvariants, type Evidence } from '../../scripts/chaos/invariants';
 import type { ChaosReport } from '../../scripts/chaos/report';
@@ -64,11 +64,17 @@ test(
   },
 );
 
-test('the checker reports a double charge, lost stock, a lost event and an unexpected dead letter', () => {
-  const orderId = '11111111-1111-4111-8111-111111111111';
-  const placedId = '22222222-2222-4222-8222-222222222222';
+const orderId = '11111111-1111-4111-8111-111111111111';
+const placedId = '22222222-2222-4222-8222-222222222222';
+
+/**
+ * The evidence of a one-order run that went wrong in four ways: charged twice, a unit of stock lost,
+ * its placed event missing from the stream, and that event dead-lettered by a subscriber. The
+ * order's own outcome (COMPLETED everywhere) is fine.
+ */
+function brokenRunEvidence(): Evidence {
   const chargeEnvelope = (id: string) => JSON.stringify({ id, data: { orderId, amountCents: 500 } });
-  const evidence: Evidence = {
+  return {
     runs: [
       {
         plan: {
@@ -141,22 +147,40 @@ test('the checker reports a double charge, lost stock, a lost event and an unexp
     consumers: [{ stream: 'CHECKOUT', name: 'order-audit', filters: ['checkout.>'], pending: 0, ackPending: 0 }],
     poison: [],
   };
-  const failed = Object.fromEntries(checkInvariants(evidence).map((c) => [c.id, c.violations]));
-  assert.ok(failed[1]?.length === 0, `order outcome is fine: ${failed[1]?.join('; ')}`);
-  assert.ok(
-    failed[2]?.some((v) => v.includes('charged 2 times')),
-    'double charge reported',
-  );
-  assert.ok(
-    failed[3]?.some((v) => v.includes('!= 1000')),
-    'lost unit of stock reported',
-  );
-  assert.ok(
-    failed[4]?.some((v) => v.includes(`${placedId} (checkout.order.placed) is in stream CHECKOUT 0 times`)),
-    'event missing from the stream reported',
-  );
-  assert.ok(
-    failed[5]?.some((v) => v.startsWith('unexpected dead letter')),
-    'a real event in the DLQ reported',
-  );
+}
+
+describe('the chaos checker, on a run that went wrong in four ways', () => {
+  const failed = Object.fromEntries(checkInvariants(brokenRunEvidence()).map((c) => [c.id, c.violations]));
+
+  test('passes the order outcome, which is fine', () => {
+    assert.ok(failed[1]?.length === 0, `order outcome is fine: ${failed[1]?.join('; ')}`);
+  });
+
+  test('reports the double charge', () => {
+    assert.ok(
+      failed[2]?.some((v) => v.includes('charged 2 times')),
+      'double charge reported',
+    );
+  });
+
+  test('reports the lost unit of stock', () => {
+    assert.ok(
+      failed[3]?.some((v) => v.includes('!= 1000')),
+      'lost unit of stock reported',
+    );
+  });
+
+  test('reports the event missing from the stream', () => {
+    assert.ok(
+      failed[4]?.some((v) => v.includes(`${placedId} (checkout.order.placed) is in stream CHECKOUT 0 times`)),
+      'event missing from the stream reported',
+    );
+  });
+
+  test('reports the real event in the DLQ as an unexpected dead letter', () => {
+    assert.ok(
+      failed[5]?.some((v) => v.startsWith('unexpected dead letter')),
+      'a real event in the DLQ reported',
+    );
+  });
 });

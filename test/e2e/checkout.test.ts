@@ -4,18 +4,20 @@ import { after, before, describe, it } from 'node:test';
 import { DeliverPolicy, type NatsConnection } from 'nats';
 import { createApp } from '../../api/app';
 import { createHttpMetrics } from '../../api/metrics';
-import { createConsumer, EVENT_TYPES, streamFor, type HandlerFn, type Handlers } from 'checkout-saga/events';
+import type { HandlerFn } from 'checkout-saga/events';
 import type { ParsedEvent } from '../../events/envelope';
 import { STREAMS } from '../../events/streams';
 import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
-import { connectNats, declareStreams } from '../../lib/nats';
 import { runNotifications } from '../../workers/notifications';
 import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
-import { startApi } from '../support/api';
+import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
+import { watchEveryStream } from '../support/events';
 import { loadJsonSchemaValidator } from '../support/json-schema-validator';
+import { connectTestNats } from '../support/nats';
 import { openApiValidator, type SeenResponse } from '../support/openapi-validator';
 import { eventually, stockOf, testConfig, testDb, testLogger } from '../support/services';
 
@@ -26,8 +28,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
   let db: Db;
   let nc: NatsConnection;
   let base = '';
-  const stop = new AbortController();
-  const running: Promise<void>[] = [];
+  const components = new RunningComponents();
   /** Every event received for an order, with its NATS headers, in arrival order. */
   const realFetch = globalThis.fetch;
   const seen: SeenResponse[] = [];
@@ -42,32 +43,23 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
   before(async () => {
     config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
     db = await testDb(config);
-    nc = await connectNats(config.nats, 'e2e-test');
-    await declareStreams(nc, config.nats);
+    nc = await connectTestNats(config, 'e2e-test');
     const logger = testLogger('e2e');
     since = new Date(Date.now() - 1_000);
-    const api = startApi(config, logger, stop.signal);
-    running.push(api.running);
-    running.push(runSagaWorker(config, logger, stop.signal));
-    running.push(runRelay(config, logger, stop.signal));
+    const api = startApi(config, logger, components.signal);
+    components.add(api.running, runSagaWorker(config, logger, components.signal));
+    components.add(runRelay(config, logger, components.signal));
     const placement = (name: string) => ({ name: `${name}-${randomUUID().slice(0, 8)}`, deliverFrom: since });
-    running.push(runReadModel(config, logger, stop.signal, placement('e2e-read-model')));
-    running.push(runNotifications(config, logger, stop.signal, placement('e2e-notifications')));
+    components.add(runReadModel(config, logger, components.signal, placement('e2e-read-model')));
+    components.add(runNotifications(config, logger, components.signal, placement('e2e-notifications')));
     const record: HandlerFn<ParsedEvent> = async (event, { message }) => {
       const list = events.get(event.subject) ?? [];
       list.push({ event, msgId: message.headers['Nats-Msg-Id']?.[0], traceparent: message.headers.traceparent?.[0] });
       events.set(event.subject, list);
     };
-    for (const stream of STREAMS.filter((s) => s.name !== 'DLQ')) {
-      const handlers = Object.fromEntries(
-        EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record]),
-      ) as Handlers;
-      const consumer = createConsumer(
-        { nc, db, logger },
-        { name: `e2e-${randomUUID().slice(0, 8)}`, stream: stream.name, handlers, deliverFrom: since },
-      );
-      running.push(consumer.run(stop.signal));
-    }
+    components.add(
+      ...watchEveryStream({ nc, db, logger }, { prefix: 'e2e', since, signal: components.signal }, record),
+    );
     base = await api.base;
     // Keep every response the suite gets from the API, to check it against the OpenAPI document.
     globalThis.fetch = async (input, init) => {
@@ -88,10 +80,8 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
 
   after(async () => {
     globalThis.fetch = realFetch;
-    stop.abort();
     // Settle everything even if one part failed, so no process is left running.
-    const results = await Promise.allSettled(running);
-    for (const r of results) if (r.status === 'rejected') console.error('e2e component failed:', r.reason);
+    await components.stopAll();
     await nc?.drain();
     await db?.end();
   });
@@ -113,14 +103,8 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     return sku;
   }
 
-  function body(sku: string, quantity: number, method = 'pm_card_visa', country = 'DE') {
-    return {
-      customerId: 'cust-e2e',
-      items: [{ sku, quantity }],
-      payment: { method },
-      shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country },
-    };
-  }
+  const body = (sku: string, quantity: number, method = 'pm_card_visa', country = 'DE') =>
+    checkoutRequest({ customerId: 'cust-e2e', sku, quantity, method, country });
 
   async function place(
     payload: unknown,
@@ -323,14 +307,11 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.equal((await command('not-a-uuid', 'cancel')).status, 404);
   });
 
-  it('the read model serves GET /orders newest first, paginated, and notifications go out once per ended order', async () => {
+  describe('a customer with a completed, a declined and an unshippable order', () => {
     const customerId = `cust-rm-${randomUUID().slice(0, 8)}`;
-    const sku = await putSku(10);
-    const completed = await place({ ...body(sku, 1), customerId });
-    const declined = await place({ ...body(sku, 1, 'pm_card_declined'), customerId });
-    const unshippable = await place({ ...body(sku, 1, 'pm_card_visa', 'AQ'), customerId });
-    const ids = [completed, declined, unshippable].map((p) => p.json.orderId);
-    for (const id of ids) await settled(id);
+    let ids: string[] = [];
+    /** The customer's orders as GET /orders lists them once the read model has caught up. */
+    let all: Page;
     type Page = {
       items: { orderId: string; status: string; failureReason?: string; totalCents: number }[];
       nextCursor: string | null;
@@ -340,58 +321,76 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       assert.equal(res.status, 200);
       return (await res.json()) as Page;
     };
-    const all = await eventually(
-      async () => {
-        const page = await list(`customerId=${customerId}&limit=10`);
-        return page.items.length === 3 && page.items.every((o) => o.status !== 'PENDING') ? page : undefined;
-      },
-      30_000,
-      'the read model to catch up',
-    );
-    assert.deepEqual(
-      all.items.map((o) => o.orderId),
-      [...ids].reverse(),
-      'newest first',
-    );
-    assert.deepEqual(
-      all.items.map((o) => [o.status, o.failureReason]),
-      [
-        ['FAILED', 'SHIPPING_UNAVAILABLE'],
-        ['FAILED', 'PAYMENT_DECLINED'],
-        ['COMPLETED', undefined],
-      ],
-    );
-    assert.equal(all.nextCursor, null);
-    const first = await list(`customerId=${customerId}&limit=2`);
-    assert.equal(first.items.length, 2);
-    assert.ok(first.nextCursor);
-    const second = await list(`customerId=${customerId}&limit=2&cursor=${first.nextCursor}`);
-    assert.deepEqual(
-      [...first.items, ...second.items].map((o) => o.orderId),
-      all.items.map((o) => o.orderId),
-    );
-    assert.equal(second.nextCursor, null);
-    const badCursor = await fetch(`${base}/orders?customerId=${customerId}&cursor=nope`, { headers: headers() });
-    assert.equal(badCursor.status, 400);
-    const notes = await eventually(
-      async () => {
-        const { rows } = await db.query<{ order_id: string; kind: string }>(
-          'SELECT order_id, kind FROM notifications WHERE customer_id = $1 ORDER BY created_at',
-          [customerId],
-        );
-        return rows.length === 3 ? rows : undefined;
-      },
-      30_000,
-      'three notifications',
-    );
-    assert.deepEqual(
-      new Map(notes.map((n) => [n.order_id, n.kind])),
-      new Map([
-        [ids[0], 'ORDER_COMPLETED'],
-        [ids[1], 'ORDER_FAILED'],
-        [ids[2], 'ORDER_FAILED'],
-      ]),
-    );
+
+    before(async () => {
+      const sku = await putSku(10);
+      const completed = await place({ ...body(sku, 1), customerId });
+      const declined = await place({ ...body(sku, 1, 'pm_card_declined'), customerId });
+      const unshippable = await place({ ...body(sku, 1, 'pm_card_visa', 'AQ'), customerId });
+      ids = [completed, declined, unshippable].map((p) => p.json.orderId);
+      for (const id of ids) await settled(id);
+      all = await eventually(
+        async () => {
+          const page = await list(`customerId=${customerId}&limit=10`);
+          return page.items.length === 3 && page.items.every((o) => o.status !== 'PENDING') ? page : undefined;
+        },
+        30_000,
+        'the read model to catch up',
+      );
+    });
+
+    it('GET /orders lists them newest first, each with its outcome, on one page', () => {
+      assert.deepEqual(
+        all.items.map((o) => o.orderId),
+        [...ids].reverse(),
+        'newest first',
+      );
+      assert.deepEqual(
+        all.items.map((o) => [o.status, o.failureReason]),
+        [
+          ['FAILED', 'SHIPPING_UNAVAILABLE'],
+          ['FAILED', 'PAYMENT_DECLINED'],
+          ['COMPLETED', undefined],
+        ],
+      );
+      assert.equal(all.nextCursor, null);
+    });
+
+    it('GET /orders pages through them with a cursor, and refuses a forged cursor with a 400', async () => {
+      const first = await list(`customerId=${customerId}&limit=2`);
+      assert.equal(first.items.length, 2);
+      assert.ok(first.nextCursor);
+      const second = await list(`customerId=${customerId}&limit=2&cursor=${first.nextCursor}`);
+      assert.deepEqual(
+        [...first.items, ...second.items].map((o) => o.orderId),
+        all.items.map((o) => o.orderId),
+      );
+      assert.equal(second.nextCursor, null);
+      const badCursor = await fetch(`${base}/orders?customerId=${customerId}&cursor=nope`, { headers: headers() });
+      assert.equal(badCursor.status, 400);
+    });
+
+    it('one notification goes out per ended order, of the kind of its end', async () => {
+      const notes = await eventually(
+        async () => {
+          const { rows } = await db.query<{ order_id: string; kind: string }>(
+            'SELECT order_id, kind FROM notifications WHERE customer_id = $1 ORDER BY created_at',
+            [customerId],
+          );
+          return rows.length === 3 ? rows : undefined;
+        },
+        30_000,
+        'three notifications',
+      );
+      assert.deepEqual(
+        new Map(notes.map((n) => [n.order_id, n.kind])),
+        new Map([
+          [ids[0], 'ORDER_COMPLETED'],
+          [ids[1], 'ORDER_FAILED'],
+          [ids[2], 'ORDER_FAILED'],
+        ]),
+      );
+    });
   });
 
   it('Idempotency-Key: same body gives the same order, another body is 422, and neither starts a second saga', async () => {

@@ -11,7 +11,8 @@ import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { sleep } from '../../lib/wait';
 import { createTemporalClient } from '../../lib/temporal';
-import { startApi } from '../support/api';
+import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
 import { eventually, testConfig, testDb, testLogger } from '../support/services';
 
 /**
@@ -49,14 +50,7 @@ const JSON_ROUTES = [
   },
 ] as const;
 
-function validBody() {
-  return {
-    customerId: CUSTOMER,
-    items: [{ sku: SKUS[0], quantity: 1 }],
-    payment: { method: 'pm_card_visa' },
-    shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-  };
-}
+const validBody = () => checkoutRequest({ customerId: CUSTOMER, sku: SKUS[0] });
 const VALID_TEXT = JSON.stringify(validBody());
 
 interface Case {
@@ -527,8 +521,7 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
   let db: Db;
   let temporal: Client;
   let base = '';
-  const stop = new AbortController();
-  let api: Promise<void> | undefined;
+  const components = new RunningComponents();
   let outboxBefore = 0;
   let sent = 0;
   const statuses = new Map<number, number>();
@@ -546,14 +539,13 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     outboxBefore = Number(
       (await db.query<{ max: string | null }>('SELECT max(id) AS max FROM outbox')).rows[0]?.max ?? 0,
     );
-    const started = startApi(config, testLogger('api-fuzz'), stop.signal);
-    api = started.running;
+    const started = startApi(config, testLogger('api-fuzz'), components.signal);
+    components.add(started.running);
     base = await started.base;
   });
 
   after(async () => {
-    stop.abort();
-    await api;
+    await components.stopAll();
     // The concurrency test's saga has no worker on its queue: end it rather than leave it open.
     for (const orderId of started)
       await temporal?.workflow
@@ -726,58 +718,72 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
     });
   });
 
-  it('20 concurrent POSTs with one Idempotency-Key and body: one order, one placed event, one saga', async () => {
+  describe('20 concurrent POSTs with one Idempotency-Key and body', () => {
     const key = `${MARK}-concurrent`;
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        fetch(`${base}/checkouts`, {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
-          body: VALID_TEXT,
-        }),
-      ),
-    );
-    const bodies = await Promise.all(
-      responses.map(async (r) => ({
-        status: r.status,
-        location: r.headers.get('Location'),
-        body: (await r.json()) as { orderId?: string },
-      })),
-    );
-    assert.deepEqual(
-      new Set(bodies.map((b) => b.status)),
-      new Set([202]),
-      JSON.stringify(bodies.filter((b) => b.status !== 202)),
-    );
-    const orderIds = new Set(bodies.map((b) => b.body.orderId));
-    assert.equal(orderIds.size, 1, 'every response names the same order');
-    const [orderId] = [...orderIds] as [string];
-    started.push(orderId);
-    assert.ok(bodies.every((b) => b.location === `/checkouts/${orderId}`));
+    let answers: { status: number; location: string | null; body: { orderId?: string } }[] = [];
+    let orderId = '';
 
-    const { rows: keys } = await db.query<{ order_id: string }>(
-      'SELECT order_id FROM idempotency_keys WHERE key = $1',
-      [key],
-    );
-    assert.deepEqual(keys, [{ order_id: orderId }]);
-    const { rows: placed } = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1 AND subject = 'checkout.order.placed'`,
-      [orderId],
-    );
-    assert.equal(placed[0]?.n, 1);
-    // The same queries that found nothing above find exactly this order: they were not blind.
-    assert.deepEqual(await footprint(), { orders: 1, outbox: 1, keys: 1 });
-    const byId = await eventually(
-      async () => {
-        const ids: string[] = [];
-        for await (const wf of temporal.workflow.list({ query: `WorkflowId="checkout-${orderId}"` }))
-          ids.push(wf.runId);
-        return ids.length > 0 ? ids : undefined;
-      },
-      10_000,
-      `workflow checkout-${orderId} in visibility`,
-    );
-    assert.equal(byId.length, 1, 'one execution (one run) of the saga');
-    assert.deepEqual(await workflowsOnQueue(), [`checkout-${orderId}`]);
+    before(async () => {
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(`${base}/checkouts`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
+            body: VALID_TEXT,
+          }),
+        ),
+      );
+      answers = await Promise.all(
+        responses.map(async (r) => ({
+          status: r.status,
+          location: r.headers.get('Location'),
+          body: (await r.json()) as { orderId?: string },
+        })),
+      );
+      orderId = answers.find((b) => b.body.orderId)?.body.orderId ?? '';
+      // after() ends this saga: no worker runs on this queue.
+      if (orderId) started.push(orderId);
+    });
+
+    it('all answer 202 with the same order at the same Location', () => {
+      assert.deepEqual(
+        new Set(answers.map((b) => b.status)),
+        new Set([202]),
+        JSON.stringify(answers.filter((b) => b.status !== 202)),
+      );
+      const orderIds = new Set(answers.map((b) => b.body.orderId));
+      assert.equal(orderIds.size, 1, 'every response names the same order');
+      assert.ok(answers.every((b) => b.location === `/checkouts/${orderId}`));
+    });
+
+    it('store one order, one key and one placed event, which the footprint queries find', async () => {
+      const { rows: keys } = await db.query<{ order_id: string }>(
+        'SELECT order_id FROM idempotency_keys WHERE key = $1',
+        [key],
+      );
+      assert.deepEqual(keys, [{ order_id: orderId }]);
+      const { rows: placed } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1 AND subject = 'checkout.order.placed'`,
+        [orderId],
+      );
+      assert.equal(placed[0]?.n, 1);
+      // The same queries that found nothing above find exactly this order: they were not blind.
+      assert.deepEqual(await footprint(), { orders: 1, outbox: 1, keys: 1 });
+    });
+
+    it('start one saga, with one run, and nothing else on the queue', async () => {
+      const byId = await eventually(
+        async () => {
+          const ids: string[] = [];
+          for await (const wf of temporal.workflow.list({ query: `WorkflowId="checkout-${orderId}"` }))
+            ids.push(wf.runId);
+          return ids.length > 0 ? ids : undefined;
+        },
+        10_000,
+        `workflow checkout-${orderId} in visibility`,
+      );
+      assert.equal(byId.length, 1, 'one execution (one run) of the saga');
+      assert.deepEqual(await workflowsOnQueue(), [`checkout-${orderId}`]);
+    });
   });
 });

@@ -28,7 +28,7 @@ import {
 } from '../../events/dead-letters/replay';
 import { parseEvent } from '../../events/envelope';
 import { repoRoot, type Config } from '../../lib/config';
-import { connectNats, declareStreams } from '../../lib/nats';
+import { connectTestNats } from '../support/nats';
 import { testConfig } from '../support/services';
 
 const run = promisify(execFile);
@@ -75,14 +75,7 @@ describe('dead-letter tooling against real NATS', () => {
 
   before(async () => {
     config = testConfig();
-    try {
-      nc = await connectNats(config.nats, 'dlq-test');
-      await declareStreams(nc, config.nats);
-    } catch (err) {
-      throw new Error(
-        `NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`,
-      );
-    }
+    nc = await connectTestNats(config, 'dlq-test');
     js = nc.jetstream();
     jsm = await nc.jetstreamManager();
   });
@@ -150,54 +143,74 @@ describe('dead-letter tooling against real NATS', () => {
     return ack.seq;
   }
 
-  it('lists a dead letter with its headers parsed, without leaving a consumer on the DLQ stream', async () => {
+  describe('two dead letters of one consumer', () => {
     const consumer = freshConsumer();
-    const consumersBefore = new Set((await jsm.consumers.list(DLQ_STREAM).next()).map((c) => c.name));
-    const startedAt = Date.now();
-    const { event, sourceSeq, entry } = await deadLetterEvent(consumer, 'invalid-data: totalCents: expected number');
-    assert.deepEqual(
-      { ...entry, time: undefined, seq: undefined },
-      {
-        seq: undefined,
-        time: undefined,
-        consumer,
-        originalSubject: SUBJECT,
-        originalStream: 'CHECKOUT',
-        originalSequence: sourceSeq,
-        deliveryCount: 1,
-        error: 'invalid-data: totalCents: expected number',
-        eventId: event.id,
-        eventType: SUBJECT,
-      },
-    );
-    assert.ok(
-      entry.time.getTime() >= startedAt - 5_000 && entry.time.getTime() <= Date.now() + 5_000,
-      `odd time ${entry.time.toISOString()}`,
-    );
+    let consumersBefore: Set<string>;
+    let startedAt = 0;
+    let first: Awaited<ReturnType<typeof deadLetterEvent>>;
+    let second: Awaited<ReturnType<typeof deadLetterEvent>>;
 
-    const second = await deadLetterEvent(consumer, 'boom');
-    const both = await listDeadLetters(jsm, { consumer });
-    assert.deepEqual(
-      both.map((d) => d.seq),
-      [entry.seq, second.entry.seq],
-      'oldest first',
-    );
-    assert.deepEqual(
-      (await listDeadLetters(jsm, { consumer, limit: 1 })).map((d) => d.seq),
-      [entry.seq],
-    );
-    assert.deepEqual(await listDeadLetters(jsm, { consumer: `${consumer}-other` }), []);
-    assert.ok(
-      (await listDeadLetters(jsm)).some((d) => d.seq === entry.seq),
-      'unfiltered list includes it',
-    );
+    before(async () => {
+      consumersBefore = new Set((await jsm.consumers.list(DLQ_STREAM).next()).map((c) => c.name));
+      startedAt = Date.now();
+      first = await deadLetterEvent(consumer, 'invalid-data: totalCents: expected number');
+      second = await deadLetterEvent(consumer, 'boom');
+    });
+    after(async () => {
+      await discardDeadLetter(jsm, first.entry.seq);
+      await discardDeadLetter(jsm, second.entry.seq);
+    });
 
-    const consumersAfter = (await jsm.consumers.list(DLQ_STREAM).next())
-      .map((c) => c.name)
-      .filter((n) => !consumersBefore.has(n));
-    assert.deepEqual(consumersAfter, [], 'listing must not leave consumers behind');
-    await discardDeadLetter(jsm, entry.seq);
-    await discardDeadLetter(jsm, second.entry.seq);
+    it('lists a dead letter with its headers parsed', () => {
+      const { event, sourceSeq, entry } = first;
+      assert.deepEqual(
+        { ...entry, time: undefined, seq: undefined },
+        {
+          seq: undefined,
+          time: undefined,
+          consumer,
+          originalSubject: SUBJECT,
+          originalStream: 'CHECKOUT',
+          originalSequence: sourceSeq,
+          deliveryCount: 1,
+          error: 'invalid-data: totalCents: expected number',
+          eventId: event.id,
+          eventType: SUBJECT,
+        },
+      );
+      assert.ok(
+        entry.time.getTime() >= startedAt - 5_000 && entry.time.getTime() <= Date.now() + 5_000,
+        `odd time ${entry.time.toISOString()}`,
+      );
+    });
+
+    it('lists them oldest first, and a limit keeps the oldest', async () => {
+      assert.deepEqual(
+        (await listDeadLetters(jsm, { consumer })).map((d) => d.seq),
+        [first.entry.seq, second.entry.seq],
+        'oldest first',
+      );
+      assert.deepEqual(
+        (await listDeadLetters(jsm, { consumer, limit: 1 })).map((d) => d.seq),
+        [first.entry.seq],
+      );
+    });
+
+    it('lists only the named consumer’s, and every consumer’s when none is named', async () => {
+      assert.deepEqual(await listDeadLetters(jsm, { consumer: `${consumer}-other` }), []);
+      assert.ok(
+        (await listDeadLetters(jsm)).some((d) => d.seq === first.entry.seq),
+        'unfiltered list includes it',
+      );
+    });
+
+    // Last: every listing above has run by now.
+    it('leaves no consumer on the DLQ stream after listing', async () => {
+      const consumersAfter = (await jsm.consumers.list(DLQ_STREAM).next())
+        .map((c) => c.name)
+        .filter((n) => !consumersBefore.has(n));
+      assert.deepEqual(consumersAfter, [], 'listing must not leave consumers behind');
+    });
   });
 
   it('shows every header and the body', async () => {

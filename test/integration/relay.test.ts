@@ -1,39 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { DeliverPolicy, type JetStreamClient, type NatsConnection } from 'nats';
-import { repoRoot, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { createDb, withTransaction, type Db, type Tx } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
-import { connectNats, declareStreams } from '../../lib/nats';
-import { randomIds, systemClock } from '../../lib/runtime';
 import { sleep } from '../../lib/wait';
-import { appendEvent } from '../../outbox/append';
 import { OUTBOX_PARTITIONS, OutboxRelay, RELAY_LOCKS, type RelayOptions } from '../../outbox/relay';
+import { connectTestNats } from '../support/nats';
+import { appendPositioned, POSITIONED_SUBJECT } from '../support/outbox';
+import { stopProcess, TestProcesses, type TestProcess } from '../support/processes';
 import { eventually, insertOrder, testConfig, testDb } from '../support/services';
 
 // Every event here is an inventory.stock.reserved whose first line's quantity is the event's
 // position in its order (1, 2, 3, ...), so the stream alone shows whether an order kept its order.
-const SUBJECT = 'inventory.stock.reserved';
+const SUBJECT = POSITIONED_SUBJECT;
 const STREAM = 'INVENTORY';
-const outboxDeps = { clock: systemClock, ids: randomIds, source: '/test/relay' };
-const traceparent = `00-${'3'.repeat(32)}-${'4'.repeat(16)}-01`;
-
-async function appendSeq(tx: Tx, orderId: string, k: number): Promise<string> {
-  const env = await appendEvent(tx, outboxDeps, {
-    orderId,
-    traceparent,
-    event: {
-      type: SUBJECT,
-      dataversion: 1,
-      data: { orderId, items: [{ sku: 'SEQ', quantity: k }], reservedAt: new Date().toISOString() },
-    },
-  });
-  return env.id;
-}
+const appendSeq = (tx: Tx, orderId: string, k: number) => appendPositioned(tx, '/test/relay', orderId, k);
 
 interface Streamed {
   id: string;
@@ -154,55 +138,11 @@ async function dedicatedDatabase(shared: Db, sharedConfig: Config): Promise<{ co
   return { config, db };
 }
 
-interface RelayChild {
-  proc: ChildProcess;
-  /** The relay's database session, from its "joined" log line. */
-  backendPid: number | undefined;
-  ownershipChanges: number;
-}
-
-function startRelayChild(config: Config): RelayChild {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'workers/relay.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: config.database.url,
-      RELAY_BATCH_SIZE: '20',
-      RELAY_POLL_INTERVAL: '200ms',
-      RELAY_REBALANCE_INTERVAL: '500ms',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const child: RelayChild = { proc, backendPid: undefined, ownershipChanges: 0 };
-  // The relay's info logs name its session and its ownership changes; warnings are echoed.
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let entry: { level?: number; msg?: string; backendPid?: number };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      process.stderr.write(`[relay ${proc.pid}] ${line}\n`);
-      return;
-    }
-    if (entry.msg === 'outbox relay joined') child.backendPid = entry.backendPid;
-    if (entry.msg === 'outbox relay partitions changed') child.ownershipChanges += 1;
-    if ((entry.level ?? 0) >= 40) process.stderr.write(`[relay ${proc.pid}] ${line}\n`);
-  });
-  return child;
-}
-
-/** Signals the child and waits for it to exit (SIGKILL after 15 s); returns its exit code. */
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  try {
-    return await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** The relay's database session, from its last "joined" log line. */
+const backendPidOf = (relay: TestProcess) =>
+  relay.logs.findLast((l) => l.msg === 'outbox relay joined')?.backendPid as number | undefined;
+const ownershipChangesOf = (relay: TestProcess) =>
+  relay.logs.filter((l) => l.msg === 'outbox relay partitions changed').length;
 
 const inProcessOptions: RelayOptions = {
   batchSize: 50,
@@ -233,11 +173,27 @@ function startInProcessRelay(config: Config, js: Pick<JetStreamClient, 'publish'
   };
 }
 
+/** An in-process relay (see above) that owns every partition: the only relay on its database. */
+async function startOwningRelay(config: Config, js: Pick<JetStreamClient, 'publish'>, name: string) {
+  const running = startInProcessRelay(config, js, name);
+  try {
+    await eventually(
+      async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined),
+      10_000,
+      'the relay to own every partition',
+    );
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return running;
+}
+
 describe('outbox relay against real Postgres and NATS', () => {
   let config: Config;
   let db: Db;
   let nc: NatsConnection;
-  const children: ChildProcess[] = [];
+  const processes = new TestProcesses();
 
   before(async () => {
     const sharedConfig = testConfig();
@@ -247,17 +203,10 @@ describe('outbox relay against real Postgres and NATS', () => {
     } finally {
       await shared.end();
     }
-    try {
-      nc = await connectNats(config.nats, 'relay-test');
-      await declareStreams(nc, config.nats);
-    } catch (err) {
-      throw new Error(
-        `NATS is not reachable at ${config.nats.servers.join(',')} (${(err as Error).message}); run \`npm run stack:up\` first`,
-      );
-    }
+    nc = await connectTestNats(config, 'relay-test');
   });
   after(async () => {
-    for (const c of children) await stop(c, 'SIGKILL');
+    await processes.killAll();
     await nc?.drain();
     await db?.end();
   });
@@ -274,22 +223,31 @@ describe('outbox relay against real Postgres and NATS', () => {
     );
   });
 
-  it('relays share the partitions, hand them over when one joins under load and when one is SIGKILLed; every row arrives once, in commit order per order', async (t) => {
-    const since = new Date(Date.now() - 2_000);
-    const relays: RelayChild[] = [];
-    const spawnRelay = () => {
-      const r = startRelayChild(config);
-      relays.push(r);
-      children.push(r.proc);
-      return r;
+  describe('relay processes: two share the partitions, a third joins under load, one is SIGKILLed mid-stream', () => {
+    const orders = Array.from({ length: 40 }, () => randomUUID());
+    const perOrder = 25;
+    const total = orders.length * perOrder;
+    const eventIds = new Set<string>();
+    const relays: TestProcess[] = [];
+    let split = new Map<number, number>();
+    let publishedAtJoin = 0;
+    let atKill = 0;
+    let victimOwned = 0;
+    let victimHoldsAfterTakeover = true;
+    let takeover = Number.NaN;
+    let streamed: Streamed[] = [];
+    let ownershipLogged = false;
+    const survivorExits: (number | null)[] = [];
+
+    const heldBy = (holders: Map<number, number>, r: TestProcess) => {
+      const pid = backendPidOf(r);
+      return pid === undefined ? 0 : (holders.get(pid) ?? 0);
     };
-    const heldBy = (holders: Map<number, number>, r: RelayChild) =>
-      r.backendPid === undefined ? 0 : (holders.get(r.backendPid) ?? 0);
     // Split: every partition held, every member holding some and none above its share. Members
     // rebalance between their own batches, one after another, so an uneven moment (a newcomer
     // holding what one member gave back while another still holds its old share) is expected on
     // the way; only a split that never settles is a failure.
-    const splitAmong = (members: RelayChild[], what: string) =>
+    const splitAmong = (members: TestProcess[], what: string) =>
       eventually(
         async () => {
           const holders = await partitionHolders(db);
@@ -302,148 +260,178 @@ describe('outbox relay against real Postgres and NATS', () => {
         30_000,
         what,
       );
-    let producing: Promise<unknown> = Promise.resolve();
-    let stopProducing = false;
-    let markKilled = () => {};
-    const killed = new Promise<void>((resolve) => (markKilled = resolve));
-    try {
-      const [a, b] = [spawnRelay(), spawnRelay()];
-      await splitAmong([a, b], 'two relays to split the partitions');
+    const spawnRelay = () => {
+      const r = processes.start('relay', 'workers/relay.ts', {
+        env: {
+          DATABASE_URL: config.database.url,
+          RELAY_BATCH_SIZE: '20',
+          RELAY_POLL_INTERVAL: '200ms',
+          RELAY_REBALANCE_INTERVAL: '500ms',
+          LOG_LEVEL: 'info',
+        },
+      });
+      relays.push(r);
+      return r;
+    };
 
-      const orders = Array.from({ length: 40 }, () => randomUUID());
-      const perOrder = 25;
-      const total = orders.length * perOrder;
-      const eventIds = new Set<string>();
-      // Interleave orders across transactions, as concurrent sagas would, while the relays run.
-      // The last transactions wait for the kill, so it certainly happens mid-stream.
-      producing = (async () => {
-        for (let k = 1; k <= perOrder && !stopProducing; k += 1) {
-          if (k === 19) await killed;
-          await withTransaction(db, async (tx) => {
-            for (const orderId of [...orders].sort(() => Math.random() - 0.5))
-              eventIds.add(await appendSeq(tx, orderId, k));
-          });
-          await sleep(80);
-        }
-      })().then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+    before(async () => {
+      const since = new Date(Date.now() - 2_000);
+      let producing: Promise<unknown> = Promise.resolve();
+      let stopProducing = false;
+      let markKilled = () => {};
+      const killed = new Promise<void>((resolve) => (markKilled = resolve));
+      try {
+        const [a, b] = [spawnRelay(), spawnRelay()];
+        await splitAmong([a, b], 'two relays to split the partitions');
+        // Interleave orders across transactions, as concurrent sagas would, while the relays run.
+        // The last transactions wait for the kill, so it certainly happens mid-stream.
+        producing = (async () => {
+          for (let k = 1; k <= perOrder && !stopProducing; k += 1) {
+            if (k === 19) await killed;
+            await withTransaction(db, async (tx) => {
+              for (const orderId of [...orders].sort(() => Math.random() - 0.5))
+                eventIds.add(await appendSeq(tx, orderId, k));
+            });
+            await sleep(80);
+          }
+        })().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
 
-      // A third relay joins while rows flow: the first two give partitions back between batches.
-      const c = spawnRelay();
-      const split = await splitAmong([a, b, c], 'the joining relay to get its share');
+        // A third relay joins while rows flow: the first two give partitions back between batches.
+        const c = spawnRelay();
+        split = await splitAmong([a, b, c], 'the joining relay to get its share');
+        publishedAtJoin = (await publishedIds(db, eventIds)).size;
+
+        atKill = await eventually(
+          async () => {
+            const n = (await publishedIds(db, eventIds)).size;
+            return n >= total / 4 ? n : undefined;
+          },
+          60_000,
+          'the relays to publish a quarter of the rows',
+        );
+        victimOwned = heldBy(await partitionHolders(db), a);
+        const killedAt = Date.now();
+        await stopProcess(a, 'SIGKILL');
+        markKilled();
+
+        await splitAmong([b, c], 'the two survivors to take over every partition');
+        takeover = Date.now() - killedAt;
+        victimHoldsAfterTakeover = (await partitionHolders(db)).has(backendPidOf(a)!);
+        const producerError = await producing;
+        if (producerError) throw producerError;
+        await allPublished(db, eventIds, 60_000, 'every row to be published by the survivors');
+        streamed = await readStream(nc, since, eventIds);
+        ownershipLogged = relays.every((r) => ownershipChangesOf(r) > 0);
+        for (const r of [b, c]) survivorExits.push((await stopProcess(r, 'SIGTERM')).code);
+      } finally {
+        // Not left to after(): relays still holding partitions would distort the next tests.
+        stopProducing = true;
+        markKilled();
+        await producing;
+        for (const r of relays) await stopProcess(r, 'SIGKILL');
+      }
+    });
+
+    it('splits the partitions three ways, none above its share, once the third joins under load', () => {
       assert.equal(split.size, 3, 'no other relay on this database');
       assert.ok(
         [...split.values()].every((n) => n <= Math.ceil(OUTBOX_PARTITIONS / 3)),
         `no relay above its share: ${[...split.values()].join(',')}`,
       );
-      const publishedAtJoin = (await publishedIds(db, eventIds)).size;
+    });
 
-      const atKill = await eventually(
-        async () => {
-          const n = (await publishedIds(db, eventIds)).size;
-          return n >= total / 4 ? n : undefined;
-        },
-        60_000,
-        'the relays to publish a quarter of the rows',
-      );
-      const victimOwned = heldBy(await partitionHolders(db), a);
-      const killedAt = Date.now();
-      await stop(a.proc, 'SIGKILL');
-      markKilled();
+    it('SIGKILLs a relay that owned partitions, mid-stream', () => {
       assert.ok(victimOwned > 0, 'the killed relay owned partitions');
       assert.ok(atKill < total, `killed mid-stream (${atKill}/${total} published)`);
+    });
 
-      await splitAmong([b, c], 'the two survivors to take over every partition');
-      const takeover = Date.now() - killedAt;
-      assert.equal((await partitionHolders(db)).has(a.backendPid!), false, 'the killed relay holds nothing');
-      const producerError = await producing;
-      if (producerError) throw producerError;
-      assert.equal(eventIds.size, total);
-      await allPublished(db, eventIds, 60_000, 'every row to be published by the survivors');
-
-      const streamed = await readStream(nc, since, eventIds);
-      assertOnceAndInOrder(streamed, new Map(orders.map((o) => [o, perOrder])));
-      assert.ok(
-        relays.every((r) => r.ownershipChanges > 0),
-        'every relay logged its ownership',
-      );
+    it('hands every partition of the killed relay to the survivors within a few rebalance intervals', (t) => {
+      assert.equal(victimHoldsAfterTakeover, false, 'the killed relay holds nothing');
       t.diagnostic(
         `split ${[...split.values()].join('/')} after a join at ${publishedAtJoin}/${total} published; ` +
           `SIGKILLed a relay owning ${victimOwned} partitions at ${atKill}/${total}; survivors held all ${OUTBOX_PARTITIONS} after ${takeover} ms`,
       );
       assert.ok(takeover < 5_000, `survivors took over within a few rebalance intervals (${takeover} ms)`);
-      for (const r of [b, c])
-        assert.equal(await stop(r.proc, 'SIGTERM'), 0, 'a survivor shuts down cleanly on SIGTERM');
-    } finally {
-      // Not left to after(): relays still holding partitions would distort the next tests.
-      stopProducing = true;
-      markKilled();
-      await producing;
-      for (const r of relays) await stop(r.proc, 'SIGKILL');
-    }
+    });
+
+    it('delivers every row once, in commit order per order', () => {
+      assert.equal(eventIds.size, total);
+      assertOnceAndInOrder(streamed, new Map(orders.map((o) => [o, perOrder])));
+    });
+
+    it('logs each relay’s partition ownership', () => {
+      assert.ok(ownershipLogged, 'every relay logged its ownership');
+    });
+
+    it('shuts each survivor down cleanly on SIGTERM', () => {
+      assert.deepEqual(survivorExits, [0, 0], 'a survivor shuts down cleanly on SIGTERM');
+    });
   });
 
-  it('overlapping transactions (a lower id committing after higher ones) lose nothing and keep each order in commit order', async () => {
+  // Sagas serialise an order's transactions on its row; position k is read under that lock, so it
+  // is the commit order by construction.
+  const appendLocked = async (tx: Tx, orderId: string): Promise<string> => {
+    await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+    const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1', [
+      orderId,
+    ]);
+    return appendSeq(tx, orderId, (rows[0]?.n ?? 0) + 1);
+  };
+
+  it('publishes past a lower id still uncommitted, then that row once it commits, before its successor', async () => {
     const since = new Date(Date.now() - 2_000);
-    const running = startInProcessRelay(config, nc.jetstream(), `relay-test-overlap-${randomUUID().slice(0, 8)}`);
+    const running = await startOwningRelay(config, nc.jetstream(), `relay-test-trap-${randomUUID().slice(0, 8)}`);
+    // The deterministic trap: X1 takes the lower id and stays uncommitted while Y1 and Y2
+    // commit and are published; X1 must still be published once it commits, before X2.
+    const [x, y] = [await insertOrder(db), await insertOrder(db)];
+    const a = await db.connect();
+    const c = await db.connect();
+    let ids: string[];
+    try {
+      await a.query('BEGIN');
+      const x1 = await appendLocked(a, x);
+      const y1 = await withTransaction(db, (tx) => appendLocked(tx, y));
+      await c.query('BEGIN');
+      // Waits for A's lock on order X; settled into a value so a failure elsewhere cannot leave
+      // it as an unhandled rejection.
+      const x2Pending = appendLocked(c, x).then(
+        (id) => ({ id }),
+        (err: unknown) => ({ err }),
+      );
+      const y2 = await withTransaction(db, (tx) => appendLocked(tx, y));
+      await allPublished(db, new Set([y1, y2]), 10_000, 'Y1 and Y2 to be published past the uncommitted X1');
+      assert.equal((await publishedIds(db, [x1])).size, 0, 'X1 is not visible yet');
+      await a.query('COMMIT');
+      const x2 = await x2Pending;
+      if ('err' in x2) throw x2.err;
+      await c.query('COMMIT');
+      ids = [y1, y2, x1, x2.id];
+      await allPublished(db, new Set(ids), 30_000, 'every committed row to be published');
+    } finally {
+      // Destroyed rather than pooled: after a failed assertion they may still be in a transaction.
+      a.release(true);
+      c.release(true);
+      await running.stop();
+    }
+    const streamed = await readStream(nc, since, new Set(ids));
+    assertOnceAndInOrder(
+      streamed,
+      new Map([
+        [x, 2],
+        [y, 2],
+      ]),
+    );
+  });
+
+  it('loses nothing among many overlapping transactions, some held open, some rolled back, each order in commit order', async () => {
+    const since = new Date(Date.now() - 2_000);
+    const running = await startOwningRelay(config, nc.jetstream(), `relay-test-overlap-${randomUUID().slice(0, 8)}`);
     const expected = new Set<string>();
     const perOrder = new Map<string, number>();
-    // Sagas serialise an order's transactions on its row; position k is read under that lock,
-    // so it is the commit order by construction.
-    const appendLocked = async (tx: Tx, orderId: string): Promise<string> => {
-      await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
-      const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE partition_key = $1', [
-        orderId,
-      ]);
-      return appendSeq(tx, orderId, (rows[0]?.n ?? 0) + 1);
-    };
-    const committed = (orderId: string, id: string) => {
-      expected.add(id);
-      perOrder.set(orderId, (perOrder.get(orderId) ?? 0) + 1);
-    };
     try {
-      await eventually(
-        async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined),
-        10_000,
-        'the relay to own every partition',
-      );
-
-      // The deterministic trap: X1 takes the lower id and stays uncommitted while Y1 and Y2
-      // commit and are published; X1 must still be published once it commits, before X2.
-      const [x, y] = [await insertOrder(db), await insertOrder(db)];
-      const a = await db.connect();
-      const c = await db.connect();
-      try {
-        await a.query('BEGIN');
-        const x1 = await appendLocked(a, x);
-        const y1 = await withTransaction(db, (tx) => appendLocked(tx, y));
-        committed(y, y1);
-        await c.query('BEGIN');
-        // Waits for A's lock on order X; settled into a value so a failure elsewhere cannot leave
-        // it as an unhandled rejection.
-        const x2Pending = appendLocked(c, x).then(
-          (id) => ({ id }),
-          (err: unknown) => ({ err }),
-        );
-        const y2 = await withTransaction(db, (tx) => appendLocked(tx, y));
-        committed(y, y2);
-        await allPublished(db, new Set([y1, y2]), 10_000, 'Y1 and Y2 to be published past the uncommitted X1');
-        assert.equal((await publishedIds(db, [x1])).size, 0, 'X1 is not visible yet');
-        await a.query('COMMIT');
-        committed(x, x1);
-        const x2 = await x2Pending;
-        if ('err' in x2) throw x2.err;
-        await c.query('COMMIT');
-        committed(x, x2.id);
-      } finally {
-        // Destroyed rather than pooled: after a failed assertion they may still be in a transaction.
-        a.release(true);
-        c.release(true);
-      }
-
-      // Many overlapping transactions: some held open, some rolled back, all racing the relay.
       const orders = await Promise.all(Array.from({ length: 6 }, () => insertOrder(db)));
       await Promise.all(
         Array.from({ length: 8 }, async () => {
@@ -464,7 +452,10 @@ describe('outbox relay against real Postgres and NATS', () => {
             } finally {
               tx.release();
             }
-            if (!rollback) committed(orderId, id);
+            if (!rollback) {
+              expected.add(id);
+              perOrder.set(orderId, (perOrder.get(orderId) ?? 0) + 1);
+            }
           }
         }),
       );
@@ -476,101 +467,128 @@ describe('outbox relay against real Postgres and NATS', () => {
     assertOnceAndInOrder(streamed, perOrder);
   });
 
-  it('backs off while JetStream rejects publishes, keeps its connection and partitions, marks nothing unacked, then delivers all', async () => {
-    const since = new Date(Date.now() - 2_000);
-    const real = nc.jetstream();
+  describe('while JetStream rejects every publish for 3 s, and one event twice more', () => {
+    const name = `relay-test-nats-${randomUUID().slice(0, 8)}`;
+    let since: Date;
     const acked = new Set<string>();
     const attemptsAt = new Map<string, number[]>();
-    let outageUntil = 0;
-    let flakyId: string | undefined;
-    let flakyFailures = 0;
-    // Only the publish path is stubbed, and only to reject: whatever gets through is published
-    // to the real stream, which the assertions read back.
-    const js: Pick<JetStreamClient, 'publish'> = {
-      async publish(subject, payload, options) {
-        const id = options?.msgID ?? '';
-        attemptsAt.set(id, [...(attemptsAt.get(id) ?? []), Date.now()]);
-        if (Date.now() < outageUntil) throw new Error('simulated NATS outage');
-        if (id === flakyId && flakyFailures < 2) {
-          flakyFailures += 1;
-          throw new Error('simulated lost ack');
-        }
-        const ack = await real.publish(subject, payload, options);
-        acked.add(id);
-        return ack;
-      },
-    };
-    const name = `relay-test-nats-${randomUUID().slice(0, 8)}`;
-    const running = startInProcessRelay(config, js, name);
     const expected = new Set<string>();
     const perOrder = new Map<string, number>();
     const violations: string[] = [];
-    const checkMarkedOnlyAfterAck = async () => {
-      for (const id of await publishedIds(db, expected)) if (!acked.has(id)) violations.push(id);
-    };
-    try {
-      await eventually(
-        async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined),
-        10_000,
-        'the relay to own every partition',
-      );
-      const pid = await backendPid(db, name);
-      assert.ok(pid, 'the relay has a session');
-      assert.equal((await partitionHolders(db)).get(pid), OUTBOX_PARTITIONS);
+    /** Rows marked published, and partitions this relay's session held, at each look during the outage. */
+    const publishedDuringOutage: number[] = [];
+    const heldDuringOutage: (number | undefined)[] = [];
+    let outageUntil = 0;
+    let flakyId: string | undefined;
+    let flakyFailures = 0;
+    let pid: number | undefined;
+    let heldAtStart: number | undefined;
+    let during: number[] = [];
+    let afterOutage: { pid: number | undefined; held: number | undefined; members: number };
+    let streamed: Streamed[] = [];
 
-      outageUntil = Date.now() + 3_000;
-      const orders = Array.from({ length: 5 }, () => randomUUID());
-      await withTransaction(db, async (tx) => {
-        for (let k = 1; k <= 4; k += 1) {
-          for (const orderId of orders) {
-            const id = await appendSeq(tx, orderId, k);
-            expected.add(id);
-            perOrder.set(orderId, k);
-            if (orderId === orders[0] && k === 2) flakyId = id;
+    before(async () => {
+      since = new Date(Date.now() - 2_000);
+      const real = nc.jetstream();
+      // Only the publish path is stubbed, and only to reject: whatever gets through is published
+      // to the real stream, which the assertions read back.
+      const js: Pick<JetStreamClient, 'publish'> = {
+        async publish(subject, payload, options) {
+          const id = options?.msgID ?? '';
+          attemptsAt.set(id, [...(attemptsAt.get(id) ?? []), Date.now()]);
+          if (Date.now() < outageUntil) throw new Error('simulated NATS outage');
+          if (id === flakyId && flakyFailures < 2) {
+            flakyFailures += 1;
+            throw new Error('simulated lost ack');
           }
+          const ack = await real.publish(subject, payload, options);
+          acked.add(id);
+          return ack;
+        },
+      };
+      const checkMarkedOnlyAfterAck = async () => {
+        for (const id of await publishedIds(db, expected)) if (!acked.has(id)) violations.push(id);
+      };
+      const running = await startOwningRelay(config, js, name);
+      try {
+        pid = await backendPid(db, name);
+        heldAtStart = pid === undefined ? undefined : (await partitionHolders(db)).get(pid);
+
+        outageUntil = Date.now() + 3_000;
+        const orders = Array.from({ length: 5 }, () => randomUUID());
+        await withTransaction(db, async (tx) => {
+          for (let k = 1; k <= 4; k += 1) {
+            for (const orderId of orders) {
+              const id = await appendSeq(tx, orderId, k);
+              expected.add(id);
+              perOrder.set(orderId, k);
+              if (orderId === orders[0] && k === 2) flakyId = id;
+            }
+          }
+        });
+        const firstOfOrder0 = [...expected][0]!;
+        while (Date.now() < outageUntil - 100) {
+          await checkMarkedOnlyAfterAck();
+          publishedDuringOutage.push((await publishedIds(db, expected)).size);
+          heldDuringOutage.push(pid === undefined ? undefined : (await partitionHolders(db)).get(pid));
+          await sleep(200);
         }
-      });
-      const firstOfOrder0 = [...expected][0]!;
-      while (Date.now() < outageUntil - 100) {
+        during = (attemptsAt.get(firstOfOrder0) ?? []).filter((t) => t < outageUntil);
+
+        while ((await publishedIds(db, expected)).size < expected.size) {
+          await checkMarkedOnlyAfterAck();
+          await sleep(50);
+        }
         await checkMarkedOnlyAfterAck();
-        assert.equal((await publishedIds(db, expected)).size, 0, 'nothing is marked published during the outage');
-        assert.equal((await partitionHolders(db)).get(pid), OUTBOX_PARTITIONS, 'partitions kept during the outage');
-        await sleep(200);
+        const pidAfter = await backendPid(db, name);
+        afterOutage = {
+          pid: pidAfter,
+          held: pidAfter === undefined ? undefined : (await partitionHolders(db)).get(pidAfter),
+          members: running.relay.status().members,
+        };
+      } finally {
+        await running.stop();
       }
-      const during = (attemptsAt.get(firstOfOrder0) ?? []).filter((t) => t < outageUntil);
+      streamed = await readStream(nc, since, expected);
+    });
+
+    it('keeps its database session and every partition, during the outage and after it', () => {
+      assert.ok(pid, 'the relay has a session');
+      assert.equal(heldAtStart, OUTBOX_PARTITIONS);
+      for (const held of heldDuringOutage) assert.equal(held, OUTBOX_PARTITIONS, 'partitions kept during the outage');
+      assert.equal(afterOutage.pid, pid, 'the same database session throughout');
+      assert.equal(afterOutage.held, OUTBOX_PARTITIONS, 'partitions kept after the outage');
+      assert.equal(afterOutage.members, 1);
+    });
+
+    it('marks nothing published during the outage, and no row before its ack', () => {
+      assert.ok(publishedDuringOutage.length > 0, 'looked during the outage');
+      for (const n of publishedDuringOutage) assert.equal(n, 0, 'nothing is marked published during the outage');
+      assert.deepEqual(violations, [], 'no row was marked published before its ack');
+    });
+
+    it('retries with growing gaps, not in a busy loop', () => {
       assert.ok(during.length >= 3, `retried during the outage (${during.length} attempts)`);
       // The poll interval is 50 ms: without backoff there would be about 60 attempts in 3 s.
       assert.ok(during.length <= 8, `backed off exponentially, not busy-looping (${during.length} attempts in 3 s)`);
       const gaps = during.slice(1).map((t, i) => t - during[i]!);
       assert.ok(gaps.at(-1)! >= 2 * gaps[0]!, `growing gaps between attempts: ${gaps.join(', ')} ms`);
+    });
 
-      while ((await publishedIds(db, expected)).size < expected.size) {
-        await checkMarkedOnlyAfterAck();
-        await sleep(50);
-      }
-      await checkMarkedOnlyAfterAck();
-      assert.deepEqual(violations, [], 'no row was marked published before its ack');
+    it('gets an event through after its publish failed twice', () => {
       assert.equal(flakyFailures, 2, 'the flaky event failed twice before getting through');
-      assert.equal(await backendPid(db, name), pid, 'the same database session throughout');
-      assert.equal((await partitionHolders(db)).get(pid), OUTBOX_PARTITIONS, 'partitions kept after the outage');
-      assert.equal(running.relay.status().members, 1);
-    } finally {
-      await running.stop();
-    }
-    const streamed = await readStream(nc, since, expected);
-    assertOnceAndInOrder(streamed, perOrder);
+    });
+
+    it('then delivers every row once, in commit order per order', () => {
+      assertOnceAndInOrder(streamed, perOrder);
+    });
   });
 
   it('a lost database session drops every partition, then reconnects and takes them back', async () => {
     const since = new Date(Date.now() - 2_000);
     const name = `relay-test-db-${randomUUID().slice(0, 8)}`;
-    const running = startInProcessRelay(config, nc.jetstream(), name);
+    const running = await startOwningRelay(config, nc.jetstream(), name);
     try {
-      await eventually(
-        async () => (running.relay.status().ownedPartitions.length === OUTBOX_PARTITIONS ? true : undefined),
-        10_000,
-        'the relay to own every partition',
-      );
       const pid = await backendPid(db, name);
       assert.ok(pid);
       // Terminated while idle: the client gets an 'error' event, not a failed query.

@@ -3,95 +3,60 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { repoRoot } from '../../lib/config';
-import { freePort } from '../support/api';
+import { after, before, describe, it } from 'node:test';
+import type { Config } from '../../lib/config';
+import { freePort } from '../support/ports';
+import { stopProcess, TestProcesses } from '../support/processes';
 import { testConfig, testDb } from '../support/services';
 
-/** A child process whose JSON log lines are kept, with a way to wait for one. */
-function watched(child: ChildProcess) {
-  const lines: Record<string, unknown>[] = [];
-  let buffer = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    lines,
-    exited,
-    async waitFor(match: (l: Record<string, unknown>) => boolean, timeoutMs: number, what: string) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const found = lines.find(match);
-        if (found) return found;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`timed out waiting for ${what}; lines: ${lines.map((l) => l.msg).join(' | ')}`);
-    },
-  };
-}
-
 describe('a process started before its dependencies waits for them instead of exiting (real nats-server)', () => {
-  const children: ChildProcess[] = [];
+  const processes = new TestProcesses();
+  let config: Config;
+  let natsServer = '';
+  let nats: ChildProcess | undefined;
   const dirs: string[] = [];
-  after(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+
+  before(async () => {
+    config = testConfig();
+    const db = await testDb(config);
+    await db.end();
+    natsServer = join(config.stack.binDir, 'nats-server');
+    assert.ok(existsSync(natsServer), `${natsServer} is missing: run \`npm run stack:up\` first`);
+  });
+  after(async () => {
+    await processes.killAll();
+    if (nats && nats.exitCode === null && nats.signalCode === null) nats.kill('SIGKILL');
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('the relay waits for NATS, starts once it appears, and a SIGTERM while waiting exits 0', async () => {
-    const config = testConfig();
-    const db = await testDb(config);
-    await db.end();
-    const natsServer = join(config.stack.binDir, 'nats-server');
-    assert.ok(existsSync(natsServer), `${natsServer} is missing: run \`npm run stack:up\` first`);
-    const port = await freePort();
-    const env = {
-      ...process.env,
-      DATABASE_URL: config.database.url,
-      NATS_URL: `nats://127.0.0.1:${port}`,
-      LOG_LEVEL: 'info',
-    };
-    const spawnRelay = () =>
-      spawn(process.execPath, ['--import', 'tsx', 'workers/relay.ts'], {
-        cwd: repoRoot,
-        env,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+  /** A relay whose NATS_URL points at `port`, where nothing listens unless the test starts a server. */
+  const startRelay = (port: number) =>
+    processes.start('relay', 'workers/relay.ts', {
+      env: { DATABASE_URL: config.database.url, NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: 'info' },
+    });
 
-    // First: nothing ever listens; a shutdown while waiting is a clean exit, not a failure.
-    const waiting = spawnRelay();
-    children.push(waiting);
-    const w = watched(waiting);
-    await w.waitFor(
+  it('a relay that finds no NATS keeps waiting, and a SIGTERM while it waits is a clean exit', async () => {
+    const waiting = startRelay(await freePort());
+    await waiting.waitForLog(
       (l) => l.msg === 'NATS unreachable; waiting for it' && l.attempt === 2,
       20_000,
       'a second wait for NATS',
     );
-    waiting.kill('SIGTERM');
-    assert.equal(await w.exited, 0);
-    assert.ok(w.lines.some((l) => l.msg === 'stopped while waiting for NATS'));
-    assert.ok(!w.lines.some((l) => l.level === 60), 'no fatal line');
+    assert.equal((await stopProcess(waiting, 'SIGTERM')).code, 0);
+    assert.ok(waiting.logs.some((l) => l.msg === 'stopped while waiting for NATS'));
+    assert.ok(!waiting.logs.some((l) => l.level === 60), 'no fatal line');
+  });
 
-    // Then: the relay starts first, NATS a few seconds later; the relay carries on by itself.
-    const relay = spawnRelay();
-    children.push(relay);
-    const r = watched(relay);
-    await r.waitFor((l) => l.msg === 'NATS unreachable; waiting for it', 20_000, 'the relay to wait for NATS');
+  it('a relay started before NATS carries on by itself once NATS appears', async () => {
+    const port = await freePort();
+    const relay = startRelay(port);
+    await relay.waitForLog((l) => l.msg === 'NATS unreachable; waiting for it', 20_000, 'the relay to wait for NATS');
     const store = mkdtempSync(join(tmpdir(), 'start-order-nats-'));
     dirs.push(store);
-    const nats = spawn(natsServer, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
-    children.push(nats);
-    await r.waitFor((l) => l.msg === 'NATS reachable; continuing start-up', 20_000, 'the relay to connect');
-    await r.waitFor((l) => l.msg === 'outbox relay joined', 20_000, 'the relay to join the outbox');
-    relay.kill('SIGTERM');
-    assert.equal(await r.exited, 0);
+    nats = spawn(natsServer, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+    await relay.waitForLog((l) => l.msg === 'NATS reachable; continuing start-up', 20_000, 'the relay to connect');
+    await relay.waitForLog((l) => l.msg === 'outbox relay joined', 20_000, 'the relay to join the outbox');
+    assert.equal((await stopProcess(relay, 'SIGTERM')).code, 0);
     nats.kill('SIGTERM');
   });
 });

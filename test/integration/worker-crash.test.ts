@@ -1,69 +1,37 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
-import { freePort, startApi } from '../support/api';
+import { checkoutRequest, startApi } from '../support/api';
+import { RunningComponents } from '../support/components';
+import { freePort } from '../support/ports';
+import { stopProcess, TestProcesses, type TestProcess } from '../support/processes';
 import { eventually, outboxSubjects, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'crash-token-0123456789abcdef';
 
-/** The saga worker as its own process, so the test can SIGKILL it. */
-function startWorker(config: Config, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'workers/saga-worker.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: config.database.url,
-      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await exited;
-}
-
+// Given a saga waiting for 3-D Secure and one whose flaky charge is being attempted, the only
+// saga worker is SIGKILLed; a new one (exporting metrics) is started and the waiting saga confirmed.
 describe('saga worker killed mid-saga (real Temporal dev server)', () => {
   let config: Config;
   let db: Db;
   let base = '';
-  const stop = new AbortController();
-  const running: Promise<void>[] = [];
-  const workers: ChildProcess[] = [];
-
-  before(async () => {
-    config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
-    db = await testDb(config);
-    const api = startApi(config, testLogger('worker-crash'), stop.signal);
-    running.push(api.running);
-    base = await api.base;
-  });
-  after(async () => {
-    for (const w of workers) await kill(w, 'SIGKILL');
-    stop.abort();
-    await Promise.allSettled(running);
-    await db?.end();
-  });
+  const components = new RunningComponents();
+  const processes = new TestProcesses();
+  const workers: TestProcess[] = [];
+  let waiting = '';
+  let flaky = '';
+  let statusWithNoWorker = '';
+  let confirmStatus = 0;
+  let metricsAddress = '';
 
   const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
   async function place(method: string): Promise<string> {
     const res = await fetch(`${base}/checkouts`, {
       method: 'POST',
       headers: { ...headers, 'Idempotency-Key': randomUUID() },
-      body: JSON.stringify({
-        customerId: 'cust-crash',
-        items: [{ sku: 'SKU-003', quantity: 1 }],
-        payment: { method },
-        shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-      }),
+      body: JSON.stringify(checkoutRequest({ customerId: 'cust-crash', sku: 'SKU-003', method })),
     });
     assert.equal(res.status, 202);
     return ((await res.json()) as { orderId: string }).orderId;
@@ -72,11 +40,30 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
     const res = await fetch(`${base}/checkouts/${orderId}`, { headers });
     return ((await res.json()) as { status: string }).status;
   }
+  /** The saga worker as its own process, so the test can SIGKILL it. */
+  const startWorker = (env: Record<string, string> = {}) => {
+    const worker = processes.start('saga-worker', 'workers/saga-worker.ts', {
+      env: {
+        DATABASE_URL: config.database.url,
+        TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+    });
+    workers.push(worker);
+    return worker;
+  };
 
-  it('a new worker finishes every saga once (one charge, one set of events); GET answers with no worker running', async () => {
-    workers.push(startWorker(config));
-    const waiting = await place('pm_card_3ds');
-    const flaky = await place('pm_card_flaky');
+  before(async () => {
+    config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
+    db = await testDb(config);
+    const api = startApi(config, testLogger('worker-crash'), components.signal);
+    components.add(api.running);
+    base = await api.base;
+
+    const first = startWorker();
+    waiting = await place('pm_card_3ds');
+    flaky = await place('pm_card_flaky');
     await eventually(
       async () => ((await statusOf(waiting)) === 'AWAITING_PAYMENT_CONFIRMATION' ? true : undefined),
       60_000,
@@ -94,14 +81,13 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
       60_000,
       'the flaky charge to be attempted',
     );
-    const first = workers[0];
-    assert.ok(first);
-    await kill(first, 'SIGKILL');
+    await stopProcess(first, 'SIGKILL');
     // No worker can answer the query now: the API still answers, with the saga's live status.
-    assert.equal(await statusOf(waiting), 'AWAITING_PAYMENT_CONFIRMATION');
+    statusWithNoWorker = await statusOf(waiting);
 
-    const metricsAddress = `127.0.0.1:${await freePort()}`;
-    workers.push(startWorker(config, { WORKER_METRICS_ADDRESS: metricsAddress }));
+    metricsAddress = `127.0.0.1:${await freePort()}`;
+    // Kept running: the metrics test reads it, then the last test stops it.
+    startWorker({ WORKER_METRICS_ADDRESS: metricsAddress });
     const retryKey = randomUUID();
     const confirm = await eventually(
       async () => {
@@ -116,14 +102,31 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
       60_000,
       'the new worker to accept the confirmation',
     );
-    assert.equal(confirm.status, 202);
-
+    confirmStatus = confirm.status;
     for (const orderId of [waiting, flaky]) {
       await eventually(
         async () => ((await statusOf(orderId)) === 'COMPLETED' ? true : undefined),
         90_000,
         `order ${orderId} to complete`,
       );
+    }
+  });
+  after(async () => {
+    await processes.killAll();
+    await components.stopAll();
+    await db?.end();
+  });
+
+  it('GET answers with the saga’s live status while no worker runs', () => {
+    assert.equal(statusWithNoWorker, 'AWAITING_PAYMENT_CONFIRMATION');
+  });
+
+  it('the new worker takes the payment confirmation', () => {
+    assert.equal(confirmStatus, 202);
+  });
+
+  it('a new worker finishes each saga with one charge at the provider and one payment', async () => {
+    for (const orderId of [waiting, flaky]) {
       const charges = await db.query<{ status: string }>(
         'SELECT status FROM sim_provider_charges WHERE idempotency_key = $1',
         [`order:${orderId}:charge`],
@@ -134,6 +137,11 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
         [orderId],
       );
       assert.equal(payments.rows[0]?.n, 1);
+    }
+  });
+
+  it('a new worker finishes each saga with one set of events', async () => {
+    for (const orderId of [waiting, flaky]) {
       assert.deepEqual(await outboxSubjects(db, orderId), [
         'checkout.order.placed',
         'inventory.stock.reserved',
@@ -142,14 +150,16 @@ describe('saga worker killed mid-saga (real Temporal dev server)', () => {
         'checkout.order.completed',
       ]);
     }
+  });
 
-    // The new worker exports the SDK's metrics and the saga's own, with Prometheus names.
+  it('the new worker exports the SDK’s metrics and the saga’s own, with Prometheus names', async () => {
     const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
     assert.match(metrics, /^checkout_sagas_finished_total\{[^}]*status="COMPLETED"[^}]*\} [1-9]/m);
     assert.match(metrics, /^temporal_activity_execution_latency_seconds_bucket\{/m);
+  });
 
-    // With no worker at all, finished sagas are still answered in full (from the database).
-    for (const w of workers) await kill(w, 'SIGTERM');
+  it('GET answers a finished saga in full, from the database, with no worker at all', async () => {
+    for (const w of workers) await stopProcess(w, 'SIGTERM');
     const res = await fetch(`${base}/checkouts/${waiting}`, { headers });
     const state = (await res.json()) as { status: string; steps: { name: string; state: string }[] };
     assert.equal(state.status, 'COMPLETED');

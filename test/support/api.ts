@@ -1,4 +1,3 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { runApi } from '../../api/server';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
@@ -28,11 +27,26 @@ export function startApi(
   return { running, base: Promise.race([listening, failedEarly]).then((port) => `http://127.0.0.1:${port}`) };
 }
 
-/** A TCP port nobody listens on right now, for a child process to bind. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** Where a test's orders ship to, unless it says otherwise. */
+const ADDRESS = { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115' };
+
+/**
+ * A POST /checkouts body the API accepts: `quantity` of `sku`, paid with `method`, shipped to `country`.
+ *
+ * @example
+ * body: JSON.stringify(checkoutRequest({ customerId: 'cust-e2e', sku, method: 'pm_card_3ds' })),
+ */
+export function checkoutRequest(options: {
+  customerId: string;
+  sku?: string;
+  quantity?: number;
+  method?: string;
+  country?: string;
+}) {
+  return {
+    customerId: options.customerId,
+    items: [{ sku: options.sku ?? 'SKU-001', quantity: options.quantity ?? 1 }],
+    payment: { method: options.method ?? 'pm_card_visa' },
+    shippingAddress: { ...ADDRESS, country: options.country ?? 'DE' },
+  };
 }

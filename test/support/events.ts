@@ -1,4 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import {
+  createConsumer,
+  EVENT_TYPES,
+  STREAMS,
+  streamFor,
+  type ConsumerDeps,
+  type HandlerFn,
+  type Handlers,
+  type ParsedEvent,
+} from 'checkout-saga/events';
 import { headers as natsHeaders, type JetStreamClient, type PubAck } from 'nats';
 import type { CloudEvent } from '../../events/envelope';
 
@@ -53,5 +63,31 @@ export async function publishEvent(
   return js.publish(event.type, new TextEncoder().encode(JSON.stringify(event)), {
     msgID: msgId ?? event.id,
     headers: h,
+  });
+}
+
+/**
+ * Hands every event of the catalogue published since `since` to `record`: one consumer of the kit
+ * per stream (the DLQ aside), running until `signal` aborts. How a test sees what reached JetStream.
+ *
+ * @example
+ * running.push(...watchEveryStream({ nc, db, logger }, { prefix: 'e2e', since, signal }, record));
+ */
+export function watchEveryStream(
+  deps: ConsumerDeps,
+  options: { prefix: string; since: Date; signal: AbortSignal },
+  record: HandlerFn<ParsedEvent>,
+): Promise<void>[] {
+  return STREAMS.filter((s) => s.name !== 'DLQ').map((stream) => {
+    const handlers = Object.fromEntries(
+      EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record]),
+    ) as Handlers;
+    const consumer = createConsumer(deps, {
+      name: `${options.prefix}-${randomUUID().slice(0, 8)}`,
+      stream: stream.name,
+      handlers,
+      deliverFrom: options.since,
+    });
+    return consumer.run(options.signal);
   });
 }

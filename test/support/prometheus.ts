@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-
 /** One sample of the Prometheus text format. */
 export interface Sample {
   name: string;
@@ -47,18 +45,4 @@ export async function scrape(url: string): Promise<Sample[]> {
   const res = await fetch(url);
   if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`);
   return parsePrometheus(await res.text());
-}
-
-/** A TCP port free right now on 127.0.0.1 (for servers that cannot report the port they bound). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import proto from '@temporalio/proto';
 import { loadConfig, type Config } from '../../lib/config';
@@ -34,4 +35,28 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     },
   });
   return env;
+}
+
+/**
+ * One time-skipping environment for the tests of the enclosing describe(): created in its before()
+ * and torn down in its after(). Read `.env` inside tests and hooks, where it exists.
+ *
+ * @example
+ * const suite = timeSkippingSuite();
+ * it('…', async () => { await withSaga(suite.env, {}, sagaInput(), (h) => h.result()); });
+ */
+export function timeSkippingSuite(): { readonly env: TestWorkflowEnvironment } {
+  let env: TestWorkflowEnvironment | undefined;
+  before(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+  return {
+    get env(): TestWorkflowEnvironment {
+      if (!env) throw new Error('the time-skipping environment exists only inside tests and hooks');
+      return env;
+    },
+  };
 }

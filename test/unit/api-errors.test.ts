@@ -6,6 +6,7 @@ import { createHttpMetrics } from '../../api/metrics';
 import { BODY_LIMIT_BYTES, isJsonContentType } from '../../api/request-gate';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
+import { checkoutRequest } from '../support/api';
 
 const TOKEN = 'unit-token-0123456789abcdef';
 
@@ -40,12 +41,7 @@ function appWithoutBackends() {
 
 const auth = { Authorization: `Bearer ${TOKEN}` };
 const json = { ...auth, 'Content-Type': 'application/json' };
-const checkout = {
-  customerId: 'cust-unit',
-  items: [{ sku: 'SKU-001', quantity: 1 }],
-  payment: { method: 'pm_card_visa' },
-  shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-};
+const checkout = checkoutRequest({ customerId: 'cust-unit' });
 
 interface Problem {
   type: string;
@@ -169,129 +165,179 @@ describe('API errors: 404, 405, 413 and 415 as problem+json', () => {
     assert.equal(isJsonContentType(undefined), false);
   });
 
-  it(`413 for a body over ${BODY_LIMIT_BYTES} bytes, by Content-Length and when streamed without one`, async () => {
-    const { app, reached } = appWithoutBackends();
+  describe(`413 for a body over ${BODY_LIMIT_BYTES} bytes`, () => {
     const headers = { ...json, 'Idempotency-Key': 'k-413' };
-    const big = JSON.stringify({ ...checkout, customerId: 'x'.repeat(BODY_LIMIT_BYTES) });
-    const byLength = await app.request('/checkouts', {
-      method: 'POST',
-      headers: { ...headers, 'Content-Length': String(Buffer.byteLength(big)) },
-      body: big,
-    });
-    const problem = await problemOf(byLength, 413);
-    // The rest of the body is never read, so the connection is not reused for another request.
-    assert.equal(byLength.headers.get('Connection'), 'close');
-    assert.equal(problem.type, 'https://checkout-saga.dev/problems/content-too-large');
-    assert.match(problem.detail, new RegExp(String(BODY_LIMIT_BYTES)));
 
-    // No Content-Length: the stream is counted while read and cut at the limit.
-    let pulled = 0;
-    const chunk = new TextEncoder().encode(' '.repeat(16 * 1024));
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    });
-    const streamed = await app.request('/checkouts', {
-      method: 'POST',
-      headers,
-      body: endless,
-      duplex: 'half',
-    } as RequestInit);
-    await problemOf(streamed, 413);
-    assert.ok(pulled < BODY_LIMIT_BYTES * 4, `stopped reading after ${pulled} bytes`);
-
-    // Exactly at the limit is read and validated (here a 400), not refused.
-    const atLimit = JSON.stringify({ customerId: 'x' }).padEnd(BODY_LIMIT_BYTES, ' ');
-    await problemOf(await app.request('/checkouts', { method: 'POST', headers, body: atLimit }), 400);
-    // Routes without a JSON body are limited too.
-    await problemOf(
-      await app.request('/checkouts/x/cancel', {
+    it('refuses a body whose Content-Length is over the limit, and closes the connection', async () => {
+      const { app, reached } = appWithoutBackends();
+      const big = JSON.stringify({ ...checkout, customerId: 'x'.repeat(BODY_LIMIT_BYTES) });
+      const byLength = await app.request('/checkouts', {
         method: 'POST',
-        headers: { ...auth, 'Content-Length': String(BODY_LIMIT_BYTES + 1) },
-        body: ' '.repeat(BODY_LIMIT_BYTES + 1),
-      }),
-      413,
-    );
-    assert.deepEqual(reached, []);
+        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(big)) },
+        body: big,
+      });
+      const problem = await problemOf(byLength, 413);
+      // The rest of the body is never read, so the connection is not reused for another request.
+      assert.equal(byLength.headers.get('Connection'), 'close');
+      assert.equal(problem.type, 'https://checkout-saga.dev/problems/content-too-large');
+      assert.match(problem.detail, new RegExp(String(BODY_LIMIT_BYTES)));
+      assert.deepEqual(reached, []);
+    });
+
+    it('cuts a body streamed without Content-Length once it passes the limit', async () => {
+      const { app, reached } = appWithoutBackends();
+      // No Content-Length: the stream is counted while read and cut at the limit.
+      let pulled = 0;
+      const chunk = new TextEncoder().encode(' '.repeat(16 * 1024));
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      const streamed = await app.request('/checkouts', {
+        method: 'POST',
+        headers,
+        body: endless,
+        duplex: 'half',
+      } as RequestInit);
+      await problemOf(streamed, 413);
+      assert.ok(pulled < BODY_LIMIT_BYTES * 4, `stopped reading after ${pulled} bytes`);
+      assert.deepEqual(reached, []);
+    });
+
+    it('reads and validates a body of exactly the limit (here a 400), rather than refusing it', async () => {
+      const { app, reached } = appWithoutBackends();
+      const atLimit = JSON.stringify({ customerId: 'x' }).padEnd(BODY_LIMIT_BYTES, ' ');
+      await problemOf(await app.request('/checkouts', { method: 'POST', headers, body: atLimit }), 400);
+      assert.deepEqual(reached, []);
+    });
+
+    it('limits routes without a JSON body too', async () => {
+      const { app, reached } = appWithoutBackends();
+      await problemOf(
+        await app.request('/checkouts/x/cancel', {
+          method: 'POST',
+          headers: { ...auth, 'Content-Length': String(BODY_LIMIT_BYTES + 1) },
+          body: ' '.repeat(BODY_LIMIT_BYTES + 1),
+        }),
+        413,
+      );
+      assert.deepEqual(reached, []);
+    });
   });
 
-  it('401 keeps WWW-Authenticate; malformed, hostile and NUL-bearing input is a 400 with field paths', async () => {
-    const { app, reached } = appWithoutBackends();
-    const unauth = await app.request('/checkouts', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k' },
-      body: '{}',
-    });
-    await problemOf(unauth, 401);
-    assert.match(unauth.headers.get('WWW-Authenticate') ?? '', /^Bearer /);
-    // Authentication comes before the body is parsed: an anonymous client learns nothing more.
-    await problemOf(
-      await app.request('/checkouts', {
+  describe('401 before anything else, then 400 with field paths for malformed and hostile input', () => {
+    const post = (app: ReturnType<typeof appWithoutBackends>['app'], body: string | Buffer, key = 'k-400') =>
+      app.request('/checkouts', { method: 'POST', headers: { ...json, 'Idempotency-Key': key }, body });
+
+    it('401 keeps WWW-Authenticate, and comes before the body is parsed', async () => {
+      const { app, reached } = appWithoutBackends();
+      const unauth = await app.request('/checkouts', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k' },
-        body: '{"oops',
-      }),
-      401,
-    );
-
-    const post = (body: string) =>
-      app.request('/checkouts', { method: 'POST', headers: { ...json, 'Idempotency-Key': 'k-400' }, body });
-    for (const body of [
-      '',
-      '{"customerId":',
-      'null',
-      '[]',
-      '"x"',
-      '1e400',
-      '\uFEFF{}',
-      '['.repeat(20_000) + ']'.repeat(20_000),
-    ]) {
-      await problemOf(await post(body), 400);
-    }
-    for (const body of ['', '{"customerId":', '{"a":1,}', "{'a':1}"]) {
-      assert.equal((await problemOf(await post(body), 400)).type, 'https://checkout-saga.dev/problems/malformed-json');
-    }
-    // Invalid UTF-8 inside an otherwise well-formed string: refused, not decoded to U+FFFD and accepted.
-    const badUtf8 = Buffer.concat([Buffer.from('{"customerId":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
-    const utf8 = await problemOf(
-      await app.request('/checkouts', {
-        method: 'POST',
-        headers: { ...json, 'Idempotency-Key': 'k-utf8' },
-        body: badUtf8,
-      }),
-      400,
-    );
-    assert.equal(utf8.type, 'https://checkout-saga.dev/problems/malformed-json');
-    const nul = await problemOf(
-      await post(
-        JSON.stringify({
-          ...checkout,
-          customerId: 'a\u0000b',
-          shippingAddress: { ...checkout.shippingAddress, city: '\u0000' },
+        body: '{}',
+      });
+      await problemOf(unauth, 401);
+      assert.match(unauth.headers.get('WWW-Authenticate') ?? '', /^Bearer /);
+      // Authentication comes before the body is parsed: an anonymous client learns nothing more.
+      await problemOf(
+        await app.request('/checkouts', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k' },
+          body: '{"oops',
         }),
-      ),
-      400,
-    );
-    assert.deepEqual(nul.errors?.map((e) => e.path).sort(), ['json.customerId', 'json.shippingAddress.city']);
-    const proto = await problemOf(
-      await post(`{"__proto__":{"admin":true},"constructor":{"prototype":{}},${JSON.stringify(checkout).slice(1)}`),
-      400,
-    );
-    assert.ok(
-      proto.errors?.some((e) => e.path === 'json'),
-      'unknown keys are refused by the strict schema',
-    );
-    assert.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was polluted');
-    const huge = await problemOf(
-      await post(JSON.stringify({ ...checkout, items: [{ sku: 'SKU-001', quantity: 1e308 }] })),
-      400,
-    );
-    assert.deepEqual([...new Set(huge.errors?.map((e) => e.path))], ['json.items.0.quantity']);
-    await problemOf(await app.request('/inventory/%00', { headers: auth }), 400);
-    await problemOf(await app.request('/orders?customerId=%00', { headers: auth }), 400);
-    assert.deepEqual(reached, []);
+        401,
+      );
+      assert.deepEqual(reached, []);
+    });
+
+    it('a body that is not a checkout object, however deep or odd, is a 400', async () => {
+      const { app, reached } = appWithoutBackends();
+      for (const body of [
+        '',
+        '{"customerId":',
+        'null',
+        '[]',
+        '"x"',
+        '1e400',
+        '\uFEFF{}',
+        '['.repeat(20_000) + ']'.repeat(20_000),
+      ]) {
+        await problemOf(await post(app, body), 400);
+      }
+      assert.deepEqual(reached, []);
+    });
+
+    it('malformed JSON, and invalid UTF-8 inside a string, are a malformed-json problem', async () => {
+      const { app, reached } = appWithoutBackends();
+      for (const body of ['', '{"customerId":', '{"a":1,}', "{'a':1}"]) {
+        assert.equal(
+          (await problemOf(await post(app, body), 400)).type,
+          'https://checkout-saga.dev/problems/malformed-json',
+        );
+      }
+      // Invalid UTF-8 inside an otherwise well-formed string: refused, not decoded to U+FFFD and accepted.
+      const badUtf8 = Buffer.concat([
+        Buffer.from('{"customerId":"'),
+        Buffer.from([0xc3, 0x28, 0xff]),
+        Buffer.from('"}'),
+      ]);
+      const utf8 = await problemOf(await post(app, badUtf8, 'k-utf8'), 400);
+      assert.equal(utf8.type, 'https://checkout-saga.dev/problems/malformed-json');
+      assert.deepEqual(reached, []);
+    });
+
+    it('NUL characters in fields are refused with the path of each field', async () => {
+      const { app, reached } = appWithoutBackends();
+      const nul = await problemOf(
+        await post(
+          app,
+          JSON.stringify({
+            ...checkout,
+            customerId: 'a\u0000b',
+            shippingAddress: { ...checkout.shippingAddress, city: '\u0000' },
+          }),
+        ),
+        400,
+      );
+      assert.deepEqual(nul.errors?.map((e) => e.path).sort(), ['json.customerId', 'json.shippingAddress.city']);
+      assert.deepEqual(reached, []);
+    });
+
+    it('__proto__ and constructor keys are refused by the strict schema and pollute nothing', async () => {
+      const { app, reached } = appWithoutBackends();
+      const proto = await problemOf(
+        await post(
+          app,
+          `{"__proto__":{"admin":true},"constructor":{"prototype":{}},${JSON.stringify(checkout).slice(1)}`,
+        ),
+        400,
+      );
+      assert.ok(
+        proto.errors?.some((e) => e.path === 'json'),
+        'unknown keys are refused by the strict schema',
+      );
+      assert.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was polluted');
+      assert.deepEqual(reached, []);
+    });
+
+    it('a quantity of 1e308 is a 400 at its path', async () => {
+      const { app, reached } = appWithoutBackends();
+      const huge = await problemOf(
+        await post(app, JSON.stringify({ ...checkout, items: [{ sku: 'SKU-001', quantity: 1e308 }] })),
+        400,
+      );
+      assert.deepEqual([...new Set(huge.errors?.map((e) => e.path))], ['json.items.0.quantity']);
+      assert.deepEqual(reached, []);
+    });
+
+    it('NUL in a path or query parameter is a 400', async () => {
+      const { app, reached } = appWithoutBackends();
+      await problemOf(await app.request('/inventory/%00', { headers: auth }), 400);
+      await problemOf(await app.request('/orders?customerId=%00', { headers: auth }), 400);
+      assert.deepEqual(reached, []);
+    });
   });
 
   it('documents the body limit and the shared error rules in the OpenAPI description', async () => {

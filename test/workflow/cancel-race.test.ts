@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -8,7 +8,76 @@ import { checkoutWorkflowId } from '../../domain/order';
 import { WORKFLOWS_PATH } from '../../workers/saga-worker';
 import { cancelUpdate, checkoutSaga, getStateQuery } from '../../workflows/checkout-saga';
 import { mockActivities, sagaInput } from '../support/saga-harness';
-import { createTimeSkippingEnv } from '../support/test-env';
+import { timeSkippingSuite } from '../support/test-env';
+
+/** Whether the cancel was accepted, how the saga ended, and the activities it ran, in order. */
+interface RaceOutcome {
+  accepted: boolean;
+  status: string;
+  /** The status getState answers once the saga has ended. */
+  queriedStatus: string;
+  calls: string[];
+}
+
+/**
+ * Runs the saga until shipOrder is running, stops the only workflow worker, lets shipOrder
+ * complete and sends the cancel, then starts a new workflow worker that receives both at once.
+ */
+async function raceCancelAgainstLastStep(env: TestWorkflowEnvironment): Promise<RaceOutcome> {
+  const taskQueue = `cancel-race-${randomUUID()}`;
+  const args = sagaInput({ orderId: randomUUID() });
+  const calls: string[] = [];
+  let release: () => void = () => undefined;
+  const shipping = new Promise<void>((resolve) => (release = resolve));
+  let shipStarted: () => void = () => undefined;
+  const shipRunning = new Promise<void>((resolve) => (shipStarted = resolve));
+  const activities = mockActivities(
+    {
+      shipOrder: async () => {
+        shipStarted();
+        await shipping;
+        return { shipmentId: 'shp_1', trackingNumber: 'SIM1' };
+      },
+    },
+    calls,
+  );
+  const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
+  // No cache: the next workflow task goes to whichever workflow worker polls, not a sticky queue.
+  const workflowWorker = () =>
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      maxCachedWorkflows: 0,
+    });
+
+  return activityWorker.runUntil(async () => {
+    const first = await workflowWorker();
+    const handle = await first.runUntil(async () => {
+      const h = await env.client.workflow.start(checkoutSaga, {
+        taskQueue,
+        workflowId: checkoutWorkflowId(args.orderId),
+        args: [args],
+      });
+      await shipRunning;
+      return h;
+    });
+    // No workflow worker now: shipOrder completes, then the cancel arrives; both wait for the next task.
+    release();
+    await new Promise((r) => setTimeout(r, 500));
+    const update = handle.startUpdate(cancelUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await workflowWorker();
+    return second.runUntil(async () => {
+      const accepted = await update.then(
+        () => true,
+        () => false,
+      );
+      const state = await handle.result();
+      return { accepted, status: state.status, queriedStatus: (await handle.query(getStateQuery)).status, calls };
+    });
+  });
+}
 
 /**
  * The race the chaos runner found: the cancel update and the last forward step's result reach the
@@ -17,79 +86,30 @@ import { createTimeSkippingEnv } from '../support/test-env';
  * a new workflow worker that receives both at once.
  */
 describe('cancel accepted in the same workflow task as the last step’s result', () => {
-  let env: TestWorkflowEnvironment;
+  const suite = timeSkippingSuite();
+  let outcome: RaceOutcome;
   before(async () => {
-    env = await createTimeSkippingEnv();
-  });
-  after(async () => {
-    await env?.teardown();
+    outcome = await raceCancelAgainstLastStep(suite.env);
   });
 
-  it('an accepted cancel always ends CANCELLED, every step compensated', async () => {
-    const taskQueue = `cancel-race-${randomUUID()}`;
-    const args = sagaInput({ orderId: randomUUID() });
-    const calls: string[] = [];
-    let release: () => void = () => undefined;
-    const shipping = new Promise<void>((resolve) => (release = resolve));
-    let shipStarted: () => void = () => undefined;
-    const shipRunning = new Promise<void>((resolve) => (shipStarted = resolve));
-    const activities = mockActivities(
-      {
-        shipOrder: async () => {
-          shipStarted();
-          await shipping;
-          return { shipmentId: 'shp_1', trackingNumber: 'SIM1' };
-        },
-      },
-      calls,
-    );
-    const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
-    // No cache: the next workflow task goes to whichever workflow worker polls, not a sticky queue.
-    const workflowWorker = () =>
-      Worker.create({
-        connection: env.nativeConnection,
-        taskQueue,
-        workflowsPath: WORKFLOWS_PATH,
-        maxCachedWorkflows: 0,
-      });
-
-    const result = await activityWorker.runUntil(async () => {
-      const first = await workflowWorker();
-      const handle = await first.runUntil(async () => {
-        const h = await env.client.workflow.start(checkoutSaga, {
-          taskQueue,
-          workflowId: checkoutWorkflowId(args.orderId),
-          args: [args],
-        });
-        await shipRunning;
-        return h;
-      });
-      // No workflow worker now: shipOrder completes, then the cancel arrives; both wait for the next task.
-      release();
-      await new Promise((r) => setTimeout(r, 500));
-      const update = handle.startUpdate(cancelUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
-      await new Promise((r) => setTimeout(r, 500));
-      const second = await workflowWorker();
-      return second.runUntil(async () => {
-        const accepted = await update.then(
-          () => true,
-          () => false,
-        );
-        const state = await handle.result();
-        return { accepted, state, queried: await handle.query(getStateQuery) };
-      });
-    });
-
-    // The race is only reproduced if the cancel was accepted in the task that also brought the
-    // step's result; if an SDK change made the validator see the step finished, this test would
-    // no longer exercise the fix, so that is a failure too, not a silent pass.
+  // The race is only reproduced if the cancel was accepted in the task that also brought the
+  // step's result; if an SDK change made the validator see the step finished, this test would
+  // no longer exercise the fix, so that is a failure too, not a silent pass.
+  it('reproduces the race: the cancel is accepted in the task that carries shipOrder’s result', () => {
     assert.equal(
-      result.accepted,
+      outcome.accepted,
       true,
       'the cancel was accepted in the workflow task that also carried shipOrder’s result',
     );
-    assert.equal(result.state.status, 'CANCELLED', 'an accepted cancel must cancel the order');
-    assert.deepEqual(calls, [
+  });
+
+  it('an accepted cancel ends the order CANCELLED', () => {
+    assert.equal(outcome.status, 'CANCELLED', 'an accepted cancel must cancel the order');
+    assert.equal(outcome.queriedStatus, 'CANCELLED', 'getState agrees with the result');
+  });
+
+  it('compensates every step, shipment first, after all three forward steps ran', () => {
+    assert.deepEqual(outcome.calls, [
       'reserveStock',
       'chargePayment',
       'shipOrder',

@@ -1,33 +1,25 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ErrorType } from '../../domain/errors';
 import type { CheckoutInput, CheckoutState } from '../../domain/order';
 import { cancelUpdate, confirmPaymentUpdate, getStateQuery, type checkoutSaga } from '../../workflows/checkout-saga';
 import { businessFailure, sagaInput, withSaga as runWithSaga, type Script } from '../support/saga-harness';
-import { createTimeSkippingEnv } from '../support/test-env';
+import { timeSkippingSuite } from '../support/test-env';
 
 const input = (country = 'DE') =>
   sagaInput({ orderId: randomUUID(), shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: '1', country } });
 
 describe('checkoutSaga (time-skipping, mocked activities)', () => {
-  let env: TestWorkflowEnvironment;
-
-  before(async () => {
-    env = await createTimeSkippingEnv();
-  });
-  after(async () => {
-    await env?.teardown();
-  });
+  const suite = timeSkippingSuite();
 
   const withSaga = <T>(
     script: Script,
     args: CheckoutInput,
     body: (handle: WorkflowHandle<typeof checkoutSaga>) => Promise<T>,
-  ) => runWithSaga(env, script, args, body);
+  ) => runWithSaga(suite.env, script, args, body);
 
   async function runSaga(
     script: Script,

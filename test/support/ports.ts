@@ -1,0 +1,15 @@
+import { createServer } from 'node:net';
+
+/** A TCP port nobody listens on right now, for a child process or a server that cannot report the port it bound. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
