@@ -160,39 +160,33 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CheckoutState>,
   ): Promise<CheckoutState> {
     if (!UUID_PATTERN.test(orderId) || !(await orderExists(orderId)))
-      throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
+      throw new ProblemError(404, { slug: 'not-found', title: 'Order not found', detail: `no order ${orderId}` });
     const handle = temporal.workflow.getHandle(checkoutWorkflowId(orderId));
     try {
       return await temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => send(handle));
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new ProblemError(
-          409,
-          'conflict',
-          'Not possible in the order’s current state',
-          err.cause?.message ?? err.message,
-        );
+        throw new ProblemError(409, {
+          slug: 'conflict',
+          title: 'Not possible in the order’s current state',
+          detail: err.cause?.message ?? err.message,
+        });
       }
       if (err instanceof WorkflowNotFoundError) {
         // The saga has ended (or never started): nothing can be changed any more.
-        throw new ProblemError(
-          409,
-          'conflict',
-          'Not possible in the order’s current state',
-          'the order’s saga is not running',
-        );
+        throw new ProblemError(409, {
+          slug: 'conflict',
+          title: 'Not possible in the order’s current state',
+          detail: 'the order’s saga is not running',
+        });
       }
       deps.logger.warn({ err, orderId }, 'saga did not answer the update in time');
-      throw new ProblemError(
-        503,
-        'saga-unavailable',
-        'Saga unavailable',
-        'the saga could not be reached in time; retry later (a retry is applied at most once)',
-        undefined,
-        {
-          'Retry-After': '5',
-        },
-      );
+      throw new ProblemError(503, {
+        slug: 'saga-unavailable',
+        title: 'Saga unavailable',
+        detail: 'the saga could not be reached in time; retry later (a retry is applied at most once)',
+        headers: { 'Retry-After': '5' },
+      });
     }
   }
 
@@ -229,12 +223,11 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
         const existing = rows[0];
         if (existing && !existing.expired) {
           if (existing.request_hash !== requestHash) {
-            throw new ProblemError(
-              422,
-              'idempotency-key-reused',
-              'Idempotency-Key reused',
-              'this Idempotency-Key was already used with a different request body',
-            );
+            throw new ProblemError(422, {
+              slug: 'idempotency-key-reused',
+              title: 'Idempotency-Key reused',
+              detail: 'this Idempotency-Key was already used with a different request body',
+            });
           }
           return { accepted: existing.response };
         }

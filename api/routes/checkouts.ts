@@ -111,7 +111,8 @@ export function checkoutRoutes(service: ReturnType<typeof createCheckoutService>
     .openapi(getRoute, async (c) => {
       const { orderId } = c.req.valid('param');
       const state = await service.get(orderId);
-      if (!state) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
+      if (!state)
+        throw new ProblemError(404, { slug: 'not-found', title: 'Order not found', detail: `no order ${orderId}` });
       return c.json(state, 200);
     })
     .openapi(cancelRoute, async (c) =>
