@@ -10,7 +10,8 @@ import { randomIds, systemClock } from '../lib/runtime';
 import { drainBudgetMs, trackHttpConnections, untilAborted } from '../lib/shutdown';
 import { createTemporalClient, isTemporalUnreachable } from '../lib/temporal';
 import { createApp } from './app';
-import { createCheckoutService } from './checkout-service';
+import { createSagaClient } from '../checkouts/saga-client';
+import { createCheckoutService } from '../checkouts/service';
 import { createHttpMetrics } from './metrics';
 
 /** Idempotency-Keys are remembered for 24 hours (documented in the README). */
@@ -50,17 +51,22 @@ export async function runApi(
   try {
     if (config.api.usingDevToken)
       logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
-    const checkouts = createCheckoutService({
-      db,
+    const saga = createSagaClient({
       temporal,
       taskQueue: config.temporal.taskQueue,
-      clock: systemClock,
       ids: randomIds,
-      idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
-      saga: {
+      deadlines: {
         paymentConfirmationTimeoutMs: durationToMs(config.saga.paymentConfirmationTimeout),
         compensationAlertAfterMs: durationToMs(config.saga.compensationAlertAfter),
       },
+      logger,
+    });
+    const checkouts = createCheckoutService({
+      db,
+      saga,
+      clock: systemClock,
+      ids: randomIds,
+      idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
       logger,
     });
     const app = createApp({
