@@ -83,4 +83,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The checkout's use cases know nothing of HTTP: they throw checkout errors, and api/ (the
+    // edge) turns them into responses. A later caller (a saga starter, a CLI) uses them as they are.
+    files: ['checkouts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'hono', message: 'HTTP belongs to api/, the edge.' }],
+          patterns: [
+            { group: ['../api', '../api/*', 'hono/*', '@hono/*'], message: 'HTTP belongs to api/, the edge.' },
+          ],
+        },
+      ],
+    },
+  },
 );
