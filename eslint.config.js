@@ -32,7 +32,18 @@ const nodeBuiltins = [
 
 // The events kit (`checkout-saga/events`) is installed by other teams without the rest of this
 // repository, so it must not reach into the checkout's own folders, at any depth.
-const appFolders = ['domain', 'workflows', 'activities', 'api', 'outbox', 'lib', 'workers', 'subscribers', 'scripts'];
+const appFolders = [
+  'domain',
+  'workflows',
+  'activities',
+  'checkouts',
+  'api',
+  'outbox',
+  'lib',
+  'workers',
+  'subscribers',
+  'scripts',
+];
 const appImports = appFolders.flatMap((folder) =>
   ['../', '../../', '../../../'].flatMap((up) => [`${up}${folder}`, `${up}${folder}/*`]),
 );
@@ -100,8 +111,24 @@ export default tseslint.config(
             {
               group: appImports,
               message:
-                'The events kit ships to other teams on its own: it imports nothing from the checkout (domain, workflows, activities, api, outbox, lib, workers, subscribers, scripts).',
+                'The events kit ships to other teams on its own: it imports nothing from the checkout (domain, workflows, activities, checkouts, api, outbox, lib, workers, subscribers, scripts).',
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The checkout's use cases know nothing of HTTP: they throw checkout errors, and api/ (the
+    // edge) turns them into responses. A later caller (a saga starter, a CLI) uses them as they are.
+    files: ['checkouts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'hono', message: 'HTTP belongs to api/, the edge.' }],
+          patterns: [
+            { group: ['../api', '../api/*', 'hono/*', '@hono/*'], message: 'HTTP belongs to api/, the edge.' },
           ],
         },
       ],

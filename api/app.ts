@@ -4,7 +4,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../lib/logger';
 import { bearerAuth, type AuthEnv } from './auth';
-import type { createCheckoutService } from './checkout-service';
+import { CheckoutError } from '../checkouts/errors';
+import type { CheckoutService } from '../checkouts/service';
+import { problemOf } from './domain-problems';
 import { ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from './problem';
 import { BODY_LIMIT_BYTES, nulFieldErrors, requestGate } from './request-gate';
 import { checkoutRoutes } from './routes/checkouts';
@@ -16,7 +18,7 @@ import type { Db } from '../lib/db';
 
 export interface AppDeps {
   db: Db;
-  checkouts: ReturnType<typeof createCheckoutService>;
+  checkouts: CheckoutService;
   tokens: readonly string[];
   readiness: Record<string, ReadinessCheck>;
   logger: Logger;
@@ -67,11 +69,14 @@ export function createApp(deps: AppDeps) {
   const gate = requestGate(app, { maxBodyBytes: BODY_LIMIT_BYTES });
   app.use('*', gate.shape);
 
+  // The one place errors become responses: the edge's own ProblemErrors, the services' checkout
+  // errors through their table, Hono's HTTPExceptions, and anything else as a logged 500.
   app.onError((err, c) => {
-    if (err instanceof ProblemError) {
-      return problemResponse(c, err.toProblem(), {
-        ...err.headers,
-        ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="checkout-saga"' } : {}),
+    const problem = err instanceof CheckoutError ? problemOf(err) : err;
+    if (problem instanceof ProblemError) {
+      return problemResponse(c, problem.toProblem(), {
+        ...problem.headers,
+        ...(problem.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="checkout-saga"' } : {}),
       });
     }
     if (err instanceof HTTPException) {

@@ -23,7 +23,7 @@ export function bearerAuth(tokens: readonly string[]) {
     let ok = false;
     for (const k of known) if (presented && timingSafeEqual(k, presented)) ok = true;
     if (!ok || !presented) {
-      throw new ProblemError(401, 'unauthorized', 'Unauthorized', 'a valid bearer token is required');
+      throw new ProblemError(401, { slug: 'unauthorized', detail: 'a valid bearer token is required' });
     }
     c.set('principal', presented.subarray(0, 8).toString('hex'));
     await next();

@@ -79,7 +79,8 @@ const closeIfBodyUnread = (req: HonoRequest): Record<string, string> =>
     ? { Connection: 'close' }
     : {};
 
-const malformed = (detail: string) => new ProblemError(400, 'malformed-json', 'Malformed JSON', detail);
+const malformed = (detail: string) =>
+  new ProblemError(400, { slug: 'malformed-json', title: 'Malformed JSON', detail });
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -132,14 +133,11 @@ export function requestGate<E extends Env>(
   const limit = bodyLimit({
     maxSize: opts.maxBodyBytes,
     onError: () => {
-      throw new ProblemError(
-        413,
-        'content-too-large',
-        'Content Too Large',
-        `request bodies are limited to ${opts.maxBodyBytes} bytes`,
-        undefined,
-        { Connection: 'close' },
-      );
+      throw new ProblemError(413, {
+        slug: 'content-too-large',
+        detail: `request bodies are limited to ${opts.maxBodyBytes} bytes`,
+        headers: { Connection: 'close' },
+      });
     },
   });
 
@@ -174,37 +172,25 @@ export function requestGate<E extends Env>(
       const { path } = c.req;
       const allowed = routeTable().methods.filter((m) => handlersFor(m, path).length > 0);
       if (allowed.length === 0)
-        throw new ProblemError(
-          404,
-          'not-found',
-          'Not Found',
-          `no route for ${c.req.method} ${path}`,
-          undefined,
-          closeIfBodyUnread(c.req),
-        );
+        throw new ProblemError(404, {
+          slug: 'not-found',
+          detail: `no route for ${c.req.method} ${path}`,
+          headers: closeIfBodyUnread(c.req),
+        });
       if (allowed.includes('GET')) allowed.push('HEAD');
       const allow = allowed.sort(byMethodOrder).join(', ');
-      throw new ProblemError(
-        405,
-        'method-not-allowed',
-        'Method Not Allowed',
-        `${c.req.method} is not allowed on ${path}; allowed: ${allow}`,
-        undefined,
-        {
-          Allow: allow,
-          ...closeIfBodyUnread(c.req),
-        },
-      );
+      throw new ProblemError(405, {
+        slug: 'method-not-allowed',
+        detail: `${c.req.method} is not allowed on ${path}; allowed: ${allow}`,
+        headers: { Allow: allow, ...closeIfBodyUnread(c.req) },
+      });
     }
     if (takesJson(matched) && !isJsonContentType(c.req.header('Content-Type'))) {
-      throw new ProblemError(
-        415,
-        'unsupported-media-type',
-        'Unsupported Media Type',
-        'this route takes a JSON body: send Content-Type: application/json (UTF-8)',
-        undefined,
-        closeIfBodyUnread(c.req),
-      );
+      throw new ProblemError(415, {
+        slug: 'unsupported-media-type',
+        detail: 'this route takes a JSON body: send Content-Type: application/json (UTF-8)',
+        headers: closeIfBodyUnread(c.req),
+      });
     }
     return limit(c, next);
   };

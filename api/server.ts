@@ -1,16 +1,19 @@
 import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
+import type { Client } from '@temporalio/client';
 import { durationToMs, type Config } from '../lib/config';
-import { createDb } from '../lib/db';
+import { createDb, type Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { connectWhenReachable } from '../lib/connect-retry';
 import { connectNats, isNatsUnreachable } from '../lib/nats';
 import { randomIds, systemClock } from '../lib/runtime';
-import { drainBudgetMs, trackHttpConnections, untilAborted } from '../lib/shutdown';
+import { drainBudgetMs, untilAborted } from '../lib/shutdown';
 import { createTemporalClient, isTemporalUnreachable } from '../lib/temporal';
+import { createSagaClient } from '../checkouts/saga-client';
+import { createCheckoutService } from '../checkouts/service';
 import { createApp } from './app';
-import { createCheckoutService } from './checkout-service';
+import { trackHttpConnections } from './http-drain';
 import { createHttpMetrics } from './metrics';
 
 /** Idempotency-Keys are remembered for 24 hours (documented in the README). */
@@ -50,22 +53,9 @@ export async function runApi(
   try {
     if (config.api.usingDevToken)
       logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
-    const checkouts = createCheckoutService({
-      db,
-      temporal,
-      taskQueue: config.temporal.taskQueue,
-      clock: systemClock,
-      ids: randomIds,
-      idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
-      saga: {
-        paymentConfirmationTimeoutMs: durationToMs(config.saga.paymentConfirmationTimeout),
-        compensationAlertAfterMs: durationToMs(config.saga.compensationAlertAfter),
-      },
-      logger,
-    });
     const app = createApp({
       db,
-      checkouts,
+      checkouts: checkoutServiceFor(config, { db, temporal, logger }),
       tokens: config.api.tokens,
       logger,
       metrics: createHttpMetrics(),
@@ -81,13 +71,7 @@ export async function runApi(
         },
       },
     });
-    const server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, (info) => {
-        logger.info({ port: info.port, host: config.http.host }, 'API listening');
-        onListening?.(info.port);
-        resolve(s);
-      });
-    });
+    const server = await listen(app, config, logger, onListening);
     // serve() without a createServer option builds a node:http Server.
     const connections = trackHttpConnections(server as Server, logger);
     await untilAborted(signal);
@@ -98,6 +82,44 @@ export async function runApi(
     await temporal.connection.close();
     await db.end();
   }
+}
+
+/** The checkout service over this process's clients, with the deadlines and key TTL from the configuration. */
+function checkoutServiceFor(config: Config, clients: { db: Db; temporal: Client; logger: Logger }) {
+  const saga = createSagaClient({
+    temporal: clients.temporal,
+    taskQueue: config.temporal.taskQueue,
+    ids: randomIds,
+    deadlines: {
+      paymentConfirmationTimeoutMs: durationToMs(config.saga.paymentConfirmationTimeout),
+      compensationAlertAfterMs: durationToMs(config.saga.compensationAlertAfter),
+    },
+    logger: clients.logger,
+  });
+  return createCheckoutService({
+    db: clients.db,
+    saga,
+    clock: systemClock,
+    ids: randomIds,
+    idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+    logger: clients.logger,
+  });
+}
+
+/** Starts the HTTP server; resolves once it listens. */
+function listen(
+  app: ReturnType<typeof createApp>,
+  config: Config,
+  logger: Logger,
+  onListening: ((port: number) => void) | undefined,
+): Promise<ServerType> {
+  return new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, (info) => {
+      logger.info({ port: info.port, host: config.http.host }, 'API listening');
+      onListening?.(info.port);
+      resolve(s);
+    });
+  });
 }
 
 await runIfMain(import.meta.url, 'api', (config, logger, signal) => runApi(config, logger, signal));

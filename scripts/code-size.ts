@@ -18,6 +18,7 @@ const PRODUCT_DIRS = [
   'workflows',
   'activities',
   'api',
+  'checkouts',
   'events',
   'outbox',
   'lib',

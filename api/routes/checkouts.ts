@@ -1,7 +1,6 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../auth';
-import type { createCheckoutService } from '../checkout-service';
-import { ProblemError } from '../problem';
+import type { CheckoutService } from '../../checkouts/service';
 import {
   CheckoutAccepted,
   CheckoutRequest,
@@ -101,19 +100,14 @@ const confirmRoute = createRoute({
 });
 
 /** `POST /checkouts`, `GET /checkouts/{orderId}`, and the cancel and payment-confirmation commands. */
-export function checkoutRoutes(service: ReturnType<typeof createCheckoutService>) {
+export function checkoutRoutes(service: CheckoutService) {
   return new OpenAPIHono<AuthEnv>()
     .openapi(placeRoute, async (c) => {
       const key = c.req.valid('header')['idempotency-key'];
       const accepted = await service.place(c.get('principal'), key, c.req.valid('json'));
       return c.json(accepted, 202, { Location: `/checkouts/${accepted.orderId}` });
     })
-    .openapi(getRoute, async (c) => {
-      const { orderId } = c.req.valid('param');
-      const state = await service.get(orderId);
-      if (!state) throw new ProblemError(404, 'not-found', 'Order not found', `no order ${orderId}`);
-      return c.json(state, 200);
-    })
+    .openapi(getRoute, async (c) => c.json(await service.get(c.req.valid('param').orderId), 200))
     .openapi(cancelRoute, async (c) =>
       c.json(
         await service.cancel(c.req.valid('param').orderId, retryKey(c.get('principal'), c.req.valid('header'))),

@@ -55,7 +55,8 @@ export function inventoryRoutes(db: Db) {
         [sku],
       );
       const row = rows[0];
-      if (!row) throw new ProblemError(404, 'not-found', 'SKU not found', `no catalog row for ${sku}`);
+      if (!row)
+        throw new ProblemError(404, { slug: 'not-found', title: 'SKU not found', detail: `no catalog row for ${sku}` });
       return c.json(toItem(row), 200);
     })
     .openapi(putRoute, async (c) => {

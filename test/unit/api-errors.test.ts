@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createApp } from '../../api/app';
-import type { createCheckoutService } from '../../api/checkout-service';
+import type { createCheckoutService } from '../../checkouts/service';
 import { createHttpMetrics } from '../../api/metrics';
 import { BODY_LIMIT_BYTES, isJsonContentType } from '../../api/request-gate';
 import type { Db } from '../../lib/db';

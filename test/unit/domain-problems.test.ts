@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createApp } from '../../api/app';
+import { createHttpMetrics } from '../../api/metrics';
+import {
+  CommandRejected,
+  IdempotencyKeyReused,
+  OrderNotFound,
+  SagaUnavailable,
+  UnknownSku,
+  type CheckoutError,
+} from '../../checkouts/errors';
+import type { CheckoutService } from '../../checkouts/service';
+import type { Db } from '../../lib/db';
+import { createLogger } from '../../lib/logger';
+
+const TOKEN = 'unit-token-0123456789abcdef';
+const ORDER_ID = '0b0e7f0c-6a55-4f5e-9a7a-2f1f2d3c4b5a';
+
+/** The response of GET /checkouts/{id} when the checkout service throws `err`. */
+async function answerTo(err: CheckoutError): Promise<Response> {
+  const fail = () => Promise.reject(err);
+  const checkouts = { place: fail, get: fail, cancel: fail, confirmPayment: fail } as unknown as CheckoutService;
+  const app = createApp({
+    db: {} as Db,
+    checkouts,
+    tokens: [TOKEN],
+    readiness: {},
+    logger: createLogger('domain-problems-test', 'silent'),
+    metrics: createHttpMetrics(),
+  });
+  return app.request(`/checkouts/${ORDER_ID}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+}
+
+/** Asserts the exact status, headers and body bytes of a problem+json answer. */
+async function assertAnswer(
+  res: Response,
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  assert.equal(res.status, status);
+  assert.equal(res.headers.get('Content-Type'), 'application/problem+json');
+  for (const [name, value] of Object.entries(headers)) assert.equal(res.headers.get(name), value);
+  assert.equal(await res.text(), JSON.stringify(body));
+}
+
+const problemType = (slug: string) => `https://checkout-saga.dev/problems/${slug}`;
+
+describe('checkout errors answered as problem+json by the one table', () => {
+  it('answers OrderNotFound with a 404 not-found naming the order', async () => {
+    await assertAnswer(await answerTo(new OrderNotFound(ORDER_ID)), 404, {
+      type: problemType('not-found'),
+      title: 'Order not found',
+      status: 404,
+      detail: `no order ${ORDER_ID}`,
+    });
+  });
+
+  it('answers CommandRejected with a 409 conflict carrying the saga’s reason', async () => {
+    await assertAnswer(await answerTo(new CommandRejected('the order has already shipped')), 409, {
+      type: problemType('conflict'),
+      title: 'Not possible in the order’s current state',
+      status: 409,
+      detail: 'the order has already shipped',
+    });
+  });
+
+  it('answers IdempotencyKeyReused with a 422 idempotency-key-reused', async () => {
+    await assertAnswer(await answerTo(new IdempotencyKeyReused()), 422, {
+      type: problemType('idempotency-key-reused'),
+      title: 'Idempotency-Key reused',
+      status: 422,
+      detail: 'this Idempotency-Key was already used with a different request body',
+    });
+  });
+
+  it('answers UnknownSku with a 400 validation-error listing each unknown SKU by its field path', async () => {
+    const fields = [
+      { path: 'items.0.sku', message: 'unknown SKU NOPE-1' },
+      { path: 'items.2.sku', message: 'unknown SKU NOPE-2' },
+    ];
+    await assertAnswer(await answerTo(new UnknownSku(fields)), 400, {
+      type: problemType('validation-error'),
+      title: 'Request validation failed',
+      status: 400,
+      detail: '2 invalid field(s)',
+      errors: fields,
+    });
+  });
+
+  it('answers SagaUnavailable with a 503 saga-unavailable and Retry-After in seconds', async () => {
+    await assertAnswer(
+      await answerTo(new SagaUnavailable(5)),
+      503,
+      {
+        type: problemType('saga-unavailable'),
+        title: 'Saga unavailable',
+        status: 503,
+        detail: 'the saga could not be reached in time; retry later (a retry is applied at most once)',
+      },
+      { 'Retry-After': '5' },
+    );
+  });
+});
