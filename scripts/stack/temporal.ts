@@ -135,8 +135,11 @@ async function probe(config: Config, target: HostPort): Promise<TemporalProbe> {
 /**
  * Registers OrderStatus, CustomerId (Keyword) and CompensationStuck (Bool) in the namespace when missing. A server that
  * refuses operator calls (Temporal Cloud) gets a warning with the manual steps instead of a failure.
+ * The HA stack's Temporal server registers them through this too.
+ *
+ * @returns the names registered just now (none when all existed, or the server refused).
  */
-async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
+export async function ensureSearchAttributes(config: Config, say: Say): Promise<string[]> {
   const namespace = config.temporal.namespace;
   try {
     const added = await withConnection(config, RPC_TIMEOUT_MS, async (connection) => {
@@ -158,6 +161,7 @@ async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
     });
     if (added.length > 0)
       say(stepLine('temporal', 'registered', `search attributes ${added.join(', ')} in namespace ${namespace}`));
+    return added;
   } catch (err) {
     const code = grpcCode(err);
     if (code !== GRPC.PERMISSION_DENIED && code !== GRPC.UNIMPLEMENTED && code !== GRPC.UNAUTHENTICATED) throw err;
@@ -172,6 +176,7 @@ async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
           `tcld namespace search-attributes add --namespace ${namespace} ${flags}, or in the Temporal Cloud UI (Namespaces → ${namespace} → Search attributes)`,
       ),
     );
+    return [];
   }
 }
 
