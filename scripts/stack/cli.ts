@@ -18,6 +18,7 @@ import {
 } from './index';
 
 const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli] [--browser] [--tools LIST] [--python]
+       tsx scripts/stack/cli.ts <up|down|status|failover> --ha [--browser] [--no-rebuild]
   up             start what is not reachable yet (idempotent)
   down           stop what \`up\` started; external servers and data are kept
   status         one line per component
