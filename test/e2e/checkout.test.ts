@@ -13,7 +13,7 @@ import { runNotifications } from '../../workers/notifications';
 import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
-import { checkoutRequest, startApi } from '../support/api';
+import { checkoutRequest, serviceTokenAccess, startApi } from '../support/api';
 import { RunningComponents } from '../support/components';
 import { watchEveryStream } from '../support/events';
 import { loadJsonSchemaValidator } from '../support/json-schema-validator';
@@ -524,7 +524,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const app = createApp({
       db,
       checkouts: {} as Parameters<typeof createApp>[0]['checkouts'],
-      tokens: [TOKEN],
+      ...serviceTokenAccess(db, TOKEN),
       readiness: {},
       logger: testLogger('openapi'),
       metrics: createHttpMetrics(),
