@@ -72,8 +72,8 @@ function classify(err: unknown): Error {
   if (err instanceof errors.JWTClaimValidationFailed)
     return new InvalidCredential(
       err.reason === 'missing'
-        ? `the token has no "${err.claim}" claim`
-        : `the token's "${err.claim}" claim is not accepted`,
+        ? `the token has no '${err.claim}' claim`
+        : `the token's '${err.claim}' claim is not accepted`,
     );
   if (err instanceof errors.JOSEError) {
     const fault = TOKEN_FAULTS[err.code];
@@ -120,7 +120,7 @@ export function jwtVerifier(settings: JwtSettings): (token: string) => Promise<P
     }
     const sub = payload.sub ?? '';
     if (sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH || !/^[\x21-\x7E]+$/.test(sub))
-      throw new InvalidCredential(`the token's "sub" claim must be 1 to ${MAX_SUBJECT_LENGTH} printable characters`);
+      throw new InvalidCredential(`the token's 'sub' claim must be 1 to ${MAX_SUBJECT_LENGTH} printable characters`);
     return { kind: 'oidc', id: `oidc:${sub}`, subject: sub, scopes: grantedScopes(claimedScopes(payload)) };
   };
 }
