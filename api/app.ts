@@ -143,7 +143,8 @@ export function createApp(deps: AppDeps) {
 
   // Authentication, then the policy (scope, then the write quota), before any body is parsed.
   const guard = [authenticate(deps.authenticator, deps.logger), authorization(app, deps.rateLimits)] as const;
-  for (const prefix of AUTHENTICATED_PREFIXES) app.use(prefix, ...guard).use(`${prefix}/*`, ...guard);
+  // Hono's `/x/*` also matches `/x`: one registration per prefix, or a write would be counted twice.
+  for (const prefix of AUTHENTICATED_PREFIXES) app.use(`${prefix}/*`, ...guard);
   app.use('/webhooks/payments', paymentSignature({ secrets: deps.paymentWebhookSecrets, clock: deps.clock }));
   app.use('*', gate.json);
   app.route('/', checkoutRoutes(deps.checkouts));
