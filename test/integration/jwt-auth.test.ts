@@ -37,7 +37,7 @@ describe('OpenID Connect access tokens', () => {
       AUTH_ISSUER: idp.issuer,
       AUTH_AUDIENCE: idp.audience,
     });
-    (await testDb(config)).end();
+    await (await testDb(config)).end();
     const api = startApi(config, testLogger('jwt-auth'), components.signal);
     components.add(api.running);
     base = await api.base;
