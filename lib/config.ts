@@ -133,13 +133,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function buildConfig(env: z.infer<typeof envSchema>) {
-  const cacheDir = env.STACK_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'checkout-saga');
-  if (env.NODE_ENV === 'production' && !env.API_TOKENS?.length) {
-    throw new ConfigError(
-      'Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)',
-    );
-  }
+/** Who may call the API: `api` (service tokens), `auth` (the OIDC provider), `webhooks`, `rateLimits`. */
+function accessConfig(env: z.infer<typeof envSchema>) {
   const jwt = [env.AUTH_JWKS_URL, env.AUTH_ISSUER, env.AUTH_AUDIENCE];
   if (jwt.some((v) => v !== undefined) && !jwt.every((v) => v !== undefined)) {
     throw new ConfigError(
@@ -148,6 +143,37 @@ function buildConfig(env: z.infer<typeof envSchema>) {
   }
   const webhookSecrets =
     env.PAYMENT_WEBHOOK_SECRET ?? (env.NODE_ENV === 'production' ? [] : [DEV_PAYMENT_WEBHOOK_SECRET]);
+  return {
+    api: {
+      /** The bearer tokens of `API_TOKENS` alone, without their scopes. */
+      tokens: (env.API_TOKENS ?? [{ token: DEV_API_TOKEN }]).map((t) => t.token),
+      /** `API_TOKENS` as service principals with their scopes. */
+      serviceTokens: env.API_TOKENS ?? [{ token: DEV_API_TOKEN, scopes: [...SCOPES] }],
+      usingDevToken: env.API_TOKENS === undefined,
+    },
+    auth: {
+      jwt:
+        env.AUTH_JWKS_URL && env.AUTH_ISSUER && env.AUTH_AUDIENCE
+          ? { jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE }
+          : undefined,
+    },
+    webhooks: {
+      /** Secrets a provider's `Payment-Signature` may be made with; none: every notification is refused. */
+      paymentSecrets: webhookSecrets,
+      usingDevSecret: env.PAYMENT_WEBHOOK_SECRET === undefined && webhookSecrets.length > 0,
+    },
+    /** Write quotas per principal (`undefined`: unlimited), shared by every API process through Postgres. */
+    rateLimits: { customer: env.RATE_LIMIT_CUSTOMER_WRITES, service: env.RATE_LIMIT_SERVICE_WRITES },
+  };
+}
+
+function buildConfig(env: z.infer<typeof envSchema>) {
+  const cacheDir = env.STACK_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'checkout-saga');
+  if (env.NODE_ENV === 'production' && !env.API_TOKENS?.length) {
+    throw new ConfigError(
+      'Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)',
+    );
+  }
   return {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
@@ -172,26 +198,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       uiUrl: env.TEMPORAL_UI_URL,
       testServerPath: env.TEMPORAL_TEST_SERVER_PATH,
     },
-    api: {
-      /** The bearer tokens of `API_TOKENS` alone, without their scopes. */
-      tokens: (env.API_TOKENS ?? [{ token: DEV_API_TOKEN }]).map((t) => t.token),
-      /** `API_TOKENS` as service principals with their scopes. */
-      serviceTokens: env.API_TOKENS ?? [{ token: DEV_API_TOKEN, scopes: [...SCOPES] }],
-      usingDevToken: env.API_TOKENS === undefined,
-    },
-    auth: {
-      jwt:
-        env.AUTH_JWKS_URL && env.AUTH_ISSUER && env.AUTH_AUDIENCE
-          ? { jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE }
-          : undefined,
-    },
-    webhooks: {
-      /** Secrets a provider's `Payment-Signature` may be made with; none: every notification is refused. */
-      paymentSecrets: webhookSecrets,
-      usingDevSecret: env.PAYMENT_WEBHOOK_SECRET === undefined && webhookSecrets.length > 0,
-    },
-    /** Write quotas per principal (`undefined`: unlimited), shared by every API process through Postgres. */
-    rateLimits: { customer: env.RATE_LIMIT_CUSTOMER_WRITES, service: env.RATE_LIMIT_SERVICE_WRITES },
+    ...accessConfig(env),
     tracing: {
       exporter: env.OTEL_TRACES_EXPORTER,
       otlpTracesUrl: new URL(

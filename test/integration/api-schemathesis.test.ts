@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Config } from '../../lib/config';
+import { repoRoot, type Config } from '../../lib/config';
 import { installedPythonTool } from '../../scripts/stack';
 import { startApi } from '../support/api';
 import { RunningComponents } from '../support/components';
@@ -50,23 +52,31 @@ describe('the OpenAPI document, fuzzed by Schemathesis against the live API', ()
 
   it('finds no server error, undeclared status, response outside its schema or wrong content type', async () => {
     const st = installedPythonTool(config.stack.cacheDir, 'st');
-    const run = processes.startExecutable('schemathesis', st, [
-      'run',
-      `${base}/openapi.json`,
-      '--checks',
-      CHECKS.join(','),
-      '--header',
-      `Authorization: Bearer ${TOKEN}`,
-      '--max-examples',
-      '8',
-      '--seed',
-      SEED,
-      '--workers',
-      '2',
-      '--request-timeout',
-      '20',
-      '--no-color',
-    ]);
+    // Schemathesis and Hypothesis keep their caches in the working directory: an ignored one.
+    const workDir = join(repoRoot, 'test-results', 'schemathesis');
+    mkdirSync(workDir, { recursive: true });
+    const run = processes.startExecutable(
+      'schemathesis',
+      st,
+      [
+        'run',
+        `${base}/openapi.json`,
+        '--checks',
+        CHECKS.join(','),
+        '--header',
+        `Authorization: Bearer ${TOKEN}`,
+        '--max-examples',
+        '8',
+        '--seed',
+        SEED,
+        '--workers',
+        '2',
+        '--request-timeout',
+        '20',
+        '--no-color',
+      ],
+      workDir,
+    );
     const timer = setTimeout(() => void stopProcess(run, 'SIGKILL'), DEADLINE_MS);
     const exit = await run.exited.finally(() => clearTimeout(timer));
     const output = run.lines.join('\n');

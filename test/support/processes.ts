@@ -122,9 +122,13 @@ export class TestProcesses {
     return p;
   }
 
-  /** Starts an executable that is not a Node entry point (e.g. a pinned Python tool) with this process's environment. */
-  startExecutable(name: string, executable: string, args: readonly string[]): TestProcess {
-    const proc = spawn(executable, args, { cwd: repoRoot, env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Starts an executable that is not a Node entry point (e.g. a pinned Python tool) with this
+   * process's environment, in `cwd` (default the repository root): a tool that leaves caches
+   * where it runs belongs in an ignored folder such as `test-results/`.
+   */
+  startExecutable(name: string, executable: string, args: readonly string[], cwd = repoRoot): TestProcess {
+    const proc = spawn(executable, args, { cwd, env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
     const p = watch(name, proc);
     this.#running.add(p);
     void p.exited.then(() => this.#running.delete(p));
