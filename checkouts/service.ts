@@ -27,8 +27,10 @@ export interface CheckoutServiceDeps {
 }
 
 /**
- * The checkout's use cases: place an order, command its saga, read it back. Failures are
- * checkout errors (`./errors`), never HTTP answers.
+ * The checkout's use cases: place an order, command its saga, read it back, take the payment
+ * provider's notifications. Each acts as a principal whose scopes the edge has checked; the
+ * ownership rules are applied here (`./ownership`: another customer's order is OrderNotFound).
+ * Failures are checkout errors (`./errors`), never HTTP answers.
  *
  * @example
  * const saga = createSagaClient({ temporal, taskQueue: 'checkout', ids, deadlines, logger });
