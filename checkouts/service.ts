@@ -1,14 +1,18 @@
-import { checkoutWorkflowId, UUID_PATTERN, type CheckoutState } from '../domain/order';
+import type { PaymentProvider } from '../activities/providers/payment-provider';
+import type { Principal } from '../auth/principal';
+import { checkoutWorkflowId, type CheckoutState } from '../domain/order';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { Clock, Ids } from '../lib/runtime';
-import { OrderNotFound } from './errors';
+import { OrderNotFound, UnknownPaymentMethod } from './errors';
 import { requestHash } from './idempotency';
+import { mustActFor, mustOwnOrder } from './ownership';
 import { placeOrder, type Accepted, type CheckoutRequest } from './place-order';
 import { priceItems } from './pricing';
+import { receiveProviderEvent, type ProviderEvent, type ProviderEventOutcome } from './provider-events';
 import { readCheckout } from './read';
 import type { SagaClient } from './saga-client';
-import { loadPlacedOrder, orderExists } from './stored-order';
+import { loadPlacedOrder } from './stored-order';
 
 export interface CheckoutServiceDeps {
   db: Db;
@@ -17,12 +21,16 @@ export interface CheckoutServiceDeps {
   ids: Ids;
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlMs: number;
+  /** Which payment-method tokens the payment provider can charge. */
+  paymentMethods: Pick<PaymentProvider, 'acceptsMethod'>;
   logger: Logger;
 }
 
 /**
- * The checkout's use cases: place an order, command its saga, read it back. Failures are
- * checkout errors (`./errors`), never HTTP answers.
+ * The checkout's use cases: place an order, command its saga, read it back, take the payment
+ * provider's notifications. Each acts as a principal whose scopes the edge has checked; the
+ * ownership rules are applied here (`./ownership`: another customer's order is OrderNotFound).
+ * Failures are checkout errors (`./errors`), never HTTP answers.
  *
  * @example
  * const saga = createSagaClient({ temporal, taskQueue: 'checkout', ids, deadlines, logger });
@@ -32,11 +40,6 @@ export interface CheckoutServiceDeps {
 export function createCheckoutService(deps: CheckoutServiceDeps) {
   const { db, saga } = deps;
 
-  /** The order must exist before its saga is asked anything: an unknown id is OrderNotFound, not a Temporal error. */
-  async function mustExist(orderId: string): Promise<void> {
-    if (!UUID_PATTERN.test(orderId) || !(await orderExists(db, orderId))) throw new OrderNotFound(orderId);
-  }
-
   return {
     /**
      * Prices the order from the catalog, places it (order, `checkout.order.placed` event and
@@ -44,11 +47,16 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
      * serialised; a replay re-issues the (idempotent) start, which also recovers a request that
      * crashed between commit and start.
      *
-     * @throws UnknownSku, IdempotencyKeyReused
+     * @throws ForeignCustomer, UnknownSku, UnknownPaymentMethod, IdempotencyKeyReused
      */
-    async place(principal: string, key: string, body: CheckoutRequest): Promise<Accepted> {
-      const claim = { principal, key, requestHash: requestHash(body) };
+    async place(principal: Principal, key: string, body: CheckoutRequest): Promise<Accepted> {
+      mustActFor(principal, body.customerId);
+      const claim = { principal: principal.id, key, requestHash: requestHash(body) };
       const items = await priceItems(db, body.items);
+      if (!(await deps.paymentMethods.acceptsMethod(body.payment.method)))
+        throw new UnknownPaymentMethod([
+          { path: 'payment.method', message: 'the payment provider does not know this payment method' },
+        ]);
       const { accepted, placed } = await placeOrder(deps, claim, body, items);
       // A replay has no order in hand: load the stored one and re-issue the idempotent start.
       await saga.start(placed ?? (await loadPlacedOrder(db, accepted.orderId)));
@@ -67,32 +75,56 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     /**
      * Cancels the order (accepted until it ships; then compensated to CANCELLED).
      *
-     * @throws OrderNotFound, CommandRejected, SagaUnavailable
+     * @throws OrderNotFound (also for another customer's order), CommandRejected, SagaUnavailable
      */
-    async cancel(orderId: string, retryKey?: string): Promise<CheckoutState> {
-      await mustExist(orderId);
+    async cancel(principal: Principal, orderId: string, retryKey?: string): Promise<CheckoutState> {
+      await mustOwnOrder(db, principal, orderId);
       return saga.cancel(orderId, retryKey);
     },
 
     /**
      * The customer's 3-D Secure answer, accepted only while the saga waits for it.
      *
-     * @throws OrderNotFound, CommandRejected, SagaUnavailable
+     * @throws OrderNotFound (also for another customer's order), CommandRejected, SagaUnavailable
      */
-    async confirmPayment(orderId: string, approved: boolean, retryKey?: string): Promise<CheckoutState> {
-      await mustExist(orderId);
+    async confirmPayment(
+      principal: Principal,
+      orderId: string,
+      approved: boolean,
+      retryKey?: string,
+    ): Promise<CheckoutState> {
+      await mustOwnOrder(db, principal, orderId);
       return saga.confirmPayment(orderId, approved, retryKey);
     },
 
     /**
      * The saga's live state, or the stored order when the saga cannot answer.
      *
-     * @throws OrderNotFound
+     * @throws OrderNotFound (also for another customer's order)
      */
-    async get(orderId: string): Promise<CheckoutState> {
-      const state = UUID_PATTERN.test(orderId) ? await readCheckout(deps, orderId) : undefined;
+    async get(principal: Principal, orderId: string): Promise<CheckoutState> {
+      await mustOwnOrder(db, principal, orderId);
+      const state = await readCheckout(deps, orderId);
       if (!state) throw new OrderNotFound(orderId);
       return state;
+    },
+
+    /**
+     * May `principal` list `customerId`'s orders?
+     *
+     * @throws ForeignCustomer
+     */
+    mayList(principal: Principal, customerId: string): void {
+      mustActFor(principal, customerId);
+    },
+
+    /**
+     * A payment provider's notification (signature already verified), applied once per event id.
+     *
+     * @throws UnusableProviderEvent, ProviderEventTooEarly, SagaUnavailable
+     */
+    receiveProviderEvent(event: ProviderEvent): Promise<ProviderEventOutcome> {
+      return receiveProviderEvent(deps, event);
     },
   };
 }

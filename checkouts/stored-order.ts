@@ -8,6 +8,12 @@ export async function orderExists(db: Db, orderId: string): Promise<boolean> {
   return (rowCount ?? 0) > 0;
 }
 
+/** The customer of a stored order, or `undefined` when no order has this id. */
+export async function orderCustomer(db: Db, orderId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ customer_id: string }>('SELECT customer_id FROM orders WHERE id = $1', [orderId]);
+  return rows[0]?.customer_id;
+}
+
 /**
  * A committed order as it was placed, to (re-)start its saga from.
  *
