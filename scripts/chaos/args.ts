@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../lib/config';
 import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../stack/isolated';
+import type { Topology } from './plan';
 
 /** Everything a chaos run is parameterised by; the seed and these make a run replayable. */
 /** Ports of the chaos stack: beside the dev stack (55432/4222/7233) and the bench's. */
@@ -17,6 +18,8 @@ const DEFAULT_PORTS: IsolatedPorts = {
 
 export interface ChaosArgs {
   seed: number;
+  /** `--ha`: run on the production-shaped topology (its own HA stack) with its faults. */
+  topology: Topology;
   orders: number;
   /** Seconds during which faults are injected and orders placed. */
   durationS: number;
@@ -38,11 +41,16 @@ export const USAGE = `usage: npm run chaos -- [--seed N] [--orders M] [--duratio
   --duration S          seconds of faults while the orders are placed (default 120)
   --quiesce-timeout S   bound on the wait for quiescence after healing (default 240)
   --confirm-timeout D   3-D Secure confirmation timeout of the chaos workers (default 20s)
+  --ha                  run on the production topology (PostgreSQL primary + synchronous standby,
+                        three NATS nodes with R3 streams, the Temporal server on PostgreSQL) with
+                        its faults: NATS node and leader kills and freezes, Temporal server SIGKILL,
+                        PostgreSQL failover; own ports (55472-74, 4272-74, 7273-77) and .stack/chaos-ha
   --report FILE         also write the JSON summary to FILE
   --keep                leave the isolated chaos stack running at the end
   --stack-dir DIR       STACK_DIR of the isolated stack (default .stack/chaos)
   --pg-port, --nats-port, --nats-monitor-port, --temporal-port, --temporal-ui-port, --api-port
-                        ports of the isolated stack (default 55452, 4252, 8252, 7253, 8253, 3052)`;
+                        ports of the isolated stack (default 55452, 4252, 8252, 7253, 8253, 3052;
+                        with --ha only --api-port applies, default 3072)`;
 
 /** Raised for bad command-line usage; the runner prints it with USAGE and exits 2. */
 export class UsageError extends Error {
@@ -79,6 +87,7 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
         'confirm-timeout': { type: 'string' },
         report: { type: 'string' },
         keep: { type: 'boolean' },
+        ha: { type: 'boolean' },
         'stack-dir': { type: 'string' },
         ...PORT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
@@ -91,14 +100,18 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
   const confirmTimeout = values['confirm-timeout'] ?? '20s';
   if (!/^\d+(ms|s|m)$/.test(confirmTimeout))
     throw new UsageError(`--confirm-timeout expects a duration such as 20s, got ${confirmTimeout}`);
+  const ha = values.ha ?? false;
   return {
     seed: int('seed', values.seed, randomInt(1, 2 ** 31 - 1), 0, 2 ** 31 - 1),
+    topology: ha ? 'ha' : 'dev',
     orders: int('orders', values.orders, 200, 1, 100_000),
     durationS: int('duration', values.duration, 120, 10, 86_400),
     quiesceTimeoutS: int('quiesce-timeout', values['quiesce-timeout'], 240, 10, 86_400),
     confirmTimeout,
-    stackDir: values['stack-dir'] ?? join(repoRoot, '.stack', 'chaos'),
-    ports: isolatedPorts(values, DEFAULT_PORTS, (raw, fallback, flag) => int(flag, raw, fallback, 1, 65535)),
+    stackDir: values['stack-dir'] ?? join(repoRoot, '.stack', ha ? 'chaos-ha' : 'chaos'),
+    ports: isolatedPorts(values, ha ? { ...DEFAULT_PORTS, api: 3072 } : DEFAULT_PORTS, (raw, fallback, flag) =>
+      int(flag, raw, fallback, 1, 65535),
+    ),
     report: values.report,
     keep: values.keep ?? false,
   };
@@ -106,5 +119,5 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
 
 /** The command that replays this run: same seed, size and duration. */
 export function replayCommand(args: ChaosArgs): string {
-  return `npm run chaos -- --seed ${args.seed} --orders ${args.orders} --duration ${args.durationS} --confirm-timeout ${args.confirmTimeout}`;
+  return `npm run chaos -- ${args.topology === 'ha' ? '--ha ' : ''}--seed ${args.seed} --orders ${args.orders} --duration ${args.durationS} --confirm-timeout ${args.confirmTimeout}`;
 }

@@ -2,9 +2,8 @@ import type { NatsConnection } from 'nats';
 import type { Db } from '../../lib/db';
 import { sleep } from '../../lib/wait';
 import { publishDuplicate, publishPoison, type InjectedDuplicate, type InjectedPoison } from './messages';
-import type { FaultKind, FaultPlan, PlannedFault } from './plan';
+import type { FaultKind, FaultPlan, InfraFault, PlannedFault } from './plan';
 import { Rng } from './rng';
-import type { InfraFaults } from './stack';
 import type { Supervisor } from './supervisor';
 
 /** One fault as it happened: when, what, and whether it took effect. */
@@ -15,6 +14,19 @@ export interface FaultRecord {
   tookMs: number;
   injected: boolean;
   note?: string;
+}
+
+/**
+ * The infrastructure of one topology, as the injector sees it: one fault at a time, then the heal.
+ * `inject` sets `record.injected` (and `target`, `note`) and returns once the victim is back.
+ */
+export interface InfraFaults {
+  inject(fault: InfraFault, record: FaultRecord): Promise<void>;
+  healAll(): Promise<void>;
+}
+
+function isInfra(fault: PlannedFault): fault is InfraFault {
+  return 'downMs' in fault;
 }
 
 export interface FaultDeps {
@@ -88,6 +100,10 @@ export class FaultInjector {
 
   private async inject(fault: PlannedFault, record: FaultRecord): Promise<void> {
     const { supervisor, infra } = this.deps;
+    if (isInfra(fault)) {
+      await infra.inject(fault, record);
+      return;
+    }
     switch (fault.kind) {
       case 'sigkill':
         record.injected = await supervisor.kill(fault.target, 'SIGKILL', fault.restartAfterMs);
@@ -100,19 +116,6 @@ export class FaultInjector {
         record.note = `paused ${Math.round(fault.pauseMs / 1000)}s`;
         return;
       }
-      case 'nats-sigterm':
-      case 'nats-sigkill':
-        await infra.restartNats(fault.kind === 'nats-sigterm' ? 'SIGTERM' : 'SIGKILL', fault.downMs);
-        record.injected = true;
-        return;
-      case 'postgres-immediate':
-        await infra.restartPostgres(fault.downMs);
-        record.injected = true;
-        return;
-      case 'temporal-restart':
-        await infra.restartTemporal(fault.downMs);
-        record.injected = true;
-        return;
       case 'poison': {
         const msgId = `chaos-poison-${this.deps.seed}-${fault.nonce}-${this.poison.length}`;
         const deadline = this.startedAt + this.windowMs + 180_000;

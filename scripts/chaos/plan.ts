@@ -93,31 +93,49 @@ export const SUBSCRIBERS: readonly ProcessName[] = ['audit', 'read-model-1', 're
 
 export type PoisonVariant = 'not-json' | 'bad-envelope' | 'bad-data';
 
-export type FaultKind =
-  | 'sigkill'
-  | 'sigstop'
-  | 'nats-sigterm'
-  | 'nats-sigkill'
-  | 'postgres-immediate'
-  | 'temporal-restart'
-  | 'poison'
-  | 'duplicate';
+/** Infrastructure faults of the development stack (one server of each kind). */
+export const DEV_INFRA_KINDS = ['nats-sigterm', 'nats-sigkill', 'postgres-immediate', 'temporal-restart'] as const;
 
-export const FAULT_KINDS: readonly FaultKind[] = [
-  'sigkill',
-  'sigstop',
-  'nats-sigterm',
-  'nats-sigkill',
-  'postgres-immediate',
-  'temporal-restart',
-  'poison',
-  'duplicate',
-];
+/**
+ * Infrastructure faults of the `--ha` topology. NATS faults hit one node of three at a time (the
+ * infra lane is sequential and each fault ends with the whole cluster healthy again), so a quorum
+ * always survives; `nats-leader-sigkill` picks the meta leader or a stream's leader.
+ */
+export const HA_INFRA_KINDS = [
+  'nats-node-sigkill',
+  'nats-leader-sigkill',
+  'nats-node-sigstop',
+  'temporal-sigkill',
+  'postgres-failover',
+] as const;
+
+export type DevInfraKind = (typeof DEV_INFRA_KINDS)[number];
+export type HaInfraKind = (typeof HA_INFRA_KINDS)[number];
+export type InfraKind = DevInfraKind | HaInfraKind;
+
+export type FaultKind = 'sigkill' | 'sigstop' | InfraKind | 'poison' | 'duplicate';
+
+/** The kinds a run on `topology` can inject (the report lists each, even at zero). */
+export function faultKinds(topology: Topology): readonly FaultKind[] {
+  return ['sigkill', 'sigstop', ...(topology === 'ha' ? HA_INFRA_KINDS : DEV_INFRA_KINDS), 'poison', 'duplicate'];
+}
+
+/** Which stack a run uses: the development stack, or the production-shaped `--ha` topology. */
+export type Topology = 'dev' | 'ha';
+
+/** An infrastructure fault: what, when, and how long the victim stays down (or frozen). */
+export interface InfraFault {
+  kind: InfraKind;
+  atMs: number;
+  downMs: number;
+  /** Drawn with the plan; picks the victim among the candidates found at injection time. */
+  pick: number;
+}
 
 export type PlannedFault =
   | { kind: 'sigkill'; atMs: number; target: ProcessName; restartAfterMs: number }
   | { kind: 'sigstop'; atMs: number; target: ProcessName; pauseMs: number }
-  | { kind: 'nats-sigterm' | 'nats-sigkill' | 'postgres-immediate' | 'temporal-restart'; atMs: number; downMs: number }
+  | InfraFault
   | { kind: 'poison'; atMs: number; subject: string; variant: PoisonVariant; nonce: number }
   | { kind: 'duplicate'; atMs: number; pick: number };
 
@@ -171,7 +189,7 @@ function lane(
  * @example
  * const plan = planFaults(42, 60_000);
  */
-export function planFaults(seed: number, windowMs: number): FaultPlan {
+export function planFaults(seed: number, windowMs: number, topology: Topology = 'dev'): FaultPlan {
   const p = Rng.stream(seed, 'faults:process');
   const processFirst = PROCESSES.map((x) => `kill:${x.name}`);
   const kills = lane(p, windowMs, processFirst, () => `kill:${p.pick(PROCESSES).name}`, 0.55, 6_000).map(
@@ -195,11 +213,7 @@ export function planFaults(seed: number, windowMs: number): FaultPlan {
     // Later pauses must end inside the window, or they would only delay the heal.
     if (pauses.length === 0 || at + pause.pauseMs <= windowMs) pauses.push(pause);
   }
-  const i = Rng.stream(seed, 'faults:infra');
-  const infraKinds = ['nats-sigterm', 'nats-sigkill', 'postgres-immediate', 'temporal-restart'] as const;
-  const infra = lane(i, windowMs, infraKinds, () => i.pick(infraKinds), 0.45, 15_000).map(
-    ({ atMs, pick }): PlannedFault => ({ kind: pick as (typeof infraKinds)[number], atMs, downMs: i.int(500, 4_000) }),
-  );
+  const infra = topology === 'ha' ? planHaInfra(seed, windowMs) : planDevInfra(seed, windowMs);
   const m = Rng.stream(seed, 'faults:message');
   const message = lane(
     m,
@@ -220,4 +234,43 @@ export function planFaults(seed: number, windowMs: number): FaultPlan {
       : { kind: 'duplicate', atMs, pick: m.int(0, 2 ** 30) },
   );
   return { process: kills, pause: pauses, infra, message };
+}
+
+function planDevInfra(seed: number, windowMs: number): PlannedFault[] {
+  const i = Rng.stream(seed, 'faults:infra');
+  return lane(i, windowMs, DEV_INFRA_KINDS, () => i.pick(DEV_INFRA_KINDS), 0.45, 15_000).map(
+    ({ atMs, pick }): PlannedFault => ({
+      kind: pick as DevInfraKind,
+      atMs,
+      downMs: i.int(500, 4_000),
+      // The dev stack has one server of each kind: nothing to pick (and no draw, so seeds replay as before).
+      pick: 0,
+    }),
+  );
+}
+
+/**
+ * The `--ha` lane. Early in the window: two leader kills, one other node kill, one node frozen,
+ * two Temporal server SIGKILLs and one PostgreSQL failover, so a run of a few minutes covers what
+ * the topology must survive; later repeats leave the failover out (each one rebuilds a standby
+ * under load, which takes longer than the gap between faults).
+ */
+function planHaInfra(seed: number, windowMs: number): PlannedFault[] {
+  const i = Rng.stream(seed, 'faults:infra:ha');
+  const first: HaInfraKind[] = [
+    'nats-leader-sigkill',
+    'nats-leader-sigkill',
+    'nats-node-sigkill',
+    'nats-node-sigstop',
+    'temporal-sigkill',
+    'temporal-sigkill',
+    'postgres-failover',
+  ];
+  const repeats = HA_INFRA_KINDS.filter((k) => k !== 'postgres-failover');
+  return lane(i, windowMs, first, () => i.pick(repeats), 0.5, 15_000).map(({ atMs, pick }): PlannedFault => {
+    const kind = pick as HaInfraKind;
+    // A frozen node stays silent past the client's ping and the cluster's election timeouts.
+    const downMs = kind === 'nats-node-sigstop' ? i.int(6_000, 15_000) : i.int(1_000, 5_000);
+    return { kind, atMs, downMs, pick: i.int(0, 2 ** 30) };
+  });
 }

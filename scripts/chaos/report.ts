@@ -1,12 +1,13 @@
 import type { FaultRecord } from './faults';
 import type { CheckResult } from './invariants';
-import { FAULT_KINDS } from './plan';
+import { faultKinds, type Topology } from './plan';
 import type { UnexpectedExit } from './supervisor';
 import type { DbSnapshot } from './collect';
 
 /** The JSON summary a run writes (`--report`), which the chaos test parses. */
 export interface ChaosReport {
   seed: number;
+  topology: Topology;
   replay: string;
   orders: { planned: number; acknowledged: number; byOutcome: Record<string, number> };
   faults: { byKind: Record<string, { injected: number; attempted: number }>; total: number };
@@ -23,6 +24,7 @@ export interface ChaosReport {
 /** Builds the report from what the run observed. */
 export function buildReport(input: {
   seed: number;
+  topology: Topology;
   replay: string;
   planned: number;
   acknowledged: number;
@@ -43,7 +45,7 @@ export function buildReport(input: {
     byOutcome[k] = (byOutcome[k] ?? 0) + 1;
   }
   const byKind: Record<string, { injected: number; attempted: number }> = {};
-  for (const kind of FAULT_KINDS) byKind[kind] = { injected: 0, attempted: 0 };
+  for (const kind of faultKinds(input.topology)) byKind[kind] = { injected: 0, attempted: 0 };
   for (const f of input.faults) {
     const k = byKind[f.kind] ?? { injected: 0, attempted: 0 };
     k.attempted += 1;
@@ -70,6 +72,7 @@ export function buildReport(input: {
   }
   return {
     seed: input.seed,
+    topology: input.topology,
     replay: input.replay,
     orders: { planned: input.planned, acknowledged: input.acknowledged, byOutcome },
     faults: { byKind, total: input.faults.filter((f) => f.injected).length },
@@ -99,7 +102,9 @@ function table(rows: string[][]): string {
 /** The human summary printed at the end of a run. */
 export function formatReport(r: ChaosReport): string {
   const out: string[] = [];
-  out.push(`\nchaos run, seed ${r.seed}: ${r.orders.acknowledged}/${r.orders.planned} orders acknowledged`);
+  out.push(
+    `\nchaos run (${r.topology === 'ha' ? '--ha topology' : 'dev stack'}), seed ${r.seed}: ${r.orders.acknowledged}/${r.orders.planned} orders acknowledged`,
+  );
   out.push('\norders by outcome');
   out.push(
     table([

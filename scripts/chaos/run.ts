@@ -14,7 +14,6 @@ import { connectNats, declareStreams } from '../../lib/nats';
 import { createTemporalClient } from '../../lib/temporal';
 import { sleep } from '../../lib/wait';
 import { STREAMS } from '../../events/streams';
-import { stackDown } from '../stack/index';
 import { parseChaosArgs, replayCommand, USAGE, UsageError, type ChaosArgs } from './args';
 import { ChaosClient, History } from './client';
 import { listConsumers, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
@@ -23,7 +22,7 @@ import { checkInvariants, type CheckResult } from './invariants';
 import { PROCESSES, planFaults, planOrders } from './plan';
 import { waitForQuiescence } from './quiesce';
 import { buildReport, formatReport } from './report';
-import { CHAOS_TOKEN, chaosConfig, chaosDb, chaosEnv, freshStack, InfraFaults, setupDatabase } from './stack';
+import { CHAOS_TOKEN, chaosConfig, chaosDb, chaosEnv, chaosStack, freshStack, setupDatabase } from './stack';
 import { Supervisor } from './supervisor';
 import { runWorkload, type OrderRun } from './workload';
 
@@ -59,19 +58,22 @@ async function main(args: ChaosArgs): Promise<number> {
     appendFileSync(logFile, `${stamped}\n`);
   };
   const replay = replayCommand(args);
-  log(`chaos seed ${args.seed}: ${args.orders} orders, ${args.durationS}s of faults (replay: ${replay})`);
+  log(
+    `chaos seed ${args.seed}${args.topology === 'ha' ? ' (--ha topology)' : ''}: ${args.orders} orders, ${args.durationS}s of faults (replay: ${replay})`,
+  );
   log(`run directory ${runDir}`);
 
   const env = chaosEnv(args);
   // Children inherit PATH and the cache location; every address comes from `env`.
   const config = chaosConfig(env, process.env);
   const say = (line: string) => log(`stack | ${line.trim()}`);
+  const stack = chaosStack(args, config, say);
   const supervisor = new Supervisor({ ...process.env, ...env }, join(runDir, 'logs'), startedAt);
   let db: Db | undefined;
   let nc: NatsConnection | undefined;
   let temporal: Client | undefined;
   try {
-    await freshStack(config, say);
+    await freshStack(config, stack);
     db = chaosDb(config);
     const initialStock = await setupDatabase(db, args.orders);
     nc = await connectNats(config.nats, 'checkout-chaos');
@@ -84,12 +86,12 @@ async function main(args: ChaosArgs): Promise<number> {
 
     const windowMs = args.durationS * 1000;
     const orders = planOrders(args.seed, args.orders, windowMs);
-    const faultPlan = planFaults(args.seed, windowMs);
+    const faultPlan = planFaults(args.seed, windowMs, args.topology);
     const windowStart = Date.now();
     const history = new History(join(runDir, 'history.jsonl'), windowStart);
     const clientDeadline = windowStart + windowMs + args.quiesceTimeoutS * 1000;
     const api = new ChaosClient(baseUrl, CHAOS_TOKEN, history, clientDeadline);
-    const infra = new InfraFaults(config, say);
+    const { infra } = stack;
     const injector = new FaultInjector(
       { supervisor, infra, nc, db, seed: args.seed, log },
       faultPlan,
@@ -151,6 +153,7 @@ async function main(args: ChaosArgs): Promise<number> {
     }
     const report = buildReport({
       seed: args.seed,
+      topology: args.topology,
       replay,
       planned: orders.length,
       acknowledged: runs.filter((r) => r.orderId).length,
@@ -181,7 +184,7 @@ async function main(args: ChaosArgs): Promise<number> {
     await temporal?.connection.close();
     await db?.end();
     if (args.keep) log(`--keep: the chaos stack keeps running (STACK_DIR=${args.stackDir})`);
-    else await stackDown(config, { say }).catch((err: unknown) => log(`stack down failed: ${(err as Error).message}`));
+    else await stack.down().catch((err: unknown) => log(`stack down failed: ${(err as Error).message}`));
   }
 }
 

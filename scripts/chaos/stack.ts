@@ -5,6 +5,7 @@ import { createDb, type Db } from '../../lib/db';
 import { migrate } from '../../lib/migrate';
 import { seedCatalog } from '../../lib/seed';
 import { sleep } from '../../lib/wait';
+import { haStackEnv } from '../stack/ha';
 import { stackDown, stackUp, type ComponentName, type Say } from '../stack/index';
 import { isolatedStackEnv } from '../stack/isolated';
 import { stackLayout } from '../stack/layout';
@@ -12,7 +13,9 @@ import { locateCluster } from '../stack/postgres-cluster';
 import { findBinaries, runAsOwnerChecked } from '../stack/postgres-tools';
 import { isProcessAlive, ownedPid, stopProcess } from '../stack/processes';
 import type { ChaosArgs } from './args';
-import { SCARCE_SKU, scarceStock } from './plan';
+import type { FaultRecord, InfraFaults } from './faults';
+import { CHAOS_HA_PORTS, haChaosStackDown, haChaosStackUp, HaInfraFaults } from './ha-stack';
+import { SCARCE_SKU, scarceStock, type InfraFault } from './plan';
 
 /** Bearer token of the chaos API (the isolated stack never uses the development token). */
 export const CHAOS_TOKEN = 'chaos-token-0123456789abcdef';
@@ -28,8 +31,13 @@ const MARKER = '.chaos-stack';
  * const env = chaosEnv(args); // { DATABASE_URL: 'postgres://…@127.0.0.1:55452/checkout', … }
  */
 export function chaosEnv(args: ChaosArgs): Record<string, string> {
+  const addresses =
+    args.topology === 'ha'
+      ? { ...isolatedStackEnv(args.ports, args.stackDir), ...haStackEnv(CHAOS_HA_PORTS, args.stackDir) }
+      : isolatedStackEnv(args.ports, args.stackDir);
   return {
-    ...isolatedStackEnv(args.ports, args.stackDir),
+    ...addresses,
+    PORT: String(args.ports.api),
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: 'checkout-chaos',
     API_TOKENS: CHAOS_TOKEN,
@@ -46,8 +54,41 @@ export function chaosConfig(env: Record<string, string>, inherited: NodeJS.Proce
   return loadConfig({ ...inherited, ...env });
 }
 
+/** The stack of a run: how to start and stop it, and the faults its topology takes. */
+export interface ChaosStack {
+  up(): Promise<void>;
+  down(): Promise<void>;
+  infra: InfraFaults;
+}
+
+/**
+ * The development-shaped isolated stack, or (`--ha`) the production-shaped one.
+ *
+ * @example
+ * const stack = chaosStack(args, config, say);
+ * await freshStack(config, stack, say);
+ */
+export function chaosStack(args: ChaosArgs, config: Config, say: Say): ChaosStack {
+  if (args.topology === 'ha') {
+    return {
+      up: () => haChaosStackUp(config, say),
+      down: () => haChaosStackDown(config, say),
+      infra: new HaInfraFaults(config, say),
+    };
+  }
+  return {
+    up: async () => {
+      await stackUp(config, { say });
+    },
+    down: async () => {
+      await stackDown(config, { say });
+    },
+    infra: new DevInfraFaults(config, say),
+  };
+}
+
 /** Removes a stack directory left by an earlier run (after stopping what it runs), if it is ours. */
-export async function wipeStack(config: Config, say: Say): Promise<void> {
+export async function wipeStack(config: Config, stack: ChaosStack): Promise<void> {
   const dir = config.stack.dir;
   if (!existsSync(dir)) return;
   if (!existsSync(join(dir, MARKER)) && readdirSync(dir).length > 0) {
@@ -55,7 +96,7 @@ export async function wipeStack(config: Config, say: Say): Promise<void> {
       `${dir} exists and was not created by the chaos runner; pass another --stack-dir or remove it yourself`,
     );
   }
-  await stackDown(config, { say });
+  await stack.down();
   const pgHome = join(dir, 'postgres');
   // A relocated cluster lives behind a symlink; its real home must go too or initdb is skipped.
   if (lstatSync(pgHome, { throwIfNoEntry: false })?.isSymbolicLink() && existsSync(pgHome))
@@ -64,11 +105,11 @@ export async function wipeStack(config: Config, say: Say): Promise<void> {
 }
 
 /** Starts the isolated stack from an empty STACK_DIR. */
-export async function freshStack(config: Config, say: Say): Promise<void> {
-  await wipeStack(config, say);
+export async function freshStack(config: Config, stack: ChaosStack): Promise<void> {
+  await wipeStack(config, stack);
   mkdirSync(config.stack.dir, { recursive: true });
   writeFileSync(join(config.stack.dir, MARKER), 'created by scripts/chaos; wiped at the start of every chaos run\n');
-  await stackUp(config, { say });
+  await stack.up();
 }
 
 /** What the database held before the first order: the stock per SKU. */
@@ -108,11 +149,29 @@ async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
 }
 
 /** Stops and restarts infrastructure of the isolated stack, each through the stack scripts. */
-export class InfraFaults {
+export class DevInfraFaults implements InfraFaults {
   constructor(
     private readonly config: Config,
     private readonly say: Say,
   ) {}
+
+  async inject(fault: InfraFault, record: FaultRecord): Promise<void> {
+    switch (fault.kind) {
+      case 'nats-sigterm':
+      case 'nats-sigkill':
+        await this.restartNats(fault.kind === 'nats-sigterm' ? 'SIGTERM' : 'SIGKILL', fault.downMs);
+        break;
+      case 'postgres-immediate':
+        await this.restartPostgres(fault.downMs);
+        break;
+      case 'temporal-restart':
+        await this.restartTemporal(fault.downMs);
+        break;
+      default:
+        throw new Error(`${fault.kind} needs the --ha topology`);
+    }
+    record.injected = true;
+  }
 
   private up(name: ComponentName): Promise<unknown> {
     return stackUp(this.config, { only: [name], say: this.say });
