@@ -1,52 +1,25 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { repoRoot } from '../../lib/config';
 import { checkInvariants, type Evidence } from '../../scripts/chaos/invariants';
 import type { ChaosReport } from '../../scripts/chaos/report';
+import { runChaos } from '../support/chaos-run';
 
 // A fixed seed: the same orders and the same fault plan on every run of the suite.
 const SEED = 20250101;
 const RUN_TIMEOUT_MS = 200_000;
-
-function runChaos(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join('scripts', 'chaos', 'run.ts'), ...args], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGTERM'), RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 test(
   'a short chaos run (every fault kind, fixed seed) keeps every invariant',
   { timeout: RUN_TIMEOUT_MS + 30_000 },
   async () => {
     const report = join(mkdtempSync(join(tmpdir(), 'chaos-test-')), 'report.json');
-    const { code, output } = await runChaos([
-      '--seed',
-      String(SEED),
-      '--orders',
-      '40',
-      '--duration',
-      '60',
-      '--quiesce-timeout',
-      '90',
-      '--report',
-      report,
-    ]);
+    const { code, output } = await runChaos(
+      ['--seed', String(SEED), '--orders', '40', '--duration', '60', '--quiesce-timeout', '90', '--report', report],
+      RUN_TIMEOUT_MS,
+    );
     // The whole output on failure: the seed, the replay command and the violated invariants.
     assert.equal(code, 0, `chaos run failed (exit ${code}):\n${output.slice(-8_000)}`);
     const r = JSON.parse(readFileSync(report, 'utf8')) as ChaosReport;

@@ -20,7 +20,7 @@ describe('chaos fault plan', () => {
     }
   });
 
-  it('uses only the topology's own infrastructure faults, in time order', () => {
+  it("uses only the topology's own infrastructure faults, in time order", () => {
     const ha = planFaults(5, 300_000, 'ha').infra;
     const dev = planFaults(5, 300_000, 'dev').infra;
     assert.ok(ha.every((f) => (HA_INFRA_KINDS as readonly string[]).includes(f.kind)));
