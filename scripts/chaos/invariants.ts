@@ -41,6 +41,18 @@ function outcomeOf(o: { status: string; failure_reason: string | null }): string
   return o.failure_reason ? `${o.status}/${o.failure_reason}` : o.status;
 }
 
+/** A request that went out and got no final answer: it may or may not have taken effect. */
+function indeterminate(sent: boolean | undefined, status: number | undefined): boolean {
+  return sent === true && status === undefined;
+}
+
+/** A 3-D Secure order: the answer's outcome when it was accepted, the timeout when it was not. */
+function confirmed(run: OrderRun, answered: string): string[] {
+  if (run.confirmStatus === 202) return [answered];
+  const timeout = 'FAILED/PAYMENT_CONFIRMATION_TIMEOUT';
+  return indeterminate(run.confirmSent, run.confirmStatus) ? [answered, timeout] : [timeout];
+}
+
 /** The outcomes a correct system may give this order, from what the client asked and was told. */
 export function expectedOutcomes(run: OrderRun): string[] {
   const { intent } = run.plan;
@@ -56,12 +68,14 @@ export function expectedOutcomes(run: OrderRun): string[] {
     case '3ds-timeout':
       return ['FAILED/PAYMENT_CONFIRMATION_TIMEOUT'];
     case '3ds-approve':
-      return run.confirmStatus === 202 ? ['COMPLETED'] : ['FAILED/PAYMENT_CONFIRMATION_TIMEOUT'];
+      return confirmed(run, 'COMPLETED');
     case '3ds-refuse':
-      return run.confirmStatus === 202 ? ['FAILED/PAYMENT_DECLINED'] : ['FAILED/PAYMENT_CONFIRMATION_TIMEOUT'];
+      return confirmed(run, 'FAILED/PAYMENT_DECLINED');
     case 'cancel':
-      // 409: it had shipped (or ended) before the cancel arrived.
-      return run.cancelStatus === 202 ? ['CANCELLED'] : ['COMPLETED'];
+      // 409: it had shipped (or ended) before the cancel arrived. Sent but never answered: the
+      // cancel may have reached the saga (an update the server delivered after the API gave up).
+      if (run.cancelStatus === 202) return ['CANCELLED'];
+      return indeterminate(run.cancelSent, run.cancelStatus) ? ['CANCELLED', 'COMPLETED'] : ['COMPLETED'];
   }
 }
 

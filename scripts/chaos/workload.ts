@@ -12,6 +12,12 @@ export interface OrderRun {
   placeStatus?: number;
   cancelStatus?: number;
   confirmStatus?: number;
+  /**
+   * Whether the cancel / the confirmation was sent at all. Sent without a final answer (every
+   * attempt timed out or answered 503 until the deadline) it may or may not have taken effect.
+   */
+  cancelSent?: boolean;
+  confirmSent?: boolean;
   /** 4xx answers a correct client should never get (other than the expected 409s). */
   unexpected: string[];
 }
@@ -65,6 +71,7 @@ async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confir
   if (!orderId) return;
   if (o.intent === 'cancel') {
     await sleep(o.cancelAfterMs);
+    run.cancelSent = true;
     const r = await api.request(o.index, 'cancel', 'POST', `/checkouts/${orderId}/cancel`, {
       key: `cancel-${o.idempotencyKey}`,
     });
@@ -74,6 +81,7 @@ async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confir
   }
   if (o.intent === '3ds-approve' || o.intent === '3ds-refuse') {
     if (!(await awaitConfirmationRequest(api, o, orderId, Date.now() + confirmWindowMs))) return;
+    run.confirmSent = true;
     const r = await api.request(o.index, 'confirm', 'POST', `/checkouts/${orderId}/payment-confirmation`, {
       key: `confirm-${o.idempotencyKey}`,
       body: { approved: o.intent === '3ds-approve' },
