@@ -15,6 +15,22 @@ export function testServerPath(config: Config): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
+// The SDK's core gives the server a fixed 5 s to accept connections; a JVM starting while the
+// rest of the suite loads both cores can miss it (CI cancelled a whole file this way). Another
+// attempt on a fresh port is the only lever; any other error is not retried.
+const START_ATTEMPTS = 3;
+
+async function startWithRetry(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (err) {
+      const slowStart = err instanceof Error && /did not start within/.test(err.message);
+      if (!slowStart || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
 /**
  * A time-skipping Temporal environment: the offline Java test server when installed
  * (`npm test` installs it), else the SDK's own download, which needs internet.
@@ -22,8 +38,10 @@ export function testServerPath(config: Config): string | undefined {
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const config = loadConfig();
   const path = testServerPath(config);
-  const env = await TestWorkflowEnvironment.createTimeSkipping(
-    path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+  const env = await startWithRetry(() =>
+    TestWorkflowEnvironment.createTimeSkipping(
+      path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+    ),
   );
   // The saga upserts these; a server that does not know them fails every workflow task.
   await env.connection.operatorService.addSearchAttributes({
