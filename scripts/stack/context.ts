@@ -1,5 +1,6 @@
 import type { Config } from '../../lib/config';
 import type { StackLayout } from './layout';
+import type { TemporalPersistence } from './temporal-persistence';
 import type { Say } from './types';
 
 /** What every component needs: the parsed config, the resolved directories, and the output sink. */
@@ -7,4 +8,6 @@ export interface StackContext {
   config: Config;
   layout: StackLayout;
   say: Say;
+  /** How a Temporal dev server this stack starts keeps its state (`tuned` unless a tool asks otherwise). */
+  temporalPersistence: TemporalPersistence;
 }

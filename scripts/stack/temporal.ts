@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, type ConnectionOptions, type OperatorService } from '@temporalio/client';
 import type { Config } from '../../lib/config';
@@ -17,6 +17,7 @@ import { errorMessage, StackError } from './errors';
 import { goInstall, type GoTool } from './installers';
 import { assertStillRunning, ownedPid, readLogTail, spawnDetached, stopOwned } from './processes';
 import { displayPath, stepLine } from './report';
+import { assertWalMode, persistenceArgs, TUNED_SQLITE_PRAGMAS } from './temporal-persistence';
 import type { ComponentReport, Say } from './types';
 import { waitFor } from './wait';
 
@@ -233,8 +234,13 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
     paths.ui.host,
     '--ui-port',
     String(paths.ui.port),
-    '--db-filename',
-    paths.dbFile,
+    ...persistenceArgs(ctx.temporalPersistence, paths.dbFile),
+    // Registered at launch (for a new file), so they are usable before the first start even with
+    // the search attribute cache of the tuned server; ensureSearchAttributes covers older files.
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
+      '--search-attribute',
+      `${name}=${TYPE_NAMES[type]}`,
+    ]),
     '--log-level',
     'warn',
     // Our flags say everything; don't let a TEMPORAL_* variable or ~/.config file meant for the client change the server.
@@ -251,6 +257,14 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
   await waitReady(ctx, paths, () =>
     assertStillRunning('temporal', proc, paths.logFile, () => readLogTail(paths.logFile)),
   );
+  if (ctx.temporalPersistence === 'tuned') {
+    try {
+      assertWalMode(paths.dbFile, paths.logFile);
+    } catch (err) {
+      await stopOwned('temporal', paths.pidFile, 'temporal', STOP_GRACE_MS);
+      throw err;
+    }
+  }
   return proc.pid;
 }
 
@@ -261,7 +275,12 @@ function report(
   pid?: number,
 ): ComponentReport {
   const details = [`ui ${ctx.config.temporal.uiUrl}`, `namespace ${ctx.config.temporal.namespace}`];
-  if (state !== 'external') details.push(`db ${displayPath(paths.dbFile)}`);
+  const persistence = {
+    tuned: `db ${displayPath(paths.dbFile)} (${existsSync(`${paths.dbFile}-wal`) ? TUNED_SQLITE_PRAGMAS.join(', ') : 'not in WAL mode'})`,
+    untuned: `db ${displayPath(paths.dbFile)} (untuned)`,
+    memory: 'in memory',
+  }[ctx.temporalPersistence];
+  if (state !== 'external') details.push(persistence);
   return { name: 'temporal', state, address: ctx.config.temporal.address, pid, details };
 }
 
@@ -282,6 +301,7 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
   let runningPid = pid;
   if (first.kind === 'ok') {
     state = pid ? 'running' : 'external';
+    if (pid && ctx.temporalPersistence === 'tuned') warnUnlessWal(ctx, paths);
   } else if (first.kind === 'rejected') {
     throw new StackError(
       `Temporal at ${address} is reachable but refused us: ${first.reason}`,
@@ -307,6 +327,16 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
   }
   await ensureSearchAttributes(ctx.config, ctx.say);
   return report(ctx, paths, state, runningPid);
+}
+
+/** A dev server of ours started before the tuning (or by hand) still works: say how to get the fast one. */
+function warnUnlessWal(ctx: StackContext, paths: TemporalPaths): void {
+  try {
+    assertWalMode(paths.dbFile, paths.logFile);
+  } catch (err) {
+    if (!(err instanceof StackError)) throw err;
+    ctx.say(stepLine('temporal', 'WARNING', `${err.message}; restart it: npm run stack:down && npm run stack:up`));
+  }
 }
 
 /** Stops the dev server if we started it (SIGTERM, then SIGKILL after 15 s); its SQLite file stays. */

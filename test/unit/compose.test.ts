@@ -7,6 +7,7 @@ import { Ajv2019 } from 'ajv/dist/2019';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { repoRoot } from '../../lib/config';
+import { TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS } from '../../scripts/stack/temporal-persistence';
 
 interface Service {
   image?: string;
@@ -73,6 +74,16 @@ describe('docker-compose.yml', () => {
       assert.ok(doc.services[infra]?.healthcheck, `${infra} has a healthcheck`);
     assert.ok(doc.services.temporal?.command?.includes('--search-attribute=OrderStatus=Keyword'));
     assert.ok(doc.services.nats?.command?.includes('-js'));
+  });
+
+  it('runs Temporal with the same tuned persistence as the local stack', () => {
+    const command = doc.services.temporal?.command ?? [];
+    assert.ok(
+      command.some((arg) => arg.startsWith('--db-filename=')),
+      'file-backed',
+    );
+    for (const pragma of TUNED_SQLITE_PRAGMAS) assert.ok(command.includes(`--sqlite-pragma=${pragma}`), pragma);
+    for (const value of TUNED_DYNAMIC_CONFIG) assert.ok(command.includes(`--dynamic-config-value=${value}`), value);
   });
 
   it('starts every app process after its dependencies, with the documented settings', () => {
