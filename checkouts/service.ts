@@ -1,14 +1,16 @@
 import { checkoutWorkflowId, UUID_PATTERN, type CheckoutState } from '../domain/order';
+import { noCrashPoints, type CrashPoints } from '../lib/crash-points';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { Clock, Ids } from '../lib/runtime';
-import { OrderNotFound } from './errors';
+import { cancelBeforeStart } from './cancel-before-start';
+import { CommandRejected, OrderNotFound, SagaUnavailable } from './errors';
 import { requestHash } from './idempotency';
 import { placeOrder, type Accepted, type CheckoutRequest } from './place-order';
 import { priceItems } from './pricing';
 import { readCheckout } from './read';
 import type { SagaClient } from './saga-client';
-import { loadPlacedOrder, orderExists } from './stored-order';
+import { loadStoredCheckout, sagaStage } from './stored-order';
 
 export interface CheckoutServiceDeps {
   db: Db;
@@ -18,7 +20,14 @@ export interface CheckoutServiceDeps {
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlMs: number;
   logger: Logger;
+  /** Test-only crash points (`api.after-commit`); none in production. */
+  crashPoints?: CrashPoints;
 }
+
+/** What a client is told to wait before retrying a cancel that found a saga being started. */
+const RETRY_AFTER_SECONDS = 2;
+/** PostgreSQL's lock_not_available: a cancel gave up waiting for a starter holding the order's row. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * The checkout's use cases: place an order, command its saga, read it back. Failures are
@@ -31,18 +40,22 @@ export interface CheckoutServiceDeps {
  */
 export function createCheckoutService(deps: CheckoutServiceDeps) {
   const { db, saga } = deps;
+  const crashPoints = deps.crashPoints ?? noCrashPoints;
 
   /** The order must exist before its saga is asked anything: an unknown id is OrderNotFound, not a Temporal error. */
-  async function mustExist(orderId: string): Promise<void> {
-    if (!UUID_PATTERN.test(orderId) || !(await orderExists(db, orderId))) throw new OrderNotFound(orderId);
+  async function stageOf(orderId: string): Promise<'queued' | 'started'> {
+    const stage = UUID_PATTERN.test(orderId) ? await sagaStage(db, orderId) : 'unknown';
+    if (stage === 'unknown') throw new OrderNotFound(orderId);
+    return stage;
   }
 
   return {
     /**
-     * Prices the order from the catalog, places it (order, `checkout.order.placed` event and
-     * Idempotency-Key in one transaction), then starts the saga. Requests with one key are
-     * serialised; a replay re-issues the (idempotent) start, which also recovers a request that
-     * crashed between commit and start.
+     * Prices the order from the catalog and places it: order, `checkout.order.placed` event,
+     * queued saga start and Idempotency-Key in one transaction. Temporal is not called: the saga
+     * starter starts the saga from the committed order, so a checkout is accepted while Temporal
+     * is down, and a request that dies after its commit still gets its saga. Requests with one
+     * key are serialised; a replay answers what the first one did.
      *
      * @throws UnknownSku, IdempotencyKeyReused
      */
@@ -50,8 +63,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       const claim = { principal, key, requestHash: requestHash(body) };
       const items = await priceItems(db, body.items);
       const { accepted, placed } = await placeOrder(deps, claim, body, items);
-      // A replay has no order in hand: load the stored one and re-issue the idempotent start.
-      await saga.start(placed ?? (await loadPlacedOrder(db, accepted.orderId)));
+      crashPoints.reach('api.after-commit');
       deps.logger.info(
         {
           orderId: accepted.orderId,
@@ -65,12 +77,25 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     },
 
     /**
-     * Cancels the order (accepted until it ships; then compensated to CANCELLED).
+     * Cancels the order: before its saga started, at once in the database (nothing to undo);
+     * after, through the saga (accepted until it ships; then compensated to CANCELLED).
      *
      * @throws OrderNotFound, CommandRejected, SagaUnavailable
      */
     async cancel(orderId: string, retryKey?: string): Promise<CheckoutState> {
-      await mustExist(orderId);
+      if ((await stageOf(orderId)) === 'queued') {
+        try {
+          const cancelled = await cancelBeforeStart(deps, orderId, retryKey);
+          if (cancelled) return cancelled;
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw err;
+          throw new SagaUnavailable(RETRY_AFTER_SECONDS, { cause: err });
+        }
+      } else if (retryKey !== undefined) {
+        // A retry of a cancel that applied before the saga started (there is no saga to ask).
+        const cancelled = await cancelBeforeStart(deps, orderId, retryKey);
+        if (cancelled) return cancelled;
+      }
       return saga.cancel(orderId, retryKey);
     },
 
@@ -80,17 +105,25 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
      * @throws OrderNotFound, CommandRejected, SagaUnavailable
      */
     async confirmPayment(orderId: string, approved: boolean, retryKey?: string): Promise<CheckoutState> {
-      await mustExist(orderId);
+      if ((await stageOf(orderId)) === 'queued')
+        throw new CommandRejected('order is PENDING: its saga has not started, so no payment awaits confirmation');
       return saga.confirmPayment(orderId, approved, retryKey);
     },
 
     /**
-     * The saga's live state, or the stored order when the saga cannot answer.
+     * The saga's live state, or the stored order when the saga cannot answer; the stored order
+     * (PENDING) while its saga has not started.
      *
      * @throws OrderNotFound
      */
     async get(orderId: string): Promise<CheckoutState> {
-      const state = UUID_PATTERN.test(orderId) ? await readCheckout(deps, orderId) : undefined;
+      const stage = UUID_PATTERN.test(orderId) ? await sagaStage(db, orderId) : 'unknown';
+      const state =
+        stage === 'unknown'
+          ? undefined
+          : stage === 'queued'
+            ? await loadStoredCheckout(db, orderId)
+            : await readCheckout(deps, orderId);
       if (!state) throw new OrderNotFound(orderId);
       return state;
     },
