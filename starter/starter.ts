@@ -153,7 +153,11 @@ export class SagaStarter {
       // Temporal has the workflow; this process has not recorded it yet.
       this.crashPoints.reach('saga-starter.after-start');
       this.metrics.started(result, (performance.now() - startedAt) / 1000, pending.createdAt);
-      if (pending.attempts > 0)
+      // Found already running (or closed): a start accepted earlier whose record was lost, by a
+      // starter that crashed or timed out; worth a line, since it means one just recovered.
+      if (result === 'already-started')
+        this.deps.logger.info({ orderId: order.orderId }, 'saga was already started; recording its start');
+      else if (pending.attempts > 0)
         this.deps.logger.info({ orderId: order.orderId, attempts: pending.attempts }, 'saga started after retries');
       return { pending, result };
     } catch (err) {
