@@ -195,6 +195,12 @@ export class SagaStarter {
   }
 }
 
+/** One line for a log or the queue's `last_error`: the error and its causes (Temporal wraps the gRPC status). */
 function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 4; depth += 1) {
+    parts.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(' <- ');
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, type ConnectionOptions, type OperatorService } from '@temporalio/client';
 import type { Config } from '../../lib/config';
@@ -25,6 +25,7 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
 const PROBE_TIMEOUT_MS = 3_000;
 const RPC_TIMEOUT_MS = 10_000;
+const STORE_PROBE_TIMEOUT_MS = 5_000;
 
 const TEMPORAL_CLI: GoTool = {
   binary: 'temporal',
@@ -176,6 +177,36 @@ async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
   }
 }
 
+/**
+ * Whether the server answers a read from its store: describing a workflow that does not exist
+ * must come back NOT_FOUND. A dev server whose SQLite connection got stuck (its driver, modernc
+ * sqlite 1.34.1 in CLI v1.5.1, can leave the one connection permanently "interrupted (9)" after a
+ * statement is cancelled under heavy load) still answers getSystemInfo but times out here.
+ */
+async function storeAnswers(config: Config): Promise<boolean> {
+  try {
+    await withConnection(config, STORE_PROBE_TIMEOUT_MS, (connection) =>
+      connection.workflowService.describeWorkflowExecution({
+        namespace: config.temporal.namespace,
+        execution: { workflowId: 'stack-store-probe' },
+      }),
+    );
+    return true;
+  } catch (err) {
+    return grpcCode(err) === GRPC.NOT_FOUND;
+  }
+}
+
+/**
+ * Whether our dev server is stuck rather than starting: it has run longer than a start takes, and
+ * either fails the probe or does not answer from its store.
+ */
+async function stuck(ctx: StackContext, paths: TemporalPaths, first: TemporalProbe): Promise<boolean> {
+  const runningForMs = Date.now() - statSync(paths.pidFile).mtimeMs;
+  if (first.kind === 'down' || first.kind === 'no-namespace') return runningForMs > READY_TIMEOUT_MS;
+  return first.kind === 'ok' && !(await storeAnswers(ctx.config));
+}
+
 interface TemporalPaths {
   frontend: HostPort;
   ui: HostPort;
@@ -299,7 +330,13 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
   const first = await probe(ctx.config, paths.frontend);
   let state: ComponentReport['state'];
   let runningPid = pid;
-  if (first.kind === 'ok') {
+  if (pid !== undefined && (await stuck(ctx, paths, first))) {
+    // Ours, long started, but not answering from its store: restart it (its file keeps every workflow).
+    ctx.say(stepLine('temporal', 'restarting', 'our dev server does not answer from its SQLite store (stuck)'));
+    await stopOwned('temporal', paths.pidFile, 'temporal', STOP_GRACE_MS);
+    runningPid = await startServer(ctx, paths);
+    state = 'started';
+  } else if (first.kind === 'ok') {
     state = pid ? 'running' : 'external';
     if (pid && ctx.temporalPersistence === 'tuned') warnUnlessWal(ctx, paths);
   } else if (first.kind === 'rejected') {

@@ -67,6 +67,7 @@ describe('docker-compose.yml', () => {
       'outbox-relay',
       'postgres',
       'read-model',
+      'saga-starter',
       'saga-worker',
       'temporal',
     ]);
@@ -87,7 +88,15 @@ describe('docker-compose.yml', () => {
   });
 
   it('starts every app process after its dependencies, with the documented settings', () => {
-    for (const name of ['api', 'saga-worker', 'outbox-relay', 'audit-subscriber', 'read-model', 'notifications']) {
+    for (const name of [
+      'api',
+      'saga-starter',
+      'saga-worker',
+      'outbox-relay',
+      'audit-subscriber',
+      'read-model',
+      'notifications',
+    ]) {
       const svc = doc.services[name];
       assert.ok(svc, name);
       assert.deepEqual(Object.keys(svc.depends_on ?? {}).sort(), ['migrate', 'nats', 'postgres', 'temporal']);
