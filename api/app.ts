@@ -2,8 +2,11 @@ import { httpInstrumentationMiddleware } from '@hono/otel';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Authenticator } from '../auth/authenticate';
 import type { Logger } from '../lib/logger';
-import { bearerAuth, type AuthEnv } from './auth';
+import type { Clock } from '../lib/runtime';
+import { authenticate, type AuthEnv } from './auth';
+import { authorization, unguardedRoutes, type WriteQuotas } from './authorization';
 import { CheckoutError } from '../checkouts/errors';
 import type { CheckoutService } from '../checkouts/service';
 import { problemOf } from './domain-problems';
@@ -14,12 +17,20 @@ import { metricsMiddleware, type HttpMetrics } from './metrics';
 import { healthRoutes, type Dependency } from './routes/health';
 import { inventoryRoutes } from './routes/inventory';
 import { orderRoutes } from './routes/orders';
+import { paymentSignature, webhookRoutes } from './routes/webhooks';
+import type { RateLimiter } from './rate-limiter';
 import type { Db } from '../lib/db';
 
 export interface AppDeps {
   db: Db;
   checkouts: CheckoutService;
-  tokens: readonly string[];
+  /** Resolves bearer tokens to principals (`auth/authenticate.ts`). */
+  authenticator: Authenticator;
+  /** Write quotas per principal and where they are counted. */
+  rateLimits: { limiter: RateLimiter; quotas: WriteQuotas };
+  /** Secrets the payment provider's notifications may be signed with (none: all refused). */
+  paymentWebhookSecrets: readonly string[];
+  clock: Clock;
   /** What `/readyz` reports: PostgreSQL required, the others optional. */
   readiness: Record<string, Dependency>;
   logger: Logger;
@@ -33,7 +44,12 @@ const API_DESCRIPTION = [
   `Request bodies are limited to ${BODY_LIMIT_BYTES} bytes (${BODY_LIMIT_BYTES / 1024} KiB; 413 above, chunked bodies included).`,
   'Routes that take a body need `Content-Type: application/json` (UTF-8; 415 otherwise).',
   'An unknown path is a 404; a known path with another method is a 405 with an `Allow` header.',
+  'Authentication: a service token of `API_TOKENS`, or an OpenID Connect access token (JWT) of the configured provider; each operation lists the scope it needs in its security requirement. A customer (a token without `checkout:any`) acts on its own orders only: another customer’s order is a 404.',
+  'Write operations are rate limited per principal: every answer carries the IETF `RateLimit-Policy` and `RateLimit` headers, and a spent quota is a 429 with `Retry-After`.',
 ].join(' ');
+
+/** Path prefixes whose routes need a bearer token; each route there must have a policy. */
+const AUTHENTICATED_PREFIXES = ['/checkouts', '/inventory', '/orders'] as const;
 
 const DOCS_HTML = `<!doctype html><html><head><title>checkout-saga API</title><meta charset="utf-8"></head>
 <body><script id="api-reference" data-url="/openapi.json"></script>
@@ -43,7 +59,7 @@ const DOCS_HTML = `<!doctype html><html><head><title>checkout-saga API</title><m
  * The HTTP API as a Hono app, over injected services (no I/O at construction).
  *
  * @example
- * const app = createApp({ db, checkouts, tokens: config.api.tokens, readiness, logger, metrics: createHttpMetrics() });
+ * const app = createApp({ db, checkouts, authenticator, rateLimits, paymentWebhookSecrets, clock, readiness, logger, metrics });
  * serve({ fetch: app.fetch, port: 3000 });
  */
 export function createApp(deps: AppDeps) {
@@ -74,12 +90,7 @@ export function createApp(deps: AppDeps) {
   // errors through their table, Hono's HTTPExceptions, and anything else as a logged 500.
   app.onError((err, c) => {
     const problem = err instanceof CheckoutError ? problemOf(err) : err;
-    if (problem instanceof ProblemError) {
-      return problemResponse(c, problem.toProblem(), {
-        ...problem.headers,
-        ...(problem.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="checkout-saga"' } : {}),
-      });
-    }
+    if (problem instanceof ProblemError) return problemResponse(c, problem.toProblem(), problem.headers);
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
       return problemResponse(c, {
@@ -106,7 +117,18 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A service token of API_TOKENS, or an OpenID Connect access token (JWT: AUTH_ISSUER, AUTH_AUDIENCE, keys from AUTH_JWKS_URL) whose `scope` (or `scp`) lists the scopes named by each operation',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'paymentSignature', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Payment-Signature',
+    description: '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with PAYMENT_WEBHOOK_SECRET>`',
+  });
   app.route(
     '/',
     healthRoutes(deps.readiness, {
@@ -120,14 +142,17 @@ export function createApp(deps: AppDeps) {
   });
   app.get('/docs', (c) => c.html(DOCS_HTML));
 
-  const auth = bearerAuth(deps.tokens);
-  app.use('/checkouts', auth);
-  app.use('/checkouts/*', auth);
-  app.use('/inventory/*', auth);
-  app.use('/orders', auth);
+  // Authentication, then the policy (scope, then the write quota), before any body is parsed.
+  const guard = [authenticate(deps.authenticator, deps.logger), authorization(app, deps.rateLimits)] as const;
+  // Hono's `/x/*` also matches `/x`: one registration per prefix, or a write would be counted twice.
+  for (const prefix of AUTHENTICATED_PREFIXES) app.use(`${prefix}/*`, ...guard);
+  app.use('/webhooks/payments', paymentSignature({ secrets: deps.paymentWebhookSecrets, clock: deps.clock }));
   app.use('*', gate.json);
   app.route('/', checkoutRoutes(deps.checkouts));
   app.route('/', inventoryRoutes(deps.db));
-  app.route('/', orderRoutes(deps.db));
+  app.route('/', orderRoutes(deps.db, deps.checkouts));
+  app.route('/', webhookRoutes(deps.checkouts));
+  const unguarded = unguardedRoutes(app, AUTHENTICATED_PREFIXES);
+  if (unguarded.length > 0) throw new Error(`routes without an authorization policy: ${unguarded.join(', ')}`);
   return app;
 }

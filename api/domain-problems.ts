@@ -1,7 +1,11 @@
 import type { CheckoutError, CheckoutFailure } from '../checkouts/errors';
-import { ProblemError, validationProblem } from './problem';
+import { ProblemError, type FieldError } from './problem';
 
 const NOT_IN_CURRENT_STATE = 'Not possible in the order’s current state';
+
+/** A 422: the request is well-formed and valid per the schema, but names something the checkout refuses. */
+const unprocessable = (slug: string, title: string, err: CheckoutError & { fields: FieldError[] }) =>
+  new ProblemError(422, { slug, title, detail: err.message, errors: err.fields });
 
 /**
  * The one table from checkout errors to problem+json: each failure's status, problem type, title
@@ -9,11 +13,22 @@ const NOT_IN_CURRENT_STATE = 'Not possible in the order’s current state';
  */
 const PROBLEM_OF: { [E in CheckoutFailure as E['code']]: (err: E) => ProblemError } = {
   ORDER_NOT_FOUND: (err) => new ProblemError(404, { slug: 'not-found', title: 'Order not found', detail: err.message }),
+  FOREIGN_CUSTOMER: (err) =>
+    new ProblemError(403, { slug: 'foreign-customer', title: 'Not your customer', detail: err.message }),
   COMMAND_REJECTED: (err) =>
     new ProblemError(409, { slug: 'conflict', title: NOT_IN_CURRENT_STATE, detail: err.message }),
   IDEMPOTENCY_KEY_REUSED: (err) =>
     new ProblemError(422, { slug: 'idempotency-key-reused', title: 'Idempotency-Key reused', detail: err.message }),
-  UNKNOWN_SKU: (err) => validationProblem(err.fields),
+  UNKNOWN_SKU: (err) => unprocessable('unknown-sku', 'Unknown SKU', err),
+  UNKNOWN_PAYMENT_METHOD: (err) => unprocessable('unknown-payment-method', 'Unknown payment method', err),
+  UNUSABLE_PROVIDER_EVENT: (err) => unprocessable('unusable-provider-event', 'Notification cannot be applied', err),
+  PROVIDER_EVENT_TOO_EARLY: (err) =>
+    new ProblemError(503, {
+      slug: 'provider-event-too-early',
+      title: 'Notification arrived too early',
+      detail: err.message,
+      headers: { 'Retry-After': String(err.retryAfterSeconds) },
+    }),
   SAGA_UNAVAILABLE: (err) =>
     new ProblemError(503, {
       slug: 'saga-unavailable',

@@ -191,3 +191,33 @@ export const PaymentConfirmation = z
   })
   .strict()
   .openapi('PaymentConfirmation');
+
+/** A payment provider's notification (`POST /webhooks/payments`), e.g. a 3-D Secure outcome. */
+export const PaymentNotification = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[\x21-\x7E]{1,255}$/, '1 to 255 printable ASCII characters')
+      .openapi({ description: 'The provider’s event id: each is applied once', example: 'evt_3ds_0001' }),
+    type: z.string().min(1).max(100).openapi({
+      description:
+        'What happened. Handled: `payment.authentication.succeeded` and `payment.authentication.failed` (the customer passed or failed 3-D Secure); other types are acknowledged and ignored.',
+      example: 'payment.authentication.succeeded',
+    }),
+    created: z.number().int().min(0).optional().openapi({ description: 'When the provider created it (unix seconds)' }),
+    data: z
+      .looseObject({
+        orderId: z.uuid().optional().openapi({ description: 'The order it is about (required by the handled types)' }),
+      })
+      .openapi({ description: 'The event’s object; the handled types name the order' }),
+  })
+  .openapi('PaymentNotification');
+
+export const PaymentNotificationReceipt = z
+  .object({
+    eventId: z.string(),
+    outcome: z.enum(['applied', 'ignored']),
+    duplicate: z.boolean().openapi({ description: 'A repeat of an event already applied: nothing changed' }),
+    detail: z.string().optional(),
+  })
+  .openapi('PaymentNotificationReceipt');

@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
+import { createSimulatedPaymentProvider } from '../activities/providers/payment-provider';
+import { createAuthenticator } from '../auth/authenticate';
 import { durationToMs, type Config } from '../lib/config';
 import { createDb, type Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
@@ -16,9 +18,24 @@ import { createCheckoutService } from '../checkouts/service';
 import { createApp } from './app';
 import { trackHttpConnections } from './http-drain';
 import { createHttpMetrics } from './metrics';
+import { postgresRateLimiter, runRateLimitSweeper } from './rate-limiter';
 
 /** Idempotency-Keys are remembered for 24 hours (documented in the README). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/** How often the API deletes the rate-limit rows of principals whose quota is whole again. */
+const RATE_LIMIT_SWEEP_INTERVAL_MS = 60_000;
+
+/** Warnings about settings that are fine for development and wrong in production. */
+function warnAboutDevSettings(config: Config, logger: Logger): void {
+  if (config.api.usingDevToken)
+    logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
+  if (config.webhooks.usingDevSecret)
+    logger.warn('PAYMENT_WEBHOOK_SECRET is not set: using the development secret (never do this in production)');
+  if (config.webhooks.paymentSecrets.length === 0)
+    logger.warn('PAYMENT_WEBHOOK_SECRET is not set: every payment provider notification is refused');
+  if (!config.auth.jwt) logger.info('AUTH_JWKS_URL is not set: only the service tokens of API_TOKENS are accepted');
+}
 
 /**
  * Runs the HTTP API until `signal` aborts, then stops accepting connections, lets in-flight
@@ -48,13 +65,17 @@ export async function runApi(
     throw err;
   });
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-api' });
+  const sweeper = new AbortController();
+  let sweeping: Promise<void> | undefined;
   try {
-    if (config.api.usingDevToken)
-      logger.warn('API_TOKENS is not set: using the development token (never do this in production)');
+    warnAboutDevSettings(config, logger);
     const app = createApp({
       db,
       checkouts: checkoutServiceFor(config, { db, temporal, logger }),
-      tokens: config.api.tokens,
+      authenticator: createAuthenticator({ serviceTokens: config.api.serviceTokens, jwt: config.auth.jwt }),
+      rateLimits: { limiter: postgresRateLimiter(db), quotas: config.rateLimits },
+      paymentWebhookSecrets: config.webhooks.paymentSecrets,
+      clock: systemClock,
       logger,
       metrics: createHttpMetrics(),
       readiness: {
@@ -83,6 +104,7 @@ export async function runApi(
         },
       },
     });
+    sweeping = runRateLimitSweeper(db, { intervalMs: RATE_LIMIT_SWEEP_INTERVAL_MS, logger, signal: sweeper.signal });
     const server = await listen(app, config, logger, onListening);
     // serve() without a createServer option builds a node:http Server.
     const connections = trackHttpConnections(server as Server, logger);
@@ -90,6 +112,8 @@ export async function runApi(
     await connections.drain(drainBudgetMs(durationToMs(config.shutdown.gracePeriod)));
     logger.info('API stopped');
   } finally {
+    sweeper.abort();
+    await sweeping;
     await nc.drain();
     await temporal.connection.close();
     await db.end();
@@ -114,6 +138,8 @@ function checkoutServiceFor(config: Config, clients: { db: Db; temporal: Client;
     clock: systemClock,
     ids: randomIds,
     idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+    // The provider the saga worker charges with: the API asks it which payment methods exist.
+    paymentMethods: createSimulatedPaymentProvider({ db: clients.db, ids: randomIds }),
     logger: clients.logger,
     crashPoints: createCrashPoints(config.crashPoints, (name) =>
       clients.logger.warn({ crashPoint: name }, 'crash point reached: dying'),

@@ -44,12 +44,58 @@ export class IdempotencyKeyReused extends CheckoutError {
   }
 }
 
+/**
+ * The caller asked to act for a customer it may not act for: a customer placing an order or
+ * listing orders for someone else (needs `checkout:any`). An order by id is never this: another
+ * customer's order is OrderNotFound, so its existence is not revealed.
+ */
+export class ForeignCustomer extends CheckoutError {
+  readonly code = 'FOREIGN_CUSTOMER';
+
+  constructor(readonly customerId: string) {
+    super(`this principal may not act for customer ${customerId}`);
+  }
+}
+
 /** The order names SKUs the catalog does not have; `fields` lists each one by its path. */
 export class UnknownSku extends CheckoutError {
   readonly code = 'UNKNOWN_SKU';
 
   constructor(readonly fields: InvalidField[]) {
     super(fields.map((f) => `${f.path}: ${f.message}`).join('; '));
+  }
+}
+
+/** The payment provider does not know the order's payment-method token; `fields` names it. */
+export class UnknownPaymentMethod extends CheckoutError {
+  readonly code = 'UNKNOWN_PAYMENT_METHOD';
+
+  constructor(readonly fields: InvalidField[]) {
+    super(fields.map((f) => `${f.path}: ${f.message}`).join('; '));
+  }
+}
+
+/** A provider notification names what this checkout cannot act on (e.g. a 3-D Secure outcome without an order). */
+export class UnusableProviderEvent extends CheckoutError {
+  readonly code = 'UNUSABLE_PROVIDER_EVENT';
+
+  constructor(readonly fields: InvalidField[]) {
+    super(fields.map((f) => `${f.path}: ${f.message}`).join('; '));
+  }
+}
+
+/**
+ * A provider notification arrived before the order can take it (e.g. a 3-D Secure outcome while
+ * the saga is still charging): the provider should deliver it again after `retryAfterSeconds`.
+ */
+export class ProviderEventTooEarly extends CheckoutError {
+  readonly code = 'PROVIDER_EVENT_TOO_EARLY';
+
+  constructor(
+    readonly retryAfterSeconds: number,
+    status: string,
+  ) {
+    super(`the order is ${status} and not yet waiting for this notification; deliver it again later`);
   }
 }
 
@@ -66,4 +112,13 @@ export class SagaUnavailable extends CheckoutError {
 }
 
 /** Every concrete checkout failure: a new one is added here, and the compiler asks for its HTTP mapping. */
-export type CheckoutFailure = OrderNotFound | CommandRejected | IdempotencyKeyReused | UnknownSku | SagaUnavailable;
+export type CheckoutFailure =
+  | OrderNotFound
+  | ForeignCustomer
+  | CommandRejected
+  | IdempotencyKeyReused
+  | UnknownSku
+  | UnknownPaymentMethod
+  | UnusableProviderEvent
+  | ProviderEventTooEarly
+  | SagaUnavailable;

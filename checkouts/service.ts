@@ -1,13 +1,17 @@
-import { checkoutWorkflowId, UUID_PATTERN, type CheckoutState } from '../domain/order';
+import type { PaymentProvider } from '../activities/providers/payment-provider';
+import type { Principal } from '../auth/principal';
+import { checkoutWorkflowId, type CheckoutState } from '../domain/order';
 import { noCrashPoints, type CrashPoints } from '../lib/crash-points';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { Clock, Ids } from '../lib/runtime';
 import { cancelBeforeStart } from './cancel-before-start';
-import { CommandRejected, OrderNotFound, SagaUnavailable } from './errors';
+import { CommandRejected, OrderNotFound, SagaUnavailable, UnknownPaymentMethod } from './errors';
 import { requestHash } from './idempotency';
+import { mustActFor, mustOwnOrder } from './ownership';
 import { placeOrder, type Accepted, type CheckoutRequest } from './place-order';
 import { priceItems } from './pricing';
+import { receiveProviderEvent, type ProviderEvent, type ProviderEventOutcome } from './provider-events';
 import { readCheckout } from './read';
 import type { SagaClient } from './saga-client';
 import { loadStoredCheckout, sagaStage } from './stored-order';
@@ -19,6 +23,8 @@ export interface CheckoutServiceDeps {
   ids: Ids;
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlMs: number;
+  /** Which payment-method tokens the payment provider can charge. */
+  paymentMethods: Pick<PaymentProvider, 'acceptsMethod'>;
   logger: Logger;
   /** Test-only crash points (`api.after-commit`); none in production. */
   crashPoints?: CrashPoints;
@@ -30,8 +36,10 @@ const RETRY_AFTER_SECONDS = 2;
 const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
- * The checkout's use cases: place an order, command its saga, read it back. Failures are
- * checkout errors (`./errors`), never HTTP answers.
+ * The checkout's use cases: place an order, command its saga, read it back, take the payment
+ * provider's notifications. Each acts as a principal whose scopes the edge has checked; the
+ * ownership rules are applied here (`./ownership`: another customer's order is OrderNotFound).
+ * Failures are checkout errors (`./errors`), never HTTP answers.
  *
  * @example
  * const saga = createSagaClient({ temporal, taskQueue: 'checkout', ids, deadlines, logger });
@@ -42,9 +50,15 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
   const { db, saga } = deps;
   const crashPoints = deps.crashPoints ?? noCrashPoints;
 
-  /** The order must exist before its saga is asked anything: an unknown id is OrderNotFound, not a Temporal error. */
-  async function stageOf(orderId: string): Promise<'queued' | 'started'> {
-    const stage = UUID_PATTERN.test(orderId) ? await sagaStage(db, orderId) : 'unknown';
+  /**
+   * The order's saga stage, once the order exists and `principal` may act on it: ownership is
+   * checked before anything about the order (or its saga) is revealed.
+   *
+   * @throws OrderNotFound (unknown id, malformed id, another customer's order)
+   */
+  async function stageOf(principal: Principal, orderId: string): Promise<'queued' | 'started'> {
+    await mustOwnOrder(db, principal, orderId);
+    const stage = await sagaStage(db, orderId);
     if (stage === 'unknown') throw new OrderNotFound(orderId);
     return stage;
   }
@@ -57,11 +71,16 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
      * is down, and a request that dies after its commit still gets its saga. Requests with one
      * key are serialised; a replay answers what the first one did.
      *
-     * @throws UnknownSku, IdempotencyKeyReused
+     * @throws ForeignCustomer, UnknownSku, UnknownPaymentMethod, IdempotencyKeyReused
      */
-    async place(principal: string, key: string, body: CheckoutRequest): Promise<Accepted> {
-      const claim = { principal, key, requestHash: requestHash(body) };
+    async place(principal: Principal, key: string, body: CheckoutRequest): Promise<Accepted> {
+      mustActFor(principal, body.customerId);
+      const claim = { principal: principal.id, key, requestHash: requestHash(body) };
       const items = await priceItems(db, body.items);
+      if (!(await deps.paymentMethods.acceptsMethod(body.payment.method)))
+        throw new UnknownPaymentMethod([
+          { path: 'payment.method', message: 'the payment provider does not know this payment method' },
+        ]);
       const { accepted, placed } = await placeOrder(deps, claim, body, items);
       crashPoints.reach('api.after-commit');
       deps.logger.info(
@@ -80,10 +99,10 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
      * Cancels the order: before its saga started, at once in the database (nothing to undo);
      * after, through the saga (accepted until it ships; then compensated to CANCELLED).
      *
-     * @throws OrderNotFound, CommandRejected, SagaUnavailable
+     * @throws OrderNotFound (also for another customer's order), CommandRejected, SagaUnavailable
      */
-    async cancel(orderId: string, retryKey?: string): Promise<CheckoutState> {
-      if ((await stageOf(orderId)) === 'queued') {
+    async cancel(principal: Principal, orderId: string, retryKey?: string): Promise<CheckoutState> {
+      if ((await stageOf(principal, orderId)) === 'queued') {
         try {
           const cancelled = await cancelBeforeStart(deps, orderId, retryKey);
           if (cancelled) return cancelled;
@@ -102,10 +121,15 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     /**
      * The customer's 3-D Secure answer, accepted only while the saga waits for it.
      *
-     * @throws OrderNotFound, CommandRejected, SagaUnavailable
+     * @throws OrderNotFound (also for another customer's order), CommandRejected, SagaUnavailable
      */
-    async confirmPayment(orderId: string, approved: boolean, retryKey?: string): Promise<CheckoutState> {
-      if ((await stageOf(orderId)) === 'queued')
+    async confirmPayment(
+      principal: Principal,
+      orderId: string,
+      approved: boolean,
+      retryKey?: string,
+    ): Promise<CheckoutState> {
+      if ((await stageOf(principal, orderId)) === 'queued')
         throw new CommandRejected('order is PENDING: its saga has not started, so no payment awaits confirmation');
       return saga.confirmPayment(orderId, approved, retryKey);
     },
@@ -114,18 +138,33 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
      * The saga's live state, or the stored order when the saga cannot answer; the stored order
      * (PENDING) while its saga has not started.
      *
-     * @throws OrderNotFound
+     * @throws OrderNotFound (also for another customer's order)
      */
-    async get(orderId: string): Promise<CheckoutState> {
-      const stage = UUID_PATTERN.test(orderId) ? await sagaStage(db, orderId) : 'unknown';
+    async get(principal: Principal, orderId: string): Promise<CheckoutState> {
       const state =
-        stage === 'unknown'
-          ? undefined
-          : stage === 'queued'
-            ? await loadStoredCheckout(db, orderId)
-            : await readCheckout(deps, orderId);
+        (await stageOf(principal, orderId)) === 'queued'
+          ? await loadStoredCheckout(db, orderId)
+          : await readCheckout(deps, orderId);
       if (!state) throw new OrderNotFound(orderId);
       return state;
+    },
+
+    /**
+     * May `principal` list `customerId`'s orders?
+     *
+     * @throws ForeignCustomer
+     */
+    mayList(principal: Principal, customerId: string): void {
+      mustActFor(principal, customerId);
+    },
+
+    /**
+     * A payment provider's notification (signature already verified), applied once per event id.
+     *
+     * @throws UnusableProviderEvent, ProviderEventTooEarly, SagaUnavailable
+     */
+    receiveProviderEvent(event: ProviderEvent): Promise<ProviderEventOutcome> {
+      return receiveProviderEvent(deps, event);
     },
   };
 }

@@ -1,6 +1,12 @@
 import type { CheckoutState, OrderItem } from '../domain/order';
 import type { Db } from '../lib/db';
 
+/** The customer of a stored order, or `undefined` when no order has this id. */
+export async function orderCustomer(db: Db, orderId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ customer_id: string }>('SELECT customer_id FROM orders WHERE id = $1', [orderId]);
+  return rows[0]?.customer_id;
+}
+
 /**
  * Whether an order with this id is stored and, if so, whether its saga has been started: an
  * order is `queued` from its commit until the saga starter's start is accepted (or a cancel ends

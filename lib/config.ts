@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isScope, SCOPES, type Scope } from '../auth/principal';
 import { CRASH_POINT_NAMES } from './crash-points';
 
 /** Repository root, derived from this file's location so no path is hard-coded. */
@@ -19,6 +20,40 @@ const csv = z.string().transform((s) =>
 const hostPort = z.string().regex(/^([\w.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port');
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/**
+ * One `API_TOKENS` entry: `<token>` (every scope) or `<token>:<scope>+<scope>…` (only those).
+ * Messages name the entry by its position (the issue path), never by its value: it is a secret.
+ */
+const serviceTokenEntry = z.string().transform((entry, ctx): { token: string; scopes: Scope[] } => {
+  const colon = entry.indexOf(':');
+  const token = colon < 0 ? entry : entry.slice(0, colon);
+  if (!/^[\x21-\x7E]{16,}$/.test(token)) {
+    ctx.addIssue({ code: 'custom', message: 'each API token needs at least 16 printable characters (no spaces)' });
+    return z.NEVER;
+  }
+  if (colon < 0) return { token, scopes: [...SCOPES] };
+  const scopes = entry.slice(colon + 1).split('+');
+  const unknown = scopes.filter((s) => !isScope(s));
+  if (unknown.length > 0 || scopes.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown scope(s) ${unknown.map((s) => JSON.stringify(s)).join(', ')} after the token's ":"; write <token> for every scope or <token>:<scope>+<scope> with scopes from ${SCOPES.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return { token, scopes: scopes.filter(isScope) };
+});
+
+/** A write quota: `off`, or `<requests>/<window>` with a window of whole seconds (e.g. `60/1m`). */
+const ratePolicy = z
+  .string()
+  .regex(/^(off|[1-9]\d{0,8}\/[1-9]\d{0,5}(s|m|h))$/, 'expected off or <requests>/<window>, e.g. 60/1m or 20/10s')
+  .transform((v) => {
+    if (v === 'off') return undefined;
+    const [limit = '', window = ''] = v.split('/');
+    return { limit: Number(limit), windowSeconds: durationToMs(window) / 1000 };
+  });
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -46,7 +81,17 @@ const envSchema = z.object({
   TEMPORAL_TLS_CERT_FILE: z.string().min(1).optional(),
   TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
-  API_TOKENS: csv.pipe(z.array(z.string().min(16, 'each API token needs at least 16 characters'))).optional(),
+  API_TOKENS: csv.pipe(z.array(serviceTokenEntry)).optional(),
+  // OpenID Connect access tokens (customers and other clients); all three or none.
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of a JWKS' }).optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  // Comma-separated: every secret is accepted (several while one is being rotated).
+  PAYMENT_WEBHOOK_SECRET: csv
+    .pipe(z.array(z.string().min(16, 'each webhook secret needs at least 16 characters')).min(1))
+    .optional(),
+  RATE_LIMIT_CUSTOMER_WRITES: ratePolicy.prefault('60/1m'),
+  RATE_LIMIT_SERVICE_WRITES: ratePolicy.prefault('6000/1m'),
   PAYMENT_CONFIRMATION_TIMEOUT: duration.default('15m'),
   // OpenTelemetry's own variable names, parsed here so the SDK never reads the environment itself.
   OTEL_TRACES_EXPORTER: z.enum(['none', 'console', 'otlp']).default('none'),
@@ -85,9 +130,46 @@ export type Config = ReturnType<typeof buildConfig>;
 /** Token used when API_TOKENS is unset outside production, so `npm start` works out of the box. */
 export const DEV_API_TOKEN = 'dev-token-change-me-0000';
 
+/** Webhook secret used when PAYMENT_WEBHOOK_SECRET is unset outside production (the simulated provider's). */
+export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-webhook-secret-change-me-0000';
+
 /** Raised for an invalid environment; the message names every bad variable and why. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/** Who may call the API: `api` (service tokens), `auth` (the OIDC provider), `webhooks`, `rateLimits`. */
+function accessConfig(env: z.infer<typeof envSchema>) {
+  const jwt = [env.AUTH_JWKS_URL, env.AUTH_ISSUER, env.AUTH_AUDIENCE];
+  if (jwt.some((v) => v !== undefined) && !jwt.every((v) => v !== undefined)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: set all three to accept OpenID Connect access tokens, or none',
+    );
+  }
+  const webhookSecrets =
+    env.PAYMENT_WEBHOOK_SECRET ?? (env.NODE_ENV === 'production' ? [] : [DEV_PAYMENT_WEBHOOK_SECRET]);
+  return {
+    api: {
+      /** The bearer tokens of `API_TOKENS` alone, without their scopes. */
+      tokens: (env.API_TOKENS ?? [{ token: DEV_API_TOKEN }]).map((t) => t.token),
+      /** `API_TOKENS` as service principals with their scopes. */
+      serviceTokens: env.API_TOKENS ?? [{ token: DEV_API_TOKEN, scopes: [...SCOPES] }],
+      usingDevToken: env.API_TOKENS === undefined,
+    },
+    auth: {
+      jwt:
+        env.AUTH_JWKS_URL && env.AUTH_ISSUER && env.AUTH_AUDIENCE
+          ? { jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE }
+          : undefined,
+    },
+    webhooks: {
+      /** Secrets a provider's `Payment-Signature` may be made with; none: every notification is refused. */
+      paymentSecrets: webhookSecrets,
+      usingDevSecret: env.PAYMENT_WEBHOOK_SECRET === undefined && webhookSecrets.length > 0,
+    },
+    /** Write quotas per principal (`undefined`: unlimited), shared by every API process through Postgres. */
+    rateLimits: { customer: env.RATE_LIMIT_CUSTOMER_WRITES, service: env.RATE_LIMIT_SERVICE_WRITES },
+  };
 }
 
 function buildConfig(env: z.infer<typeof envSchema>) {
@@ -124,10 +206,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       uiUrl: env.TEMPORAL_UI_URL,
       testServerPath: env.TEMPORAL_TEST_SERVER_PATH,
     },
-    api: {
-      tokens: env.API_TOKENS ?? [DEV_API_TOKEN],
-      usingDevToken: env.API_TOKENS === undefined,
-    },
+    ...accessConfig(env),
     tracing: {
       exporter: env.OTEL_TRACES_EXPORTER,
       otlpTracesUrl: new URL(

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { childEnv, repoRoot } from '../lib/config';
+import { childEnv, loadConfig, repoRoot } from '../lib/config';
 import { loadConfigOrExit } from '../lib/main';
 import { SUBSCRIBERS } from '../subscribers/index';
+import { haEnvFor } from './stack/ha/topology';
 
 /**
  * `npm start`: brings up what is missing of the stack, migrates and seeds, then runs the API,
@@ -10,18 +11,23 @@ import { SUBSCRIBERS } from '../subscribers/index';
  * read model, notifications) as child processes. Ctrl-C
  * (or SIGTERM) is passed on to each, which drain their in-flight work before exiting.
  */
-const config = loadConfigOrExit();
+// `npm start -- --ha`: the same processes on the production-shaped stack; only the addresses differ.
+const ha = process.argv.slice(2).includes('--ha');
+const baseConfig = loadConfigOrExit();
+const haEnv = ha ? haEnvFor(baseConfig) : {};
+const config = ha ? loadConfig(childEnv(haEnv)) : baseConfig;
 const tsx = ['--import', 'tsx'];
 
-function run(args: string[]): Promise<void> {
+function run(args: string[], env: Record<string, string> = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...tsx, ...args], { cwd: repoRoot, stdio: 'inherit' });
+    const child = spawn(process.execPath, [...tsx, ...args], { cwd: repoRoot, stdio: 'inherit', env: childEnv(env) });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}`))));
   });
 }
 
-await run([join('scripts', 'stack', 'cli.ts'), 'up']);
-await run([join('scripts', 'db-setup.ts')]);
+// `up --ha` derives the HA addresses itself, from the same base configuration as ours.
+await run([join('scripts', 'stack', 'cli.ts'), 'up', ...(ha ? ['--ha'] : [])]);
+await run([join('scripts', 'db-setup.ts')], haEnv);
 
 // Each process's entry point and arguments; every subscriber runs through the one subscriber host.
 const processes: Record<string, string[]> = {
@@ -48,7 +54,7 @@ const exited = Object.entries(processes).map(
   ([name, args]) =>
     new Promise<void>((resolve) => {
       const address = metricsAddresses.get(name);
-      const env = childEnv(address ? { METRICS_ADDRESS: address } : {});
+      const env = childEnv({ ...haEnv, ...(address ? { METRICS_ADDRESS: address } : {}) });
       const child = spawn(process.execPath, [...tsx, ...args], { cwd: repoRoot, stdio: 'inherit', env });
       children.set(name, child);
       child.on('exit', (code, signal) => {
@@ -75,12 +81,12 @@ const metricsLines = [...metricsAddresses]
   .map(([name, address]) => `\n                    http://${address.replace('0.0.0.0', '127.0.0.1')}/metrics (${name})`)
   .join('');
 console.log(`
-checkout-saga is running
+checkout-saga is running${ha ? ' on the HA stack (npm run stack:status -- --ha)' : ''}
   API               http://${host}:${config.http.port}
   API docs          http://${host}:${config.http.port}/docs  (OpenAPI: /openapi.json)
   Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
   Bearer token      ${config.api.usingDevToken ? 'dev-token-change-me-0000 (set API_TOKENS to choose your own)' : 'one of API_TOKENS'}
   Metrics           http://${host}:${config.http.port}/metrics (api)${metricsLines}
-Ctrl-C stops the application (in-flight work drains); \`npm run stack:down\` stops the stack.
+Ctrl-C stops the application (in-flight work drains); \`npm run stack:down${ha ? ' -- --ha' : ''}\` stops the stack.
 `);
 await Promise.all(exited);

@@ -3,7 +3,7 @@ import { withTransaction, type Db, type Tx } from '../lib/db';
 import type { PlacedOrder } from '../checkouts/place-order';
 
 /**
- * The `saga_starts` table (db/migrations/0004_saga_starts.sql): one row per committed order whose
+ * The `saga_starts` table (db/migrations/0005_saga_starts.sql): one row per committed order whose
  * saga has not been started yet. Written with the order, claimed and deleted by the saga starter,
  * deleted by a cancel before the start. Every function runs in the caller's transaction.
  */

@@ -32,6 +32,11 @@ export type RefundResult =
  * interface; it must honour idempotency keys and let a refund close a key to later charges.
  */
 export interface PaymentProvider {
+  /**
+   * Whether the provider can charge this payment-method token (a real provider looks it up). The
+   * checkout asks when an order is placed, so an unknown method is refused before any saga starts.
+   */
+  acceptsMethod(method: string): Promise<boolean>;
   /** @throws TransientProviderError when the provider is briefly unavailable (safe to retry). */
   charge(req: ChargeRequest): Promise<ChargeResult>;
   /** Completes a charge that required confirmation; idempotent per key like `charge`. */
@@ -47,6 +52,14 @@ interface ChargeRow {
   amount_cents: string;
   attempts: number;
 }
+
+/** The payment-method tokens the simulated provider knows (`docs/CONTRACT.md`). */
+export const SIMULATED_PAYMENT_METHODS: ReadonlySet<string> = new Set([
+  'pm_card_visa',
+  'pm_card_declined',
+  'pm_card_3ds',
+  'pm_card_flaky',
+]);
 
 /** What a key that already has an outcome answers on every later call; undefined while PENDING. */
 function settledResult(row: ChargeRow, declineReason: string): ConfirmResult | undefined {
@@ -66,8 +79,8 @@ function settledResult(row: ChargeRow, declineReason: string): ConfirmResult | u
 /**
  * The simulated provider of CONTRACT.md: `pm_card_visa` approves, `pm_card_declined` declines,
  * `pm_card_flaky` fails twice transiently then approves; `pm_card_3ds` requires the customer's
- * confirmation (approved: charged; refused: declined `authentication_failed`); any other token
- * is declined.
+ * confirmation (approved: charged; refused: declined `authentication_failed`); it accepts no
+ * other token (and would decline one that reached it).
  * Its ledger lives in `sim_provider_charges`, written in its own transactions as a third party's would be.
  *
  * @example
@@ -86,6 +99,10 @@ export function createSimulatedPaymentProvider(deps: { db: Db; ids: Ids }): Paym
     return { status: 'charged', chargeId };
   }
   return {
+    async acceptsMethod(method) {
+      return SIMULATED_PAYMENT_METHODS.has(method);
+    },
+
     async charge(req) {
       const outcome = await withTransaction(db, async (tx): Promise<ChargeResult | 'transient'> => {
         await tx.query(

@@ -1,32 +1,38 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Db } from '../../lib/db';
 import type { AuthEnv } from '../auth';
+import { guarded } from '../authorization';
 import { ProblemError } from '../problem';
-import { InventoryItem, InventoryUpdate, problemContent, SkuParam } from '../schemas';
-
-const security = [{ bearerAuth: [] }];
+import { JSON_BODY, problems, rateLimitHeaders, WRITE } from '../responses';
+import { InventoryItem, InventoryUpdate, SkuParam } from '../schemas';
 
 const getRoute = createRoute({
   method: 'get',
   path: '/inventory/{sku}',
+  ...guarded('getInventoryItem'),
   summary: 'Get a catalog row with its stock',
-  security,
+  description: 'Any authenticated principal may read the catalogue.',
   request: { params: SkuParam },
   responses: {
     200: { description: 'The catalog row', content: { 'application/json': { schema: InventoryItem } } },
-    404: { description: 'Unknown SKU', content: problemContent },
+    ...problems([400, 401, 404, 503], { 400: 'Invalid SKU', 404: 'Unknown SKU' }),
   },
 });
 
 const putRoute = createRoute({
   method: 'put',
   path: '/inventory/{sku}',
+  ...guarded('putInventoryItem'),
   summary: 'Create or replace a catalog row (reserved stock is kept)',
-  security,
+  description: 'Needs `inventory:write` (operators, tests).',
   request: { params: SkuParam, body: { content: { 'application/json': { schema: InventoryUpdate } }, required: true } },
   responses: {
-    200: { description: 'The catalog row as stored', content: { 'application/json': { schema: InventoryItem } } },
-    400: { description: 'Invalid request', content: problemContent },
+    200: {
+      description: 'The catalog row as stored',
+      headers: rateLimitHeaders(false),
+      content: { 'application/json': { schema: InventoryItem } },
+    },
+    ...problems([401, 403, 503, ...WRITE, ...JSON_BODY]),
   },
 });
 

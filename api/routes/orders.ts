@@ -1,21 +1,27 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { UUID_PATTERN } from '../../domain/order';
 import type { Db } from '../../lib/db';
+import type { CheckoutService } from '../../checkouts/service';
 import type { AuthEnv } from '../auth';
+import { guarded } from '../authorization';
 import { validationProblem } from '../problem';
-import { OrderPage, OrdersQuery, problemContent } from '../schemas';
+import { AUTHENTICATED, problems } from '../responses';
+import { OrderPage, OrdersQuery } from '../schemas';
 
 const listRoute = createRoute({
   method: 'get',
   path: '/orders',
   summary: "A customer's orders from the read model (eventually consistent, newest first, paginated)",
   description:
-    'Served by the order read model, a projection of `checkout.order.*` events, so a just-placed order appears after its event is consumed (typically well under a second). Status is PENDING until the order ends.',
-  security: [{ bearerAuth: [] }],
+    'Served by the order read model, a projection of `checkout.order.*` events, so a just-placed order appears after its event is consumed (typically well under a second). Status is PENDING until the order ends. A customer lists its own orders only (`customerId` = its `sub`; `checkout:any` lists anyone’s).',
+  ...guarded('listOrders'),
   request: { query: OrdersQuery },
   responses: {
     200: { description: 'One page of orders', content: { 'application/json': { schema: OrderPage } } },
-    400: { description: 'Invalid query', content: problemContent },
+    ...problems([...AUTHENTICATED, 400], {
+      400: 'Invalid query',
+      403: 'The principal lacks `checkout:read`, or `customerId` is another customer',
+    }),
   },
 });
 
@@ -67,10 +73,11 @@ function decodeCursor(raw: string): Cursor {
   throw validationProblem([{ path: 'query.cursor', message: 'not a cursor returned by this API' }]);
 }
 
-/** `GET /orders?customerId=&limit=&cursor=`. */
-export function orderRoutes(db: Db) {
+/** `GET /orders?customerId=&limit=&cursor=`; the checkout's rules say whose orders a principal may list. */
+export function orderRoutes(db: Db, checkouts: Pick<CheckoutService, 'mayList'>) {
   return new OpenAPIHono<AuthEnv>().openapi(listRoute, async (c) => {
     const { customerId, limit, cursor } = c.req.valid('query');
+    checkouts.mayList(c.get('principal'), customerId);
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     const { rows } = await db.query<Row>(
       `SELECT order_id, customer_id, status, failure_reason, total_cents, currency, items, placed_at, updated_at

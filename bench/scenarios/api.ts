@@ -24,7 +24,14 @@ export function apiLoad(quick: boolean): {
   searches: number;
 } {
   return quick
-    ? { rates: [100, 200], seconds: 4, warmupSeconds: 2, ladder: [50, 100, 200, 400, 800], ladderSeconds: 3, searches: 1 }
+    ? {
+        rates: [100, 200],
+        seconds: 4,
+        warmupSeconds: 2,
+        ladder: [50, 100, 200, 400, 800],
+        ladderSeconds: 3,
+        searches: 1,
+      }
     : {
         rates: [50, 100, 200],
         seconds: 15,

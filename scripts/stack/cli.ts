@@ -1,10 +1,12 @@
 /**
  * `tsx scripts/stack/cli.ts <up|down|status> [--test-server] [--natscli] [--browser] [--tools a,b] [--python] [--only postgres,nats,temporal]`
+ * `tsx scripts/stack/cli.ts <up|down|status|failover> --ha [--browser] [--no-rebuild]` (the production-shaped stack)
  *
  * Exit codes: 0 ok, 1 a component failed (message says what and how to fix), 2 bad usage.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../../lib/config';
+import { ConfigError, loadConfig, type Config } from '../../lib/config';
+import { haConfig, haFailover, haStackDown, haStackStatus, haStackUp } from './ha/index';
 import {
   componentNames,
   goToolNames,
@@ -16,6 +18,7 @@ import {
 } from './index';
 
 const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${componentNames.join(',')}] [--test-server] [--natscli] [--browser] [--tools LIST] [--python]
+       tsx scripts/stack/cli.ts <up|down|status|failover> --ha [--browser] [--no-rebuild]
   up             start what is not reachable yet (idempotent)
   down           stop what \`up\` started; external servers and data are kept
   status         one line per component
@@ -24,13 +27,27 @@ const USAGE = `usage: tsx scripts/stack/cli.ts <up|down|status> [--only ${compon
   --natscli      (up) also build the nats CLI used by benchmarks
   --browser      (up) also install Debian's chromium for the Web UI browser test
   --tools LIST   (up) also build these pinned Go tools into the cache: ${goToolNames.join(', ')}
-  --python       (up) also install the pinned Python tools (scripts/python/requirements.txt)`;
+  --python       (up) also install the pinned Python tools (scripts/python/requirements.txt)
+  --ha           the production-shaped stack in STACK_DIR/ha instead: PostgreSQL primary + synchronous
+                 standby behind one address, three NATS nodes (R3 streams), Temporal server on
+                 PostgreSQL and its Web UI (up --ha --browser also installs Chromium)
+  failover --ha  promote the PostgreSQL standby, fence the old primary, repoint the stable address,
+                 and build a new standby from the new primary (--no-rebuild: leave it without one)`;
 
 class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: StackOptions } {
+type Command = 'up' | 'down' | 'status' | 'failover';
+
+interface Parsed {
+  command: Command;
+  options: StackOptions;
+  /** `--ha`: the production-shaped stack; `rebuild` is false for `failover --no-rebuild`. */
+  ha?: { rebuild: boolean };
+}
+
+function parse(argv: string[]): Parsed {
   let parsed;
   try {
     parsed = parseArgs({
@@ -43,6 +60,8 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
         browser: { type: 'boolean' },
         tools: { type: 'string' },
         python: { type: 'boolean' },
+        ha: { type: 'boolean' },
+        'no-rebuild': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -55,8 +74,19 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
     process.exit(0);
   }
   const [command, ...extra] = positionals;
-  if (command !== 'up' && command !== 'down' && command !== 'status')
+  if (command !== 'up' && command !== 'down' && command !== 'status' && command !== 'failover')
     throw new UsageError(command ? `unknown command: ${command}` : 'missing command');
+  if (command === 'failover' && !values.ha) throw new UsageError('failover only applies to the HA stack: add --ha');
+  if (values['no-rebuild'] && command !== 'failover') throw new UsageError('--no-rebuild only applies to failover');
+  if (
+    values.ha &&
+    (values['test-server'] ||
+      values.natscli ||
+      values.python ||
+      values.tools !== undefined ||
+      values.only !== undefined)
+  )
+    throw new UsageError('--ha takes only --browser (up) and --no-rebuild (failover)');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (
     command !== 'up' &&
@@ -71,7 +101,7 @@ function parse(argv: string[]): { command: 'up' | 'down' | 'status'; options: St
   };
   if (values.tools !== undefined) options.tools = parseList(values.tools, goToolNames, '--tools');
   if (values.only !== undefined) options.only = parseList(values.only, componentNames, '--only');
-  return { command, options };
+  return { command, options, ...(values.ha ? { ha: { rebuild: !values['no-rebuild'] } } : {}) };
 }
 
 /** A comma-separated list of names from `allowed`; anything else is a usage error naming the flag. */
@@ -86,20 +116,28 @@ function parseList<T extends string>(raw: string, allowed: readonly T[], flag: s
   return known;
 }
 
+/** Runs a command on the HA stack, pointed at it from the base configuration. */
+async function runHa(command: Command, base: Config, options: StackOptions, rebuild: boolean): Promise<void> {
+  const config = haConfig(base);
+  if (command === 'failover') await haFailover(config, { rebuild });
+  else await { up: haStackUp, down: haStackDown, status: haStackStatus }[command](config, { browser: options.browser });
+}
+
 async function main(argv: string[]): Promise<number> {
-  let command: 'up' | 'down' | 'status';
-  let options: StackOptions;
+  let parsed: Parsed;
   try {
-    ({ command, options } = parse(argv));
+    parsed = parse(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     console.error(`${err.message}\n${USAGE}`);
     return 2;
   }
+  const { command, options, ha } = parsed;
   try {
     const config = loadConfig();
-    const run = { up: stackUp, down: stackDown, status: stackStatus }[command];
-    await run(config, options);
+    if (ha) await runHa(command, config, options, ha.rebuild);
+    else if (command !== 'failover')
+      await { up: stackUp, down: stackDown, status: stackStatus }[command](config, options);
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) console.error(err.message);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, createWriteStream } from 'node:fs';
+import { childEnv } from '../../lib/config';
 import { StackError } from './errors';
 
 /** Captured outcome of a finished command. */
@@ -14,6 +15,8 @@ export interface RunOptions {
   /** Written to the command's stdin (used for SQL so secrets never appear in argv). */
   input?: string;
   cwd?: string;
+  /** Variables added to the inherited environment (e.g. a tool's password variable, kept out of argv). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -24,6 +27,7 @@ export function run(command: string, args: readonly string[], opts: RunOptions =
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: opts.cwd,
+      env: opts.env === undefined ? undefined : childEnv(opts.env),
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -20,7 +20,7 @@ import { componentNames, type ComponentName, type ComponentReport, type Say, typ
 
 export { ensureTestServer, type TestServerOptions } from './test-server';
 export { ensureGoTool, GO_TOOLS, goToolNames, type GoToolName } from './tools';
-export { ensurePythonEnv } from './python';
+export { ensurePythonEnv, installedPythonTool } from './python';
 export { chromiumVersion, ensureChromium, findChromium } from './browser';
 export { TEMPORAL_PERSISTENCES, type TemporalPersistence } from './temporal-persistence';
 export { StackError, describeError } from './errors';

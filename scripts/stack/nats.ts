@@ -125,7 +125,8 @@ function natsConf(paths: NatsPaths): string {
   ].join('\n');
 }
 
-async function natsServerBinary(ctx: StackContext): Promise<string> {
+/** nats-server from PATH or the cache bin dir, built with Go when missing (the HA cluster runs the same binary). */
+export async function natsServerBinary(ctx: StackContext): Promise<string> {
   const found = await findExecutable('nats-server', [join(ctx.layout.binDir, 'nats-server')]);
   return (
     found ?? goInstall(NATS_SERVER, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-nats-server.log'), ctx.say)

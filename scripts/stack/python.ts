@@ -12,6 +12,31 @@ import type { ComponentReport } from './types';
 /** The pinned Python tools (schema code generators, validators, fuzzers) the scripts and tests run. */
 export const PYTHON_REQUIREMENTS = join(repoRoot, 'scripts', 'python', 'requirements.txt');
 
+/** Where the environment of the current requirements file lives under the cache directory. */
+function pythonEnvPaths(cacheDir: string): { home: string; bin: string; marker: string } {
+  const hash = createHash('sha256').update(readFileSync(PYTHON_REQUIREMENTS)).digest('hex').slice(0, 12);
+  const home = join(cacheDir, 'python', hash);
+  return { home, bin: join(home, 'bin'), marker: join(home, '.installed') };
+}
+
+/**
+ * The path of a tool of the pinned Python environment (e.g. `st`, Schemathesis), for tests and
+ * scripts that run it; installs nothing.
+ *
+ * @throws StackError naming the command that installs it, when the environment is not installed.
+ * @example
+ * const st = installedPythonTool(config.stack.cacheDir, 'st');
+ */
+export function installedPythonTool(cacheDir: string, tool: string): string {
+  const { bin, marker } = pythonEnvPaths(cacheDir);
+  if (!existsSync(marker))
+    throw new StackError(
+      `the pinned Python tools (${displayPath(PYTHON_REQUIREMENTS)}) are not installed`,
+      'run `npx tsx scripts/stack/cli.ts up --python` (npm test does)',
+    );
+  return join(bin, tool);
+}
+
 /**
  * A virtual environment with exactly the pinned requirements, cached per hash of the requirements
  * file, so changing a pin builds a new one and never mutates an environment another checkout uses.
@@ -20,11 +45,7 @@ export const PYTHON_REQUIREMENTS = join(repoRoot, 'scripts', 'python', 'requirem
  * @returns the environment's `bin` directory.
  */
 export async function ensurePythonEnv(ctx: StackContext): Promise<string> {
-  const requirements = readFileSync(PYTHON_REQUIREMENTS);
-  const hash = createHash('sha256').update(requirements).digest('hex').slice(0, 12);
-  const home = join(ctx.layout.cacheDir, 'python', hash);
-  const bin = join(home, 'bin');
-  const marker = join(home, '.installed');
+  const { home, bin, marker } = pythonEnvPaths(ctx.layout.cacheDir);
   if (existsSync(marker)) return bin;
 
   const python = await pythonWithVenv(ctx);

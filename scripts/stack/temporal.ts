@@ -12,7 +12,7 @@ import {
   type HostPort,
 } from './addresses';
 import { findExecutable } from './commands';
-import type { StackContext } from './context';
+import { devServerPersistence, type StackContext } from './context';
 import { errorMessage, StackError } from './errors';
 import { goInstall, type GoTool } from './installers';
 import { assertStillRunning, ownedPid, readLogTail, spawnDetached, stopOwned } from './processes';
@@ -137,8 +137,11 @@ async function probe(config: Config, target: HostPort): Promise<TemporalProbe> {
 /**
  * Registers OrderStatus, CustomerId (Keyword) and CompensationStuck (Bool) in the namespace when missing. A server that
  * refuses operator calls (Temporal Cloud) gets a warning with the manual steps instead of a failure.
+ * The HA stack's Temporal server registers them through this too.
+ *
+ * @returns the names registered just now (none when all existed, or the server refused).
  */
-async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
+export async function ensureSearchAttributes(config: Config, say: Say): Promise<string[]> {
   const namespace = config.temporal.namespace;
   try {
     const added = await withConnection(config, RPC_TIMEOUT_MS, async (connection) => {
@@ -160,6 +163,7 @@ async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
     });
     if (added.length > 0)
       say(stepLine('temporal', 'registered', `search attributes ${added.join(', ')} in namespace ${namespace}`));
+    return added;
   } catch (err) {
     const code = grpcCode(err);
     if (code !== GRPC.PERMISSION_DENIED && code !== GRPC.UNIMPLEMENTED && code !== GRPC.UNAUTHENTICATED) throw err;
@@ -174,6 +178,7 @@ async function ensureSearchAttributes(config: Config, say: Say): Promise<void> {
           `tcld namespace search-attributes add --namespace ${namespace} ${flags}, or in the Temporal Cloud UI (Namespaces → ${namespace} → Search attributes)`,
       ),
     );
+    return [];
   }
 }
 
@@ -265,7 +270,7 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
     paths.ui.host,
     '--ui-port',
     String(paths.ui.port),
-    ...persistenceArgs(ctx.temporalPersistence, paths.dbFile),
+    ...persistenceArgs(devServerPersistence(ctx), paths.dbFile),
     // Registered at launch (for a new file), so they are usable before the first start even with
     // the search attribute cache of the tuned server; ensureSearchAttributes covers older files.
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
@@ -288,7 +293,7 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
   await waitReady(ctx, paths, () =>
     assertStillRunning('temporal', proc, paths.logFile, () => readLogTail(paths.logFile)),
   );
-  if (ctx.temporalPersistence === 'tuned') {
+  if (devServerPersistence(ctx) === 'tuned') {
     try {
       assertWalMode(paths.dbFile, paths.logFile);
     } catch (err) {
@@ -310,7 +315,7 @@ function report(
     tuned: `db ${displayPath(paths.dbFile)} (${existsSync(`${paths.dbFile}-wal`) ? TUNED_SQLITE_PRAGMAS.join(', ') : 'not in WAL mode'})`,
     untuned: `db ${displayPath(paths.dbFile)} (untuned)`,
     memory: 'in memory',
-  }[ctx.temporalPersistence];
+  }[devServerPersistence(ctx)];
   if (state !== 'external') details.push(persistence);
   return { name: 'temporal', state, address: ctx.config.temporal.address, pid, details };
 }
@@ -338,7 +343,7 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
     state = 'started';
   } else if (first.kind === 'ok') {
     state = pid ? 'running' : 'external';
-    if (pid && ctx.temporalPersistence === 'tuned') warnUnlessWal(ctx, paths);
+    if (pid && devServerPersistence(ctx) === 'tuned') warnUnlessWal(ctx, paths);
   } else if (first.kind === 'rejected') {
     throw new StackError(
       `Temporal at ${address} is reachable but refused us: ${first.reason}`,

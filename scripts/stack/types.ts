@@ -15,9 +15,13 @@ export type ComponentName = (typeof componentNames)[number];
  */
 export type ComponentState = 'started' | 'running' | 'external' | 'not running' | 'stopped' | 'ready' | 'failed';
 
+/** Lines of the HA stack (`up --ha`): one per server of the topology, and the failover's steps. */
+export type HaReportName =
+  `nats-${number}` | `pg-${number}` | 'pg-proxy' | 'temporal-server' | 'temporal-ui' | 'failover';
+
 /** One printed line of `up`, `down` or `status`. */
 export interface ComponentReport {
-  name: ComponentName | 'test-server' | 'natscli' | 'chromium' | 'python' | GoToolName;
+  name: ComponentName | 'test-server' | 'natscli' | 'chromium' | 'python' | GoToolName | HaReportName;
   state: ComponentState;
   /** Address the app uses, e.g. 127.0.0.1:55432, or a path for tools. */
   address: string;

@@ -13,7 +13,7 @@ import { runNotifications } from '../../workers/notifications';
 import { runReadModel } from '../../workers/read-model';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
-import { checkoutRequest, startApi } from '../support/api';
+import { checkoutRequest, serviceTokenAccess, startApi } from '../support/api';
 import { RunningComponents } from '../support/components';
 import { watchEveryStream } from '../support/events';
 import { loadJsonSchemaValidator } from '../support/json-schema-validator';
@@ -436,8 +436,11 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const problem = bad.json as unknown as { type: string; status: number; errors: { path: string }[] };
     assert.equal(problem.status, 400);
     assert.ok(problem.errors.some((e) => e.path === 'json.items.0.quantity'));
+    // Valid per the schema, refused by the catalogue or the payment provider: 422, not 400.
     const unknownSku = await place(body('NO-SUCH-SKU', 1));
-    assert.equal(unknownSku.status, 400);
+    assert.equal(unknownSku.status, 422);
+    const unknownMethod = await place(body('SKU-001', 1, 'pm_card_unheard_of'));
+    assert.equal(unknownMethod.status, 422);
     const noKey = await fetch(`${base}/checkouts`, {
       method: 'POST',
       headers: headers(),
@@ -487,6 +490,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       '/metrics',
       '/orders',
       '/readyz',
+      '/webhooks/payments',
     ]);
     assert.equal((await fetch(`${base}/no-such-path/${randomUUID()}`)).status, 404);
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -538,7 +542,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     const app = createApp({
       db,
       checkouts: {} as Parameters<typeof createApp>[0]['checkouts'],
-      tokens: [TOKEN],
+      ...serviceTokenAccess(db, TOKEN),
       readiness: {},
       logger: testLogger('openapi'),
       metrics: createHttpMetrics(),

@@ -173,6 +173,10 @@ const brokenCheckout: fc.Arbitrary<{ why: string; text: string }> = fc.oneof(
     ),
   ),
   anyText(20).map((s) => ({ why: 'unknown SKU (catalog)', text: mutate(['items', 0, 'sku'], `NOPE-${MARK}-${s}`) })),
+  anyText(20).map((s) => ({
+    why: 'unknown payment method (provider)',
+    text: mutate(['payment', 'method'], `pm_nope_${MARK}_${s}`),
+  })),
   fc
     .oneof(
       notANumber,
@@ -624,17 +628,20 @@ describe('API under generated hostile input: no 5xx, problem+json, nothing writt
   // fast-check prints the seed and path of a failure; pass them here ({ numRuns, seed, path }) to replay it.
   const params = (numRuns: number) => ({ numRuns });
 
-  it('checkout bodies with one field broken: 400 (413 when over the limit)', async () => {
+  it('checkout bodies with one field broken: 400, 422 when only the catalogue or provider refuses (413 over the limit)', async () => {
+    /** Valid per the schema and storable, refused for a business reason: 422, not 400. */
+    const refusedByBusiness = (b: { why: string; text: string }) =>
+      /\((catalog|provider)\)$/.test(b.why) && !JSON.stringify(JSON.parse(b.text)).includes('\\u0000');
     const cases = fc
       .tuple(brokenCheckout, goodKey)
-      .filter(([b]) => /\((catalog|storage)\)$/.test(b.why) || !acceptedBody(CheckoutRequest, b.text))
+      .filter(([b]) => /\((catalog|provider|storage)\)$/.test(b.why) || !acceptedBody(CheckoutRequest, b.text))
       .map(([b, key]): Case => ({
         why: b.why,
         method: 'POST',
         path: '/checkouts',
         headers: [AUTH, JSON_TYPE, ['Idempotency-Key', key]],
         body: b.text,
-        expect: byteLength(b.text) > BODY_LIMIT_BYTES ? 413 : 400,
+        expect: byteLength(b.text) > BODY_LIMIT_BYTES ? 413 : refusedByBusiness(b) ? 422 : 400,
       }));
     await fc.assert(fc.asyncProperty(cases, sendAndLeaveNoTrace), params(110));
   });

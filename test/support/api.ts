@@ -1,6 +1,12 @@
+import type { AppDeps } from '../../api/app';
+import { postgresRateLimiter } from '../../api/rate-limiter';
 import { runApi } from '../../api/server';
+import { createAuthenticator } from '../../auth/authenticate';
+import { SCOPES } from '../../auth/principal';
 import type { Config } from '../../lib/config';
+import type { Db } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
+import { systemClock } from '../../lib/runtime';
 import { runSagaStarter } from '../../workers/saga-starter';
 
 /**
@@ -31,6 +37,26 @@ export function startApi(
     throw new Error('the API stopped before it listened');
   });
   return { running, base: Promise.race([listening, failedEarly]).then((port) => `http://127.0.0.1:${port}`) };
+}
+
+/**
+ * The access part of `createApp`'s deps for a test that builds the app itself: one service token
+ * with every scope, no OIDC provider, no quotas (so nothing is counted in `db`), and no webhook
+ * secret (every notification refused).
+ *
+ * @example
+ * const app = createApp({ db, checkouts, ...serviceTokenAccess(db, TOKEN), readiness: {}, logger, metrics });
+ */
+export function serviceTokenAccess(
+  db: Db,
+  token: string,
+): Pick<AppDeps, 'authenticator' | 'rateLimits' | 'paymentWebhookSecrets' | 'clock'> {
+  return {
+    authenticator: createAuthenticator({ serviceTokens: [{ token, scopes: SCOPES }], jwt: undefined }),
+    rateLimits: { limiter: postgresRateLimiter(db), quotas: { customer: undefined, service: undefined } },
+    paymentWebhookSecrets: [],
+    clock: systemClock,
+  };
 }
 
 /** Where a test's orders ship to, unless it says otherwise. */

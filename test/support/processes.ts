@@ -122,6 +122,19 @@ export class TestProcesses {
     return p;
   }
 
+  /**
+   * Starts an executable that is not a Node entry point (e.g. a pinned Python tool) with this
+   * process's environment, in `cwd` (default the repository root): a tool that leaves caches
+   * where it runs belongs in an ignored folder such as `test-results/`.
+   */
+  startExecutable(name: string, executable: string, args: readonly string[], cwd = repoRoot): TestProcess {
+    const proc = spawn(executable, args, { cwd, env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = watch(name, proc);
+    this.#running.add(p);
+    void p.exited.then(() => this.#running.delete(p));
+    return p;
+  }
+
   /** SIGKILLs every process still running and waits until they are gone. */
   async killAll(): Promise<void> {
     await Promise.all([...this.#running].map((p) => stopProcess(p, 'SIGKILL')));

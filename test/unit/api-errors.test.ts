@@ -6,7 +6,7 @@ import { createHttpMetrics } from '../../api/metrics';
 import { BODY_LIMIT_BYTES, isJsonContentType } from '../../api/request-gate';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
-import { checkoutRequest } from '../support/api';
+import { checkoutRequest, serviceTokenAccess } from '../support/api';
 
 const TOKEN = 'unit-token-0123456789abcdef';
 
@@ -31,7 +31,7 @@ function appWithoutBackends() {
   const app = createApp({
     db,
     checkouts,
-    tokens: [TOKEN],
+    ...serviceTokenAccess(db, TOKEN),
     readiness: {},
     logger: createLogger('api-errors-test', 'silent'),
     metrics: createHttpMetrics(),

@@ -12,7 +12,9 @@ import { TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS } from '../../scripts/stack/
 interface Service {
   image?: string;
   build?: unknown;
+  profiles?: string[];
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
   healthcheck?: unknown;
   depends_on?: Record<string, { condition: string }>;
@@ -43,22 +45,24 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(valid ? [] : validate.errors?.map((e) => `${e.instancePath} ${e.message}`), []);
   });
 
-  it('starts each app process only once its dependencies are healthy or done', () => {
-    const healthy = ['postgres', 'nats', 'temporal'];
+  it('starts each process only once its dependencies are healthy (servers) or done (one-shot jobs)', () => {
     for (const [name, svc] of Object.entries(doc.services)) {
       for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {})) {
-        assert.ok(doc.services[dep], `${name} depends on a defined service ${dep}`);
+        const target = doc.services[dep];
+        assert.ok(target, `${name} depends on a defined service ${dep}`);
         assert.equal(
           condition,
-          healthy.includes(dep) ? 'service_healthy' : 'service_completed_successfully',
+          target.healthcheck ? 'service_healthy' : 'service_completed_successfully',
           `${name} -> ${dep}`,
         );
+        assert.deepEqual(target.profiles ?? [], svc.profiles ?? [], `${name} and ${dep} are in the same profile`);
       }
     }
   });
 
   it('runs the same stack as npm start, with healthchecks on the infrastructure', () => {
-    assert.deepEqual(Object.keys(doc.services).sort(), [
+    const defaults = Object.entries(doc.services).filter(([, svc]) => svc.profiles === undefined);
+    assert.deepEqual(defaults.map(([name]) => name).sort(), [
       'api',
       'audit-subscriber',
       'migrate',
@@ -85,6 +89,66 @@ describe('docker-compose.yml', () => {
     );
     for (const pragma of TUNED_SQLITE_PRAGMAS) assert.ok(command.includes(`--sqlite-pragma=${pragma}`), pragma);
     for (const value of TUNED_DYNAMIC_CONFIG) assert.ok(command.includes(`--dynamic-config-value=${value}`), value);
+  });
+
+  describe('profile ha: the topology of stack:up --ha', () => {
+    const ha = Object.fromEntries(Object.entries(doc.services).filter(([, svc]) => svc.profiles?.includes('ha')));
+    const script = (name: string): string => ha[name]?.entrypoint?.join(' ') ?? '';
+    const apps = [
+      'api-ha',
+      'saga-starter-ha',
+      'saga-worker-ha',
+      'outbox-relay-ha',
+      'audit-subscriber-ha',
+      'read-model-ha',
+      'notifications-ha',
+    ];
+
+    it('has a PostgreSQL primary whose commits wait for a standby cloned from it with pg_basebackup', () => {
+      assert.match(script('pg-primary'), /synchronous_standby_names = 'pg_standby'/);
+      assert.match(script('pg-primary'), /synchronous_commit=on/);
+      assert.match(script('pg-standby'), /pg_basebackup -h pg-primary .* -S pg_standby/);
+      assert.match(script('pg-standby'), /cluster_name=pg_standby/);
+    });
+
+    it('puts one TCP proxy in front of the primary, and every app process and Temporal use only it', () => {
+      assert.match(script('pg-proxy'), /mode tcp.*server pg-primary pg-primary:5432/s);
+      for (const name of [...apps, 'migrate-ha'])
+        assert.equal(new URL(ha[name]?.environment?.DATABASE_URL ?? '').host, 'pg-proxy:5432', name);
+      assert.match(script('temporal-server'), /connectAddr: "pg-proxy:5432"/);
+    });
+
+    it('runs three NATS nodes in one cluster, fsyncing every write, and gives the apps all three with R3 streams', () => {
+      for (const node of ['nats-1', 'nats-2', 'nats-3']) {
+        assert.match(script(node), /sync_interval: always/);
+        assert.match(
+          script(node),
+          /routes: \[nats-route:\/\/nats-1:6222, nats-route:\/\/nats-2:6222, nats-route:\/\/nats-3:6222\]/,
+        );
+        assert.ok(ha[node]?.healthcheck, `${node} has a healthcheck`);
+      }
+      for (const name of apps) {
+        assert.equal(ha[name]?.environment?.NATS_URL, 'nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222');
+        assert.equal(ha[name]?.environment?.NATS_STREAM_REPLICAS, '3');
+      }
+    });
+
+    it('runs the Temporal server 1.29.1 on PostgreSQL with archival off, its schema and search attributes set up first', () => {
+      assert.equal(ha['temporal-server']?.image, 'temporalio/server:1.29.1');
+      assert.match(
+        script('temporal-server'),
+        /archival: \{ history: \{ state: disabled \}, visibility: \{ state: disabled \} \}/,
+      );
+      assert.doesNotMatch(script('temporal-server'), /provider|URI/);
+      assert.match(script('temporal-schema'), /update-schema --schema-name/);
+      for (const attribute of [
+        'OrderStatus --type Keyword',
+        'CustomerId --type Keyword',
+        'CompensationStuck --type Bool',
+      ])
+        assert.ok(script('temporal-setup').includes(`--name ${attribute}`), attribute);
+      for (const name of apps) assert.equal(ha[name]?.environment?.TEMPORAL_ADDRESS, 'temporal-server:7233');
+    });
   });
 
   it('starts every app process after its dependencies, with the documented settings', () => {

@@ -4,15 +4,20 @@ import { createApp } from '../../api/app';
 import { createHttpMetrics } from '../../api/metrics';
 import {
   CommandRejected,
+  ForeignCustomer,
   IdempotencyKeyReused,
   OrderNotFound,
+  ProviderEventTooEarly,
   SagaUnavailable,
+  UnknownPaymentMethod,
   UnknownSku,
+  UnusableProviderEvent,
   type CheckoutError,
 } from '../../checkouts/errors';
 import type { CheckoutService } from '../../checkouts/service';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
+import { serviceTokenAccess } from '../support/api';
 
 const TOKEN = 'unit-token-0123456789abcdef';
 const ORDER_ID = '0b0e7f0c-6a55-4f5e-9a7a-2f1f2d3c4b5a';
@@ -24,7 +29,7 @@ async function answerTo(err: CheckoutError): Promise<Response> {
   const app = createApp({
     db: {} as Db,
     checkouts,
-    tokens: [TOKEN],
+    ...serviceTokenAccess({} as Db, TOKEN),
     readiness: {},
     logger: createLogger('domain-problems-test', 'silent'),
     metrics: createHttpMetrics(),
@@ -75,18 +80,63 @@ describe('checkout errors answered as problem+json by the one table', () => {
     });
   });
 
-  it('answers UnknownSku with a 400 validation-error listing each unknown SKU by its field path', async () => {
+  it('answers UnknownSku with a 422 unknown-sku listing each unknown SKU by its field path', async () => {
     const fields = [
       { path: 'items.0.sku', message: 'unknown SKU NOPE-1' },
       { path: 'items.2.sku', message: 'unknown SKU NOPE-2' },
     ];
-    await assertAnswer(await answerTo(new UnknownSku(fields)), 400, {
-      type: problemType('validation-error'),
-      title: 'Request validation failed',
-      status: 400,
-      detail: '2 invalid field(s)',
+    await assertAnswer(await answerTo(new UnknownSku(fields)), 422, {
+      type: problemType('unknown-sku'),
+      title: 'Unknown SKU',
+      status: 422,
+      detail: 'items.0.sku: unknown SKU NOPE-1; items.2.sku: unknown SKU NOPE-2',
       errors: fields,
     });
+  });
+
+  it('answers UnknownPaymentMethod with a 422 unknown-payment-method naming the field', async () => {
+    const fields = [{ path: 'payment.method', message: 'the payment provider does not know this payment method' }];
+    await assertAnswer(await answerTo(new UnknownPaymentMethod(fields)), 422, {
+      type: problemType('unknown-payment-method'),
+      title: 'Unknown payment method',
+      status: 422,
+      detail: 'payment.method: the payment provider does not know this payment method',
+      errors: fields,
+    });
+  });
+
+  it('answers ForeignCustomer with a 403 foreign-customer naming the customer', async () => {
+    await assertAnswer(await answerTo(new ForeignCustomer('cust-other')), 403, {
+      type: problemType('foreign-customer'),
+      title: 'Not your customer',
+      status: 403,
+      detail: 'this principal may not act for customer cust-other',
+    });
+  });
+
+  it('answers UnusableProviderEvent with a 422 naming the missing field', async () => {
+    const fields = [{ path: 'data.orderId', message: 'required for payment.authentication.succeeded' }];
+    await assertAnswer(await answerTo(new UnusableProviderEvent(fields)), 422, {
+      type: problemType('unusable-provider-event'),
+      title: 'Notification cannot be applied',
+      status: 422,
+      detail: 'data.orderId: required for payment.authentication.succeeded',
+      errors: fields,
+    });
+  });
+
+  it('answers ProviderEventTooEarly with a 503 and Retry-After, so the provider delivers it again', async () => {
+    await assertAnswer(
+      await answerTo(new ProviderEventTooEarly(5, 'CHARGING_PAYMENT')),
+      503,
+      {
+        type: problemType('provider-event-too-early'),
+        title: 'Notification arrived too early',
+        status: 503,
+        detail: 'the order is CHARGING_PAYMENT and not yet waiting for this notification; deliver it again later',
+      },
+      { 'Retry-After': '5' },
+    );
   });
 
   it('answers SagaUnavailable with a 503 saga-unavailable and Retry-After in seconds', async () => {
