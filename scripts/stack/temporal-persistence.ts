@@ -7,7 +7,8 @@ import { StackError } from './errors';
  *   WAL mode with `synchronous=NORMAL`, plus the dynamic config that measurably helps;
  * - `untuned`: the same file with the CLI's defaults (rollback journal, `synchronous=FULL`), kept
  *   so the bench can show what the tuning buys;
- * - `memory`: no file at all (state lost with the process): the bench's ceiling for the tuned one.
+ * - `memory`: the tuned server's dynamic config with no file at all (state lost with the process):
+ *   the bench's ceiling for the tuned one.
  */
 export type TemporalPersistence = 'tuned' | 'untuned' | 'memory';
 
@@ -42,7 +43,8 @@ export const TUNED_DYNAMIC_CONFIG = ['system.forceSearchAttributesCacheRefreshOn
 export function persistenceArgs(persistence: TemporalPersistence, dbFile: string): string[] {
   switch (persistence) {
     case 'memory':
-      return [];
+      // The tuned server without its file: what SQLite on disk costs, all else equal.
+      return TUNED_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]);
     case 'untuned':
       return ['--db-filename', dbFile];
     case 'tuned':
