@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createSagaClient } from '../../checkouts/saga-client';
@@ -19,6 +19,16 @@ import { RunningComponents } from '../support/components';
 import { eventually, freshSku, outboxSubjects, stockOf, testConfig, testDb, testLogger } from '../support/services';
 
 const TOKEN = 'before-saga-token-0123456789';
+const WEBHOOK_SECRET = 'whsec-before-saga-0123456789abcdef';
+
+/** A 3-D Secure success for `orderId`, signed as the payment provider signs it. */
+function signedAuthentication(orderId: string): { id: string; body: string; signature: string } {
+  const id = `evt_${randomUUID()}`;
+  const body = JSON.stringify({ id, type: 'payment.authentication.succeeded', data: { orderId } });
+  const t = Math.floor(Date.now() / 1000);
+  const v1 = createHmac('sha256', WEBHOOK_SECRET).update(`${t}.${body}`).digest('hex');
+  return { id, body, signature: `t=${t},v1=${v1}` };
+}
 
 type Client_ = ReturnType<typeof checkoutClient>;
 
@@ -33,9 +43,10 @@ describe('commands before the saga starts', () => {
   let sku = '';
   let orderId = '';
   const answers: Record<string, { status: number; body: Record<string, unknown> }> = {};
+  let notification: { id: string; status: number; retryAfter: string | null } | undefined;
 
   before(async () => {
-    config = testConfig({ API_TOKENS: TOKEN, PORT: '0' });
+    config = testConfig({ API_TOKENS: TOKEN, PORT: '0', PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET });
     db = await testDb(config);
     temporal = await createTemporalClient(config.temporal);
     const logger = testLogger('before-the-saga');
@@ -46,6 +57,13 @@ describe('commands before the saga starts', () => {
     ({ orderId } = await api.place({ customerId: 'cust-before', sku, method: 'pm_card_3ds' }));
     answers.pending = await api.get(orderId);
     answers.confirm = await api.command(orderId, 'payment-confirmation', { body: { approved: true } });
+    const event = signedAuthentication(orderId);
+    const delivered = await fetch(`${await running.base}/webhooks/payments`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Payment-Signature': event.signature },
+      body: event.body,
+    });
+    notification = { id: event.id, status: delivered.status, retryAfter: delivered.headers.get('Retry-After') };
     const key = randomUUID();
     answers.cancel = await api.command(orderId, 'cancel', { key });
     answers.cancelRetried = await api.command(orderId, 'cancel', { key });
@@ -70,6 +88,16 @@ describe('commands before the saga starts', () => {
   it('answers a payment confirmation 409: no payment awaits one yet', () => {
     assert.equal(answers.confirm?.status, 409);
     assert.match(String(answers.confirm?.body.detail), /not started/);
+  });
+
+  it('answers the provider’s 3-D Secure notification 503 with Retry-After, unapplied, so it is delivered again', async () => {
+    assert.equal(notification?.status, 503);
+    assert.ok(Number(notification?.retryAfter) > 0, `Retry-After: ${notification?.retryAfter}`);
+    const { rows } = await db.query<{ applied_at: Date | null }>(
+      "SELECT applied_at FROM provider_events WHERE provider = 'payments' AND event_id = $1",
+      [notification?.id],
+    );
+    assert.deepEqual(rows, [{ applied_at: null }]);
   });
 
   it('accepts a cancel (202) and ends the order CANCELLED at once, every step skipped', () => {
