@@ -32,6 +32,8 @@ export async function listenForStarts(db: Db, wake: () => void, logger: Logger, 
       client.on('error', onError);
       client.on('notification', wake);
       signal.addEventListener('abort', ended, { once: true });
+      // An abort while connecting fired before the listener existed: it would never end `gone`.
+      if (signal.aborted) ended();
       try {
         await client.query(`LISTEN ${SAGA_STARTS_CHANNEL}`);
         retryMs = RETRY_MIN_MS;
