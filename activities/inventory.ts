@@ -1,4 +1,5 @@
-import { OutOfStockError, StepAlreadyCompensatedError } from '../domain/errors';
+import { OrderCancelledBeforeStartError, OutOfStockError, StepAlreadyCompensatedError } from '../domain/errors';
+import { OrderStatus } from '../domain/order';
 import { withTransaction } from '../lib/db';
 import { appendEvent } from '../outbox/append';
 import { atBoundary } from './boundary';
@@ -9,7 +10,10 @@ import { lockProducts, moveLockedStock, moveStock, stockLines, type StockLine } 
 type Shortage = { sku: string; requested: number; available: number };
 
 type ReserveOutcome =
-  { kind: 'reserved'; items: StockLine[] } | { kind: 'failed'; shortages: Shortage[] } | { kind: 'compensated' };
+  | { kind: 'reserved'; items: StockLine[] }
+  | { kind: 'failed'; shortages: Shortage[] }
+  | { kind: 'compensated' }
+  | { kind: 'cancelled-before-start' };
 
 /**
  * Stock activities. Each commits the stock change and its event in one transaction and is
@@ -36,6 +40,8 @@ export function createInventoryActivities(deps: ActivityDeps) {
           if (previous?.status === 'RESERVED') return { kind: 'reserved', items: previous.items.lines };
           if (previous?.status === 'FAILED') return { kind: 'failed', shortages: previous.items.shortages ?? [] };
           if (previous?.status === 'RELEASED') return { kind: 'compensated' };
+          // Cancelled before its saga started, and this saga was started anyway: reserve nothing.
+          if (order.status === OrderStatus.CANCELLED) return { kind: 'cancelled-before-start' };
 
           const lines = stockLines(order.items);
           const available = await lockProducts(
@@ -88,6 +94,9 @@ export function createInventoryActivities(deps: ActivityDeps) {
         }
         if (outcome.kind === 'compensated') {
           throw new StepAlreadyCompensatedError(`stock of order ${input.orderId} was already released`);
+        }
+        if (outcome.kind === 'cancelled-before-start') {
+          throw new OrderCancelledBeforeStartError(`order ${input.orderId} was cancelled before its saga started`);
         }
         return { items: outcome.items };
       });

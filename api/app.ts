@@ -14,7 +14,7 @@ import { ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from '
 import { BODY_LIMIT_BYTES, nulFieldErrors, requestGate } from './request-gate';
 import { checkoutRoutes } from './routes/checkouts';
 import { metricsMiddleware, type HttpMetrics } from './metrics';
-import { healthRoutes, type ReadinessCheck } from './routes/health';
+import { healthRoutes, type Dependency } from './routes/health';
 import { inventoryRoutes } from './routes/inventory';
 import { orderRoutes } from './routes/orders';
 import { paymentSignature, webhookRoutes } from './routes/webhooks';
@@ -31,7 +31,8 @@ export interface AppDeps {
   /** Secrets the payment provider's notifications may be signed with (none: all refused). */
   paymentWebhookSecrets: readonly string[];
   clock: Clock;
-  readiness: Record<string, ReadinessCheck>;
+  /** What `/readyz` reports: PostgreSQL required, the others optional. */
+  readiness: Record<string, Dependency>;
   logger: Logger;
   /** The process's metrics; `/metrics` serves them and every request is counted. */
   metrics: HttpMetrics;

@@ -65,6 +65,11 @@ export function trackHttpConnections(
   return {
     async drain(timeoutMs: number): Promise<HttpDrainResult> {
       draining = true;
+      // Connections the kernel completed but Node has not accepted yet are reset when the
+      // listening socket closes, cutting a request their client already sent. Let the event loop
+      // accept what is queued first (two turns: one poll phase after this one), so only a
+      // connection arriving in the same instant as the close can still be refused.
+      for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
       // net.Server's close stops listening and calls back once every connection has ended,
       // without http.Server's immediate destruction of idle keep-alive connections (see above).
       const closed = new Promise<void>((resolve) => {

@@ -78,7 +78,13 @@ export const CheckoutState = z
     orderId: z.uuid(),
     status: OrderStatusSchema,
     failureReason: z
-      .enum(['OUT_OF_STOCK', 'PAYMENT_DECLINED', 'PAYMENT_CONFIRMATION_TIMEOUT', 'SHIPPING_UNAVAILABLE'])
+      .enum([
+        'OUT_OF_STOCK',
+        'PAYMENT_DECLINED',
+        'PAYMENT_CONFIRMATION_TIMEOUT',
+        'SHIPPING_UNAVAILABLE',
+        'INTERNAL_ERROR',
+      ])
       .optional(),
     customerId: z.string(),
     items: z.array(

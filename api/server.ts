@@ -11,7 +11,8 @@ import { connectWhenReachable } from '../lib/connect-retry';
 import { connectNats, isNatsUnreachable } from '../lib/nats';
 import { randomIds, systemClock } from '../lib/runtime';
 import { drainBudgetMs, untilAborted } from '../lib/shutdown';
-import { createTemporalClient, isTemporalUnreachable } from '../lib/temporal';
+import { createTemporalClient } from '../lib/temporal';
+import { createCrashPoints } from '../lib/crash-points';
 import { createSagaClient } from '../checkouts/saga-client';
 import { createCheckoutService } from '../checkouts/service';
 import { createApp } from './app';
@@ -49,21 +50,18 @@ export async function runApi(
   signal: AbortSignal,
   onListening?: (port: number) => void,
 ): Promise<void> {
-  // Dependencies may still be starting (any start order works): wait for them, logging why.
+  // NATS may still be starting (any start order works): wait for it, logging why. Temporal is not
+  // waited for: checkouts are accepted without it (the saga starter starts their sagas later), so
+  // its client connects lazily and each call to it has its own deadline.
   const ready = { logger, signal };
-  const temporal = await connectWhenReachable(
-    'Temporal',
-    () => createTemporalClient(config.temporal),
-    isTemporalUnreachable,
-    ready,
-  );
   const nc = await connectWhenReachable(
     'NATS',
     () => connectNats(config.nats, 'checkout-api'),
     isNatsUnreachable,
     ready,
-  ).catch(async (err: unknown) => {
-    await temporal.connection.close();
+  );
+  const temporal = await createTemporalClient(config.temporal, { lazy: true }).catch(async (err: unknown) => {
+    await nc.drain();
     throw err;
   });
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-api' });
@@ -81,14 +79,28 @@ export async function runApi(
       logger,
       metrics: createHttpMetrics(),
       readiness: {
-        postgres: async () => {
-          await db.query('SELECT 1');
+        postgres: {
+          required: true,
+          check: async () => {
+            await db.query('SELECT 1');
+          },
         },
-        nats: async () => {
-          await nc.flush();
+        nats: {
+          required: false,
+          impact: 'checkouts are accepted; their events are published once NATS is back',
+          check: async () => {
+            await nc.flush();
+          },
         },
-        temporal: async () => {
-          await temporal.connection.workflowService.getSystemInfo({});
+        temporal: {
+          required: false,
+          impact:
+            'checkouts are accepted; their sagas start once Temporal is back; cancels and payment confirmations of started sagas answer 503',
+          check: async () => {
+            await temporal.connection.withDeadline(Date.now() + 2_000, () =>
+              temporal.connection.workflowService.getSystemInfo({}),
+            );
+          },
         },
       },
     });
@@ -129,6 +141,9 @@ function checkoutServiceFor(config: Config, clients: { db: Db; temporal: Client;
     // The provider the saga worker charges with: the API asks it which payment methods exist.
     paymentMethods: createSimulatedPaymentProvider({ db: clients.db, ids: randomIds }),
     logger: clients.logger,
+    crashPoints: createCrashPoints(config.crashPoints, (name) =>
+      clients.logger.warn({ crashPoint: name }, 'crash point reached: dying'),
+    ),
   });
 }
 

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../scripts/stack/isolated';
 
-/** Every scenario of issue 7, in the order they run. */
-export const SCENARIOS = ['saga', 'relay', 'consumer', 'api', 'scale-out'] as const;
+/** Every scenario (issues 7 and 14), in the order they run. */
+export const SCENARIOS = ['engine', 'saga', 'burst', 'relay', 'consumer', 'scale-out', 'api'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Ports of the bench's own stack instance, so it never touches the dev stack (55432/4222/7233). */
@@ -33,7 +33,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--keep] [--only ${SCENA
                           [--pg-port 55442] [--nats-port 4242] [--nats-monitor-port 8242]
                           [--temporal-port 7243] [--temporal-ui-port 8243] [--api-port 3142]
                           [--cpu-prof outbox-relay,saga-worker,...]
-  --quick        smaller workloads (under 3 minutes with cached binaries)
+  --quick        smaller workloads (about 5 minutes with cached binaries)
   --keep         leave the bench stack (STACK_DIR .stack/bench) running afterwards
   --only LIST    run only these scenarios (memory is measured within saga)
   --reps N       repetitions per measurement after the warm-up (default 3, minimum 3)

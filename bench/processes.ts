@@ -129,12 +129,14 @@ export async function startProcess(opts: StartOptions): Promise<AppProcess> {
 export const APP_PROCESSES = {
   api: { file: 'api/server.ts', ready: /"msg":"API listening"/ },
   'saga-worker': { file: 'workers/saga-worker.ts', ready: /"msg":"saga worker running"/ },
+  'saga-starter': { file: 'workers/saga-starter.ts', ready: /"msg":"saga starter running"/ },
   'outbox-relay': { file: 'workers/relay.ts', ready: /"msg":"outbox relay partitions changed"/ },
   // The subscribers log nothing when they start: ready once their durable consumer has a pull waiting.
   'audit-subscriber': { file: 'workers/audit.ts', consumer: 'order-audit' },
   'read-model': { file: 'workers/read-model.ts', consumer: 'order-read-model' },
   notifications: { file: 'workers/notifications.ts', consumer: 'notifications' },
   'bare-worker': { file: 'bench/baseline/bare-worker.ts', ready: /"msg":"bare worker running"/ },
+  'bare-api': { file: 'bench/baseline/bare-api.ts', ready: /"msg":"bare API listening"/ },
 } as const satisfies Record<string, { file: string; ready: RegExp } | { file: string; consumer: string }>;
 
 export type AppName = keyof typeof APP_PROCESSES;

@@ -3,6 +3,7 @@ import { activeTraceparent, newTraceparent } from '../events/trace-context';
 import { withTransaction, type Db, type Tx } from '../lib/db';
 import type { Clock, Ids } from '../lib/runtime';
 import { appendEvent } from '../outbox/append';
+import { enqueueSagaStart } from '../starter/queue';
 import { claimIdempotencyKey, rememberIdempotencyKey, type IdempotencyClaim } from './idempotency';
 
 /** A checkout as the customer asks for it (the API's validated body). */
@@ -33,8 +34,8 @@ export interface PlaceOrderDeps {
 
 /**
  * Places an order in one transaction: claims the Idempotency-Key, inserts the order, writes its
- * `checkout.order.placed` event to the outbox and stores the answer under the key. Nothing else:
- * starting the saga is the caller's next, separate step.
+ * `checkout.order.placed` event to the outbox, queues its saga start (the saga starter starts it
+ * once this commits) and stores the answer under the key.
  *
  * @returns the answer, and the new order; a replay of a key returns the stored answer only.
  * @throws IdempotencyKeyReused (from the claim) when the key came with another body.
@@ -65,6 +66,7 @@ export async function placeOrder(
       traceparent: activeTraceparent() ?? newTraceparent(deps.ids),
     };
     await insertPlacedOrder(tx, deps, placed, now);
+    await enqueueSagaStart(tx, orderId, now);
     const accepted: Accepted = { orderId, status: 'PENDING' };
     await rememberIdempotencyKey(tx, claim, { orderId, response: accepted, ttlMs: deps.idempotencyTtlMs });
     return { accepted, placed };

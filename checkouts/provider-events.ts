@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger';
 import { CommandRejected, ProviderEventTooEarly, UnusableProviderEvent } from './errors';
 import { readCheckout } from './read';
 import type { SagaClient } from './saga-client';
-import { orderExists } from './stored-order';
+import { sagaStage } from './stored-order';
 
 /** A payment provider's notification, after its signature has been verified. */
 export interface ProviderEvent {
@@ -40,6 +40,8 @@ const BEFORE_CONFIRMATION: readonly string[] = [
   OrderStatus.CHARGING_PAYMENT,
 ];
 const TOO_EARLY_RETRY_AFTER_SECONDS = 5;
+/** How a notification too early for an order whose saga has not started names the order's state. */
+const SAGA_NOT_STARTED = `${OrderStatus.PENDING} (its saga has not started yet)`;
 
 export interface ProviderEventDeps {
   db: Db;
@@ -56,7 +58,11 @@ async function applyAuthentication(
   const { orderId } = event;
   if (orderId === undefined)
     throw new UnusableProviderEvent([{ path: 'data.orderId', message: `required for ${event.type}` }]);
-  if (!(await orderExists(deps.db, orderId))) return { outcome: 'ignored', detail: `no order ${orderId}` };
+  const stage = await sagaStage(deps.db, orderId);
+  if (stage === 'unknown') return { outcome: 'ignored', detail: `no order ${orderId}` };
+  // Committed but its saga not started yet (the saga starter is behind, or Temporal is down):
+  // there is nothing to deliver it to, so the provider is told to retry rather than lose it.
+  if (stage === 'queued') throw new ProviderEventTooEarly(TOO_EARLY_RETRY_AFTER_SECONDS, SAGA_NOT_STARTED);
   try {
     // The event id makes the update id: a redelivery after a failure joins the same update.
     await deps.saga.confirmPayment(orderId, approved, `provider-event:${event.provider}:${event.id}`);

@@ -21,6 +21,11 @@ export interface SagaClientDeps {
   /** Saga deadlines from the configuration, handed to each new saga in its input. */
   deadlines: { paymentConfirmationTimeoutMs: number; compensationAlertAfterMs: number };
   logger: Logger;
+  /**
+   * Ask the server to hand the new saga's first workflow task straight back (eager workflow
+   * start): needs a worker of the task queue on this client's NativeConnection.
+   */
+  eagerStart?: boolean;
 }
 
 type SagaHandle = ReturnType<Client['workflow']['getHandle']>;
@@ -40,7 +45,7 @@ const isOrderStatus = (value: string): value is OrderStatus => Object.hasOwn(Ord
  *
  * @example
  * const saga = createSagaClient({ temporal, taskQueue: 'checkout', ids, deadlines, logger });
- * await saga.start(placed);
+ * await saga.start(placed, 5_000);
  */
 export function createSagaClient(deps: SagaClientDeps) {
   const { temporal } = deps;
@@ -77,32 +82,40 @@ export function createSagaClient(deps: SagaClientDeps) {
 
   return {
     /**
-     * Starts the order's saga. Idempotent: a saga already running is joined, and a new run after
-     * the saga has closed is refused and ignored, so re-issuing a start is always safe.
+     * Starts the order's saga, within `timeoutMs`. Idempotent: one workflow id per order, and
+     * neither a running nor a closed saga of that id lets a second run start; finding one answers
+     * `already-started` (a retry after a crash or a lost answer), so re-issuing a start is always safe.
+     *
+     * @throws Temporal's error when it did not accept the start (unreachable, too slow, refused).
      */
-    async start(order: PlacedOrder): Promise<void> {
+    async start(order: PlacedOrder, timeoutMs: number): Promise<'started' | 'already-started'> {
       const input: CheckoutInput = { ...order, ...deps.deadlines };
       const itemCount = input.items.reduce((n, i) => n + i.quantity, 0);
       try {
-        await temporal.workflow.start(checkoutSaga, {
-          taskQueue: deps.taskQueue,
-          workflowId: checkoutWorkflowId(input.orderId),
-          args: [input],
-          // A replayed request must neither start a second run nor fail: join the running one,
-          // and refuse (then ignore) a new run after the saga has closed.
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: OrderStatusKey, value: 'PENDING' },
-            { key: CustomerIdKey, value: input.customerId },
-          ]),
-          staticSummary: `Order ${input.orderId} · customer ${input.customerId} · ${itemCount} item(s) · ${(input.totalCents / 100).toFixed(2)} ${input.currency}`,
-          staticDetails: input.items
-            .map((i) => `- ${i.quantity} × ${i.sku} (${i.name}) @ ${i.unitPriceCents}¢`)
-            .join('\n'),
-        });
+        await temporal.withDeadline(Date.now() + timeoutMs, () =>
+          temporal.workflow.start(checkoutSaga, {
+            taskQueue: deps.taskQueue,
+            workflowId: checkoutWorkflowId(input.orderId),
+            args: [input],
+            // FAIL (rather than USE_EXISTING) so a start that finds its saga running says so.
+            workflowIdConflictPolicy: 'FAIL',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // Only with a worker on the same NativeConnection (SAGA_STARTER_EAGER_START).
+            ...(deps.eagerStart ? { requestEagerStart: true } : {}),
+            typedSearchAttributes: new TypedSearchAttributes([
+              { key: OrderStatusKey, value: 'PENDING' },
+              { key: CustomerIdKey, value: input.customerId },
+            ]),
+            staticSummary: `Order ${input.orderId} · customer ${input.customerId} · ${itemCount} item(s) · ${(input.totalCents / 100).toFixed(2)} ${input.currency}`,
+            staticDetails: input.items
+              .map((i) => `- ${i.quantity} × ${i.sku} (${i.name}) @ ${i.unitPriceCents}¢`)
+              .join('\n'),
+          }),
+        );
+        return 'started';
       } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';
+        throw err;
       }
     },
 

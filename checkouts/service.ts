@@ -1,10 +1,12 @@
 import type { PaymentProvider } from '../activities/providers/payment-provider';
 import type { Principal } from '../auth/principal';
 import { checkoutWorkflowId, type CheckoutState } from '../domain/order';
+import { noCrashPoints, type CrashPoints } from '../lib/crash-points';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { Clock, Ids } from '../lib/runtime';
-import { OrderNotFound, UnknownPaymentMethod } from './errors';
+import { cancelBeforeStart } from './cancel-before-start';
+import { CommandRejected, OrderNotFound, SagaUnavailable, UnknownPaymentMethod } from './errors';
 import { requestHash } from './idempotency';
 import { mustActFor, mustOwnOrder } from './ownership';
 import { placeOrder, type Accepted, type CheckoutRequest } from './place-order';
@@ -12,7 +14,7 @@ import { priceItems } from './pricing';
 import { receiveProviderEvent, type ProviderEvent, type ProviderEventOutcome } from './provider-events';
 import { readCheckout } from './read';
 import type { SagaClient } from './saga-client';
-import { loadPlacedOrder } from './stored-order';
+import { loadStoredCheckout, sagaStage } from './stored-order';
 
 export interface CheckoutServiceDeps {
   db: Db;
@@ -24,7 +26,14 @@ export interface CheckoutServiceDeps {
   /** Which payment-method tokens the payment provider can charge. */
   paymentMethods: Pick<PaymentProvider, 'acceptsMethod'>;
   logger: Logger;
+  /** Test-only crash points (`api.after-commit`); none in production. */
+  crashPoints?: CrashPoints;
 }
+
+/** What a client is told to wait before retrying a cancel that found a saga being started. */
+const RETRY_AFTER_SECONDS = 2;
+/** PostgreSQL's lock_not_available: a cancel gave up waiting for a starter holding the order's row. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * The checkout's use cases: place an order, command its saga, read it back, take the payment
@@ -39,13 +48,28 @@ export interface CheckoutServiceDeps {
  */
 export function createCheckoutService(deps: CheckoutServiceDeps) {
   const { db, saga } = deps;
+  const crashPoints = deps.crashPoints ?? noCrashPoints;
+
+  /**
+   * The order's saga stage, once the order exists and `principal` may act on it: ownership is
+   * checked before anything about the order (or its saga) is revealed.
+   *
+   * @throws OrderNotFound (unknown id, malformed id, another customer's order)
+   */
+  async function stageOf(principal: Principal, orderId: string): Promise<'queued' | 'started'> {
+    await mustOwnOrder(db, principal, orderId);
+    const stage = await sagaStage(db, orderId);
+    if (stage === 'unknown') throw new OrderNotFound(orderId);
+    return stage;
+  }
 
   return {
     /**
-     * Prices the order from the catalog, places it (order, `checkout.order.placed` event and
-     * Idempotency-Key in one transaction), then starts the saga. Requests with one key are
-     * serialised; a replay re-issues the (idempotent) start, which also recovers a request that
-     * crashed between commit and start.
+     * Prices the order from the catalog and places it: order, `checkout.order.placed` event,
+     * queued saga start and Idempotency-Key in one transaction. Temporal is not called: the saga
+     * starter starts the saga from the committed order, so a checkout is accepted while Temporal
+     * is down, and a request that dies after its commit still gets its saga. Requests with one
+     * key are serialised; a replay answers what the first one did.
      *
      * @throws ForeignCustomer, UnknownSku, UnknownPaymentMethod, IdempotencyKeyReused
      */
@@ -58,8 +82,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
           { path: 'payment.method', message: 'the payment provider does not know this payment method' },
         ]);
       const { accepted, placed } = await placeOrder(deps, claim, body, items);
-      // A replay has no order in hand: load the stored one and re-issue the idempotent start.
-      await saga.start(placed ?? (await loadPlacedOrder(db, accepted.orderId)));
+      crashPoints.reach('api.after-commit');
       deps.logger.info(
         {
           orderId: accepted.orderId,
@@ -73,12 +96,25 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     },
 
     /**
-     * Cancels the order (accepted until it ships; then compensated to CANCELLED).
+     * Cancels the order: before its saga started, at once in the database (nothing to undo);
+     * after, through the saga (accepted until it ships; then compensated to CANCELLED).
      *
      * @throws OrderNotFound (also for another customer's order), CommandRejected, SagaUnavailable
      */
     async cancel(principal: Principal, orderId: string, retryKey?: string): Promise<CheckoutState> {
-      await mustOwnOrder(db, principal, orderId);
+      if ((await stageOf(principal, orderId)) === 'queued') {
+        try {
+          const cancelled = await cancelBeforeStart(deps, orderId, retryKey);
+          if (cancelled) return cancelled;
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw err;
+          throw new SagaUnavailable(RETRY_AFTER_SECONDS, { cause: err });
+        }
+      } else if (retryKey !== undefined) {
+        // A retry of a cancel that applied before the saga started (there is no saga to ask).
+        const cancelled = await cancelBeforeStart(deps, orderId, retryKey);
+        if (cancelled) return cancelled;
+      }
       return saga.cancel(orderId, retryKey);
     },
 
@@ -93,18 +129,22 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       approved: boolean,
       retryKey?: string,
     ): Promise<CheckoutState> {
-      await mustOwnOrder(db, principal, orderId);
+      if ((await stageOf(principal, orderId)) === 'queued')
+        throw new CommandRejected('order is PENDING: its saga has not started, so no payment awaits confirmation');
       return saga.confirmPayment(orderId, approved, retryKey);
     },
 
     /**
-     * The saga's live state, or the stored order when the saga cannot answer.
+     * The saga's live state, or the stored order when the saga cannot answer; the stored order
+     * (PENDING) while its saga has not started.
      *
      * @throws OrderNotFound (also for another customer's order)
      */
     async get(principal: Principal, orderId: string): Promise<CheckoutState> {
-      await mustOwnOrder(db, principal, orderId);
-      const state = await readCheckout(deps, orderId);
+      const state =
+        (await stageOf(principal, orderId)) === 'queued'
+          ? await loadStoredCheckout(db, orderId)
+          : await readCheckout(deps, orderId);
       if (!state) throw new OrderNotFound(orderId);
       return state;
     },

@@ -1,12 +1,5 @@
-import type { CheckoutState, OrderItem, ShippingAddress } from '../domain/order';
+import type { CheckoutState, OrderItem } from '../domain/order';
 import type { Db } from '../lib/db';
-import type { PlacedOrder } from './place-order';
-
-/** Whether an order with this id is stored. */
-export async function orderExists(db: Db, orderId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM orders WHERE id = $1', [orderId]);
-  return (rowCount ?? 0) > 0;
-}
 
 /** The customer of a stored order, or `undefined` when no order has this id. */
 export async function orderCustomer(db: Db, orderId: string): Promise<string | undefined> {
@@ -15,37 +8,17 @@ export async function orderCustomer(db: Db, orderId: string): Promise<string | u
 }
 
 /**
- * A committed order as it was placed, to (re-)start its saga from.
- *
- * @throws Error when the order is not stored: callers only ask for orders they know were committed.
+ * Whether an order with this id is stored and, if so, whether its saga has been started: an
+ * order is `queued` from its commit until the saga starter's start is accepted (or a cancel ends
+ * it first).
  */
-export async function loadPlacedOrder(db: Db, orderId: string): Promise<PlacedOrder> {
-  const { rows } = await db.query<{
-    customer_id: string;
-    items: OrderItem[];
-    total_cents: string;
-    currency: string;
-    payment_method: string;
-    shipping_address: ShippingAddress;
-    created_at: Date;
-    traceparent: string;
-  }>(
-    'SELECT customer_id, items, total_cents, currency, payment_method, shipping_address, created_at, traceparent FROM orders WHERE id = $1',
+export async function sagaStage(db: Db, orderId: string): Promise<'unknown' | 'queued' | 'started'> {
+  const { rows } = await db.query<{ queued: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM saga_starts WHERE order_id = $1) AS queued FROM orders WHERE id = $1',
     [orderId],
   );
   const row = rows[0];
-  if (!row) throw new Error(`order ${orderId} vanished`);
-  return {
-    orderId,
-    customerId: row.customer_id,
-    items: row.items,
-    totalCents: Number(row.total_cents),
-    currency: row.currency,
-    paymentMethod: row.payment_method,
-    shippingAddress: row.shipping_address,
-    createdAt: row.created_at.toISOString(),
-    traceparent: row.traceparent,
-  };
+  return row === undefined ? 'unknown' : row.queued ? 'queued' : 'started';
 }
 
 /**

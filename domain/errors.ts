@@ -16,6 +16,12 @@ export const ErrorType = {
   /** A forward step ran after its compensation had already settled the order: it must not take effect. */
   STEP_ALREADY_COMPENSATED: 'STEP_ALREADY_COMPENSATED',
   ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
+  /**
+   * The saga's first step found its order already cancelled: the customer cancelled before the saga
+   * started, and this saga was started anyway (a start accepted by Temporal but not recorded). The
+   * step took no effect; the saga ends CANCELLED with nothing to undo.
+   */
+  ORDER_CANCELLED_BEFORE_START: 'ORDER_CANCELLED_BEFORE_START',
   /** A provider or carrier was briefly unavailable; Temporal retries it. */
   TRANSIENT_PROVIDER_ERROR: 'TRANSIENT_PROVIDER_ERROR',
 } as const;
@@ -55,6 +61,9 @@ export class StepAlreadyCompensatedError extends DomainError {
 }
 export class OrderNotFoundError extends DomainError {
   readonly type = ErrorType.ORDER_NOT_FOUND;
+}
+export class OrderCancelledBeforeStartError extends DomainError {
+  readonly type = ErrorType.ORDER_CANCELLED_BEFORE_START;
 }
 export class TransientProviderError extends DomainError {
   readonly type = ErrorType.TRANSIENT_PROVIDER_ERROR;

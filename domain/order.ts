@@ -24,12 +24,17 @@ export const TERMINAL_STATUSES: readonly OrderStatus[] = [
   OrderStatus.FAILED,
 ];
 
-/** Why a checkout ended in FAILED: always a business reason, never an infrastructure error. */
+/**
+ * Why a checkout ended in FAILED: a business reason, or INTERNAL_ERROR when the saga failed for an
+ * unexpected reason (a bug, a step finding itself already undone) and compensated every step.
+ * Infrastructure errors are retried, never a reason.
+ */
 export const FailureReason = {
   OUT_OF_STOCK: 'OUT_OF_STOCK',
   PAYMENT_DECLINED: 'PAYMENT_DECLINED',
   PAYMENT_CONFIRMATION_TIMEOUT: 'PAYMENT_CONFIRMATION_TIMEOUT',
   SHIPPING_UNAVAILABLE: 'SHIPPING_UNAVAILABLE',
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { orderCancelledV1, orderCompletedV1, orderFailedV1, orderPlacedV1 } from './schemas/checkout';
+import { orderCancelledV1, orderCompletedV1, orderFailedV1, orderFailedV2, orderPlacedV1 } from './schemas/checkout';
 import { stockReleasedV1, stockReservationFailedV1, stockReservedV1 } from './schemas/inventory';
 import { paymentChargedV1, paymentDeclinedV1, paymentRefundedV1 } from './schemas/payments';
 import { shipmentCancelledV1, shipmentCreatedV1 } from './schemas/shipping';
@@ -13,7 +13,7 @@ export const eventCatalog = {
   'checkout.order.placed': { 1: orderPlacedV1 },
   'checkout.order.completed': { 1: orderCompletedV1 },
   'checkout.order.cancelled': { 1: orderCancelledV1 },
-  'checkout.order.failed': { 1: orderFailedV1 },
+  'checkout.order.failed': { 1: orderFailedV1, 2: orderFailedV2 },
   'inventory.stock.reserved': { 1: stockReservedV1 },
   'inventory.stock.released': { 1: stockReleasedV1 },
   'inventory.stock.reservation_failed': { 1: stockReservationFailedV1 },

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isScope, SCOPES, type Scope } from '../auth/principal';
+import { CRASH_POINT_NAMES } from './crash-points';
 
 /** Repository root, derived from this file's location so no path is hard-coded. */
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -104,6 +105,10 @@ const envSchema = z.object({
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
   RELAY_POLL_INTERVAL: duration.default('1s'),
   RELAY_REBALANCE_INTERVAL: duration.default('2s'),
+  SAGA_STARTER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  SAGA_STARTER_POLL_INTERVAL: duration.default('1s'),
+  // Test-only: crash points to arm (lib/crash-points.ts); refused in production below.
+  CRASH_POINTS: csv.pipe(z.array(z.enum(CRASH_POINT_NAMES))).default([]),
   // Below the usual 30 s an orchestrator waits before SIGKILL, so the forced exit is ours and logged.
   SHUTDOWN_GRACE_PERIOD: duration.default('25s'),
   READ_MODEL_CONSUMER: z
@@ -174,6 +179,9 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       'Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)',
     );
   }
+  if (env.NODE_ENV === 'production' && env.CRASH_POINTS.length > 0) {
+    throw new ConfigError('Invalid configuration:\n  CRASH_POINTS: a test-only setting, refused in production');
+  }
   return {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
@@ -220,6 +228,8 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       pollInterval: env.RELAY_POLL_INTERVAL,
       rebalanceInterval: env.RELAY_REBALANCE_INTERVAL,
     },
+    sagaStarter: { concurrency: env.SAGA_STARTER_CONCURRENCY, pollInterval: env.SAGA_STARTER_POLL_INTERVAL },
+    crashPoints: env.CRASH_POINTS,
     shutdown: { gracePeriod: env.SHUTDOWN_GRACE_PERIOD },
     readModel: {
       consumer: env.READ_MODEL_CONSUMER,

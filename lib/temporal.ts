@@ -21,15 +21,22 @@ async function tlsOptions(config: Config['temporal']): Promise<ConnectionOptions
 
 /**
  * A Temporal client for the configured address, namespace and credentials (local dev server,
- * a self-hosted cluster with mTLS, or Temporal Cloud with an API key).
+ * a self-hosted cluster with mTLS, or Temporal Cloud with an API key). With `lazy`, it does not
+ * check that the server answers.
  *
  * @example
  * const client = await createTemporalClient(config.temporal);
+ * const lazyClient = await createTemporalClient(config.temporal, { lazy: true });
  */
-export async function createTemporalClient(config: Config['temporal']): Promise<Client> {
+export async function createTemporalClient(
+  config: Config['temporal'],
+  { lazy = false }: { lazy?: boolean } = {},
+): Promise<Client> {
   const options: ConnectionOptions = { address: config.address, tls: await tlsOptions(config) };
   if (config.apiKey) options.apiKey = config.apiKey;
-  const connection = await Connection.connect(options);
+  // Lazy: no round trip now, so a process that must run while Temporal is down (the API, the saga
+  // starter) starts anyway; each call then fails or succeeds on its own, within its deadline.
+  const connection = lazy ? Connection.lazy(options) : await Connection.connect(options);
   // Starts, updates and signals get a span and carry its context in the Temporal headers; with
   // no tracer provider registered both are no-ops.
   return new Client({

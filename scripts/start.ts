@@ -7,7 +7,7 @@ import { haEnvFor } from './stack/ha/topology';
 
 /**
  * `npm start`: brings up what is missing of the stack, migrates and seeds, then runs the API,
- * the saga worker, the outbox relay and every subscriber of subscribers/index.ts (audit, order
+ * the saga starter, the saga worker, the outbox relay and every subscriber of subscribers/index.ts (audit, order
  * read model, notifications) as child processes. Ctrl-C
  * (or SIGTERM) is passed on to each, which drain their in-flight work before exiting.
  */
@@ -35,6 +35,8 @@ const processes: Record<string, string[]> = {
   'saga-worker': [join('workers', 'saga-worker.ts')],
   'outbox-relay': [join('workers', 'relay.ts')],
   ...Object.fromEntries(SUBSCRIBERS.map((s) => [s.name, [join('workers', 'subscriber-host.ts'), s.name]])),
+  // Last, so the metrics ports of the others stay where they were before it existed.
+  'saga-starter': [join('workers', 'saga-starter.ts')],
 };
 // Each process but the API (which serves /metrics on its own port) gets a metrics port of its own.
 const metricsHost = config.http.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';

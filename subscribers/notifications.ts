@@ -21,26 +21,33 @@ function messageFor(event: Terminal): string {
     case 'checkout.order.cancelled':
       return `Your order ${event.subject} was cancelled; any payment of ${total} has been refunded.`;
     case 'checkout.order.failed':
-      return `We could not complete your order ${event.subject} (${event.data.failureReason}); you have not been charged.`;
+      return event.data.failureReason === 'INTERNAL_ERROR'
+        ? `Something went wrong on our side with your order ${event.subject}; it was cancelled and you have not been charged.`
+        : `We could not complete your order ${event.subject} (${event.data.failureReason}); you have not been charged.`;
   }
 }
 
 /**
  * One notification per order that ended. The consumer kit makes each event's effect happen once;
- * the table's primary key on the order makes a second terminal event for the same order (which
- * the saga never emits) a logged no-op instead of a second message.
+ * the table's primary key on the order makes a second terminal event for the same order a no-op
+ * instead of a second message. One such second event is expected: a failed order's
+ * `checkout.order.failed` comes as v2 and, during v1's deprecation period, v1 too (the first one
+ * notifies). Any other second terminal event (which the saga never emits) is logged as a warning.
  */
 async function notify(event: Terminal, { tx }: HandlerContext, logger: Logger): Promise<void> {
+  const kind = KIND[event.type];
   const { rowCount } = await tx.query(
     `INSERT INTO notifications (order_id, customer_id, kind, message, event_id) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (order_id) DO NOTHING`,
-    [event.subject, event.data.customerId, KIND[event.type], messageFor(event), event.id],
+    [event.subject, event.data.customerId, kind, messageFor(event), event.id],
   );
-  if (rowCount === 0)
-    logger.warn(
-      { orderId: event.subject, eventId: event.id, type: event.type },
-      'order already notified; not sending a second notification',
-    );
+  if (rowCount !== 0) return;
+  const { rows } = await tx.query<{ kind: string }>('SELECT kind FROM notifications WHERE order_id = $1', [
+    event.subject,
+  ]);
+  const fields = { orderId: event.subject, eventId: event.id, type: event.type, dataversion: event.dataversion };
+  if (rows[0]?.kind === kind) logger.debug(fields, 'order already notified of this end (another version of its event)');
+  else logger.warn(fields, 'order already notified; not sending a second notification');
 }
 
 /**

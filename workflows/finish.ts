@@ -1,9 +1,10 @@
-import { CancellationScope, log, type ActivityOptions } from '@temporalio/workflow';
+import { CancellationScope, log, patched, type ActivityOptions } from '@temporalio/workflow';
 import type { FinalOutcome } from '../activities/orders';
-import { OrderStatus, type CheckoutState, type FailureReason } from '../domain/order';
+import { FailureReason, OrderStatus, type CheckoutState } from '../domain/order';
 import { COMPENSATION, DB_STEP, acts, withSummary } from './activity-options';
 import type { Outcome } from './classify-failure';
 import type { Compensations } from './compensations';
+import { INTERNAL_ERROR_PATCH } from './patches';
 import type { SagaState } from './saga-state';
 
 /** How one kind of outcome ends the order. */
@@ -17,6 +18,8 @@ interface Ending {
   failureReason?: FailureReason;
   /** The finalizeOrder call that records the outcome with its event. */
   finalize?: { options: ActivityOptions; outcome: FinalOutcome };
+  /** The ending's failure reason and finalize apply only to executions that recorded this patch. */
+  patch?: string;
 }
 
 type OutcomeOf<Kind extends Outcome['kind']> = Extract<Outcome, { kind: Kind }>;
@@ -46,8 +49,19 @@ const ENDINGS: { [Kind in Outcome['kind']]: (outcome: OutcomeOf<Kind>) => Ending
     },
   }),
   // Not a business failure (a bug, or a step finding itself already compensated): every step
-  // that may have taken effect is undone, and the execution fails so an operator sees it.
-  unexpected: () => ({ status: OrderStatus.FAILED, reason: 'unexpected', compensate: true }),
+  // that may have taken effect is undone, the order ends FAILED (INTERNAL_ERROR) with its event,
+  // and the execution fails so an operator sees it.
+  unexpected: () => ({
+    status: OrderStatus.FAILED,
+    reason: 'unexpected',
+    compensate: true,
+    failureReason: FailureReason.INTERNAL_ERROR,
+    finalize: {
+      options: withSummary(COMPENSATION, 'Mark the order failed (INTERNAL_ERROR)'),
+      outcome: { status: 'FAILED', failureReason: FailureReason.INTERNAL_ERROR },
+    },
+    patch: INTERNAL_ERROR_PATCH,
+  }),
 };
 
 function endingOf<Kind extends Outcome['kind']>(outcome: OutcomeOf<Kind>): Ending {
@@ -63,8 +77,10 @@ export function finish(saga: SagaState, undo: Compensations, outcome: Outcome): 
   const ending = endingOf(outcome);
   return CancellationScope.nonCancellable(async () => {
     if (ending.compensate) {
-      // The activity reported a definitive business outcome: the failed step itself had no effect.
-      if (outcome.kind === 'failed' && !outcome.stepTookEffect) undo.dropLast();
+      // The activity reported a definitive outcome (a business failure, or an order cancelled before
+      // the saga started): the failed step itself had no effect.
+      if ((outcome.kind === 'failed' || outcome.kind === 'cancelled') && outcome.stepTookEffect === false)
+        undo.dropLast();
       saga.setStatus(OrderStatus.COMPENSATING);
       log.info('saga compensating', {
         orderId: saga.input.orderId,
@@ -74,8 +90,10 @@ export function finish(saga: SagaState, undo: Compensations, outcome: Outcome): 
       await undo.runAll();
       saga.skipPending();
     }
-    if (ending.failureReason) saga.state.failureReason = ending.failureReason;
-    if (ending.finalize) {
+    // Decided once, after the compensations: the patch marker sits where its command begins.
+    const applies = ending.patch === undefined || patched(ending.patch);
+    if (ending.failureReason && applies) saga.state.failureReason = ending.failureReason;
+    if (ending.finalize && applies) {
       await acts.finalizeOrder.executeWithOptions(ending.finalize.options, [
         { ...saga.order, outcome: ending.finalize.outcome, steps: saga.state.steps },
       ]);

@@ -13,3 +13,10 @@ export const COMPENSATION_ALERT_PATCH = 'compensation-alert';
  * interrupted it). Found by the chaos runner: a 202 to a cancel followed by a COMPLETED order.
  */
 export const CANCEL_WINS_PATCH = 'accepted-cancel-wins';
+
+/**
+ * An unexpected failure (not a business one) used to compensate and fail the execution, leaving the
+ * order row non-terminal with no terminal event. Now it also finalizes the order FAILED with
+ * INTERNAL_ERROR and its `checkout.order.failed` event (an extra finalizeOrder activity).
+ */
+export const INTERNAL_ERROR_PATCH = 'internal-error-finalized';

@@ -18,7 +18,7 @@ export async function scaleOutScenario(ctx: BenchContext): Promise<ScenarioResul
   const started = Date.now();
   const relayN = Math.round(relayLoad(ctx.quick).backlog * (ctx.quick ? 2 / 3 : 1));
   const sagaN = sagaLoad(ctx.quick).loaded;
-  for (const app of ['api', 'saga-worker', 'outbox-relay'] as const) await ctx.pool.start(app);
+  for (const app of ['api', 'saga-starter', 'saga-worker', 'outbox-relay'] as const) await ctx.pool.start(app);
   const completions = await CompletionListener.start(ctx.nc);
   try {
     const saga = sagaOnce(ctx, completions);

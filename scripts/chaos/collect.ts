@@ -92,7 +92,10 @@ export interface DbSnapshot {
     failure_reason: string | null;
     total_cents: string;
     items: { sku: string; quantity: number }[];
+    steps: { state: string }[];
   }[];
+  /** Orders whose saga start is still queued: none, once the run has healed. */
+  queuedStarts: string[];
   idempotencyKeys: { key: string; order_id: string }[];
   payments: { order_id: string; status: string; amount_cents: string }[];
   providerCharges: { idempotency_key: string; status: string; amount_cents: string }[];
@@ -109,7 +112,8 @@ export interface DbSnapshot {
 export async function snapshotDb(db: Db): Promise<DbSnapshot> {
   const q = async <T>(sql: string): Promise<T[]> => (await db.query(sql)).rows as T[];
   return {
-    orders: await q('SELECT id, status, failure_reason, total_cents, items FROM orders'),
+    orders: await q('SELECT id, status, failure_reason, total_cents, items, steps FROM orders'),
+    queuedStarts: (await q<{ order_id: string }>('SELECT order_id FROM saga_starts')).map((r) => r.order_id),
     idempotencyKeys: await q('SELECT key, order_id FROM idempotency_keys'),
     payments: await q('SELECT order_id, status, amount_cents FROM payments'),
     providerCharges: await q('SELECT idempotency_key, status, amount_cents FROM sim_provider_charges'),

@@ -37,6 +37,11 @@ function count<K>(items: Iterable<K>): Map<K, number> {
   return m;
 }
 
+/** Whether any step of the order ran (a saga took it); all SKIPPED means it ended before its saga started. */
+function startedSteps(o: { steps: { state: string }[] }): boolean {
+  return o.steps.some((s) => s.state !== 'SKIPPED');
+}
+
 function outcomeOf(o: { status: string; failure_reason: string | null }): string {
   return o.failure_reason ? `${o.status}/${o.failure_reason}` : o.status;
 }
@@ -102,12 +107,16 @@ function ordersEnded(e: Evidence): CheckResult {
       );
     }
     const saga = e.sagas.get(o.id);
+    // An order cancelled before its saga started has no saga, and needs none.
+    const cancelledBeforeStart = saga?.execution === 'NOT_FOUND' && o.status === 'CANCELLED' && !startedSteps(o);
+    if (cancelledBeforeStart) continue;
     if (saga?.execution !== 'COMPLETED') v.push(`order ${o.id}: saga execution is ${saga?.execution ?? 'unknown'}`);
     else if (saga.resultStatus !== o.status)
       v.push(`order ${o.id}: saga ended ${saga.resultStatus ?? '?'} but the order row says ${o.status}`);
   }
   for (const o of e.db.orders)
     if (!acked.has(o.id)) v.push(`order ${o.id} exists but no client was acknowledged with it`);
+  for (const id of e.db.queuedStarts) v.push(`order ${id} is still waiting for its saga to start`);
   const idsByKey = new Map<string, Set<string>>();
   for (const h of e.history) {
     if (h.op !== 'place' || h.status !== 202 || !h.key || !h.orderId) continue;
@@ -260,16 +269,17 @@ function eventsDelivered(e: Evidence): CheckResult {
       v.push(`read model says ${read.get(o.id)?.status ?? 'nothing'} for order ${o.id}, the saga ${o.status}`);
   }
   for (const id of read.keys()) if (!orders.has(id)) v.push(`read model has unknown order ${id}`);
-  const terminalEvent = new Map(
-    e.db.outbox
-      .filter((r) => /^checkout\.order\.(completed|cancelled|failed)$/.test(r.subject))
-      .map((r) => [r.partition_key, r.event_id]),
-  );
+  // A failed order has two terminal events while checkout.order.failed v1 is published beside v2.
+  const terminalEvents = new Map<string, Set<string>>();
+  for (const r of e.db.outbox) {
+    if (!/^checkout\.order\.(completed|cancelled|failed)$/.test(r.subject)) continue;
+    terminalEvents.set(r.partition_key, (terminalEvents.get(r.partition_key) ?? new Set()).add(r.event_id));
+  }
   const notified = new Map(e.db.notifications.map((n) => [n.order_id, n]));
   for (const o of e.db.orders) {
     const n = notified.get(o.id);
     if (!n) v.push(`no notification for ${o.status} order ${o.id}`);
-    else if (n.kind !== `ORDER_${o.status}` || n.event_id !== terminalEvent.get(o.id))
+    else if (n.kind !== `ORDER_${o.status}` || !terminalEvents.get(o.id)?.has(n.event_id))
       v.push(`notification of order ${o.id} is ${n.kind} from ${n.event_id}`);
   }
   if (e.db.parked > 0) v.push(`${e.db.parked} events still parked`);

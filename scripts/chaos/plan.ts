@@ -79,6 +79,7 @@ export function planOrders(seed: number, count: number, windowMs: number): Plann
 export const PROCESSES = [
   { name: 'api', file: 'api/server.ts' },
   { name: 'saga-worker', file: 'workers/saga-worker.ts' },
+  { name: 'saga-starter', file: 'workers/saga-starter.ts' },
   { name: 'relay-1', file: 'workers/relay.ts' },
   { name: 'relay-2', file: 'workers/relay.ts' },
   { name: 'audit', file: 'workers/audit.ts' },

@@ -7,6 +7,7 @@ import { listConsumers } from './collect';
 /** What is still moving; quiescent when every count is 0. */
 export interface Backlog {
   openOrders: number;
+  queuedStarts: number;
   runningSagas: number;
   unpublished: number;
   consumerPending: number;
@@ -19,6 +20,7 @@ async function backlog(db: Db, jsm: JetStreamManager, temporal: Client, taskQueu
   const running = await temporal.workflow.count(`ExecutionStatus = "Running" AND TaskQueue = "${taskQueue}"`);
   return {
     openOrders: await one(`SELECT count(*) AS n FROM orders WHERE status NOT IN ('COMPLETED', 'CANCELLED', 'FAILED')`),
+    queuedStarts: await one('SELECT count(*) AS n FROM saga_starts'),
     runningSagas: running.count,
     unpublished: await one('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'),
     consumerPending: consumers.reduce((s, c) => s + c.pending + c.ackPending, 0),

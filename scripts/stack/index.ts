@@ -22,6 +22,7 @@ export { ensureTestServer, type TestServerOptions } from './test-server';
 export { ensureGoTool, GO_TOOLS, goToolNames, type GoToolName } from './tools';
 export { ensurePythonEnv, installedPythonTool } from './python';
 export { chromiumVersion, ensureChromium, findChromium } from './browser';
+export { TEMPORAL_PERSISTENCES, type TemporalPersistence } from './temporal-persistence';
 export { StackError, describeError } from './errors';
 export { formatReport } from './report';
 export {
@@ -39,10 +40,10 @@ const UP: Record<ComponentName, Step> = { postgres: postgresUp, nats: natsUp, te
 const DOWN: Record<ComponentName, Step> = { postgres: postgresDown, nats: natsDown, temporal: temporalDown };
 const STATUS: Record<ComponentName, Step> = { postgres: postgresStatus, nats: natsStatus, temporal: temporalStatus };
 
-function context(config: Config, say: Say): StackContext {
+function context(config: Config, say: Say, opts: StackOptions = {}): StackContext {
   const layout = stackLayout(config);
   ensureBaseDirs(layout);
-  return { config, layout, say };
+  return { config, layout, say, temporalPersistence: opts.temporalPersistence ?? 'tuned' };
 }
 
 function selected(only: readonly ComponentName[] | undefined): ComponentName[] {
@@ -90,7 +91,7 @@ function throwFailures(failures: readonly { name: string; err: unknown }[]): voi
  */
 export async function stackUp(config: Config, opts: StackOptions = {}): Promise<ComponentReport[]> {
   const say = opts.say ?? ((line: string) => console.log(line));
-  const ctx = context(config, say);
+  const ctx = context(config, say, opts);
   const started = Date.now();
   return withStackLock(ctx.layout.runDir, say, async () => {
     const reports = await runAll(selected(opts.only), UP, ctx);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, type ConnectionOptions, type OperatorService } from '@temporalio/client';
 import type { Config } from '../../lib/config';
@@ -12,11 +12,12 @@ import {
   type HostPort,
 } from './addresses';
 import { findExecutable } from './commands';
-import type { StackContext } from './context';
+import { devServerPersistence, type StackContext } from './context';
 import { errorMessage, StackError } from './errors';
 import { goInstall, type GoTool } from './installers';
 import { assertStillRunning, ownedPid, readLogTail, spawnDetached, stopOwned } from './processes';
 import { displayPath, stepLine } from './report';
+import { assertWalMode, persistenceArgs, TUNED_SQLITE_PRAGMAS } from './temporal-persistence';
 import type { ComponentReport, Say } from './types';
 import { waitFor } from './wait';
 
@@ -24,6 +25,7 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
 const PROBE_TIMEOUT_MS = 3_000;
 const RPC_TIMEOUT_MS = 10_000;
+const STORE_PROBE_TIMEOUT_MS = 5_000;
 
 const TEMPORAL_CLI: GoTool = {
   binary: 'temporal',
@@ -180,6 +182,36 @@ export async function ensureSearchAttributes(config: Config, say: Say): Promise<
   }
 }
 
+/**
+ * Whether the server answers a read from its store: describing a workflow that does not exist
+ * must come back NOT_FOUND. A dev server whose SQLite connection got stuck (its driver, modernc
+ * sqlite 1.34.1 in CLI v1.5.1, can leave the one connection permanently "interrupted (9)" after a
+ * statement is cancelled under heavy load) still answers getSystemInfo but times out here.
+ */
+async function storeAnswers(config: Config): Promise<boolean> {
+  try {
+    await withConnection(config, STORE_PROBE_TIMEOUT_MS, (connection) =>
+      connection.workflowService.describeWorkflowExecution({
+        namespace: config.temporal.namespace,
+        execution: { workflowId: 'stack-store-probe' },
+      }),
+    );
+    return true;
+  } catch (err) {
+    return grpcCode(err) === GRPC.NOT_FOUND;
+  }
+}
+
+/**
+ * Whether our dev server is stuck rather than starting: it has run longer than a start takes, and
+ * either fails the probe or does not answer from its store.
+ */
+async function stuck(ctx: StackContext, paths: TemporalPaths, first: TemporalProbe): Promise<boolean> {
+  const runningForMs = Date.now() - statSync(paths.pidFile).mtimeMs;
+  if (first.kind === 'down' || first.kind === 'no-namespace') return runningForMs > READY_TIMEOUT_MS;
+  return first.kind === 'ok' && !(await storeAnswers(ctx.config));
+}
+
 interface TemporalPaths {
   frontend: HostPort;
   ui: HostPort;
@@ -238,8 +270,13 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
     paths.ui.host,
     '--ui-port',
     String(paths.ui.port),
-    '--db-filename',
-    paths.dbFile,
+    ...persistenceArgs(devServerPersistence(ctx), paths.dbFile),
+    // Registered at launch (for a new file), so they are usable before the first start even with
+    // the search attribute cache of the tuned server; ensureSearchAttributes covers older files.
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
+      '--search-attribute',
+      `${name}=${TYPE_NAMES[type]}`,
+    ]),
     '--log-level',
     'warn',
     // Our flags say everything; don't let a TEMPORAL_* variable or ~/.config file meant for the client change the server.
@@ -256,6 +293,14 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
   await waitReady(ctx, paths, () =>
     assertStillRunning('temporal', proc, paths.logFile, () => readLogTail(paths.logFile)),
   );
+  if (devServerPersistence(ctx) === 'tuned') {
+    try {
+      assertWalMode(paths.dbFile, paths.logFile);
+    } catch (err) {
+      await stopOwned('temporal', paths.pidFile, 'temporal', STOP_GRACE_MS);
+      throw err;
+    }
+  }
   return proc.pid;
 }
 
@@ -266,7 +311,12 @@ function report(
   pid?: number,
 ): ComponentReport {
   const details = [`ui ${ctx.config.temporal.uiUrl}`, `namespace ${ctx.config.temporal.namespace}`];
-  if (state !== 'external') details.push(`db ${displayPath(paths.dbFile)}`);
+  const persistence = {
+    tuned: `db ${displayPath(paths.dbFile)} (${existsSync(`${paths.dbFile}-wal`) ? TUNED_SQLITE_PRAGMAS.join(', ') : 'not in WAL mode'})`,
+    untuned: `db ${displayPath(paths.dbFile)} (untuned)`,
+    memory: 'in memory',
+  }[devServerPersistence(ctx)];
+  if (state !== 'external') details.push(persistence);
   return { name: 'temporal', state, address: ctx.config.temporal.address, pid, details };
 }
 
@@ -285,8 +335,15 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
   const first = await probe(ctx.config, paths.frontend);
   let state: ComponentReport['state'];
   let runningPid = pid;
-  if (first.kind === 'ok') {
+  if (pid !== undefined && (await stuck(ctx, paths, first))) {
+    // Ours, long started, but not answering from its store: restart it (its file keeps every workflow).
+    ctx.say(stepLine('temporal', 'restarting', 'our dev server does not answer from its SQLite store (stuck)'));
+    await stopOwned('temporal', paths.pidFile, 'temporal', STOP_GRACE_MS);
+    runningPid = await startServer(ctx, paths);
+    state = 'started';
+  } else if (first.kind === 'ok') {
     state = pid ? 'running' : 'external';
+    if (pid && devServerPersistence(ctx) === 'tuned') warnUnlessWal(ctx, paths);
   } else if (first.kind === 'rejected') {
     throw new StackError(
       `Temporal at ${address} is reachable but refused us: ${first.reason}`,
@@ -312,6 +369,16 @@ export async function temporalUp(ctx: StackContext): Promise<ComponentReport> {
   }
   await ensureSearchAttributes(ctx.config, ctx.say);
   return report(ctx, paths, state, runningPid);
+}
+
+/** A dev server of ours started before the tuning (or by hand) still works: say how to get the fast one. */
+function warnUnlessWal(ctx: StackContext, paths: TemporalPaths): void {
+  try {
+    assertWalMode(paths.dbFile, paths.logFile);
+  } catch (err) {
+    if (!(err instanceof StackError)) throw err;
+    ctx.say(stepLine('temporal', 'WARNING', `${err.message}; restart it: npm run stack:down && npm run stack:up`));
+  }
 }
 
 /** Stops the dev server if we started it (SIGTERM, then SIGKILL after 15 s); its SQLite file stays. */

@@ -1,3 +1,4 @@
+import type { TemporalPersistence } from './temporal-persistence';
 import type { GoToolName } from './tools';
 
 /** The services `stack:up` manages, in start order. */
@@ -46,5 +47,7 @@ export interface StackOptions {
   tools?: readonly GoToolName[];
   /** `up` only: also install the pinned Python tools (scripts/python/requirements.txt) into a cached venv. */
   python?: boolean;
+  /** `up` only: how a Temporal dev server started now keeps its state; `tuned` by default (the bench compares the others). */
+  temporalPersistence?: TemporalPersistence;
   say?: Say;
 }

@@ -135,9 +135,14 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     );
   }
 
+  /** An event as the lists below name it: its type, and its version when that is not 1. */
+  const labelOf = (event: { type: string; dataversion: number }) =>
+    event.dataversion === 1 ? event.type : `${event.type} v${event.dataversion}`;
+
+  /** The order's events once `last` (a label) arrived, sorted by label. */
   async function subjectsOf(orderId: string, last: string): Promise<string[]> {
     await eventually(
-      async () => (events.get(orderId)?.some((e) => e.event.type === last) ? true : undefined),
+      async () => (events.get(orderId)?.some((e) => labelOf(e.event) === last) ? true : undefined),
       30_000,
       `${last} of ${orderId} on JetStream`,
     );
@@ -149,7 +154,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       assert.equal(event.datacontenttype, 'application/json');
       assert.equal(event.subject, orderId);
     }
-    return received.map((e) => e.event.type).sort();
+    return received.map((e) => labelOf(e.event)).sort();
   }
 
   it('completes a checkout: 202 + Location, COMPLETED, catalog prices, stock shipped, every event on JetStream', async () => {
@@ -176,14 +181,20 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
   });
 
   // Each business failure: the saga ends FAILED with its reason, stock is back where it started,
-  // and exactly the events of the steps that ran and their compensations reach JetStream.
+  // and exactly the events of the steps that ran and their compensations reach JetStream, the
+  // order's failure as checkout.order.failed v2 and, during v1's deprecation period, v1 too.
   const failures = [
     {
       title: 'fails OUT_OF_STOCK and leaves stock untouched',
       available: 1,
       order: { quantity: 2, method: 'pm_card_visa', country: 'DE' },
       reason: 'OUT_OF_STOCK',
-      events: ['checkout.order.failed', 'checkout.order.placed', 'inventory.stock.reservation_failed'],
+      events: [
+        'checkout.order.failed',
+        'checkout.order.failed v2',
+        'checkout.order.placed',
+        'inventory.stock.reservation_failed',
+      ],
     },
     {
       title: 'fails PAYMENT_DECLINED, releases the stock, publishes the compensation',
@@ -192,6 +203,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       reason: 'PAYMENT_DECLINED',
       events: [
         'checkout.order.failed',
+        'checkout.order.failed v2',
         'checkout.order.placed',
         'inventory.stock.released',
         'inventory.stock.reserved',
@@ -205,6 +217,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
       reason: 'SHIPPING_UNAVAILABLE',
       events: [
         'checkout.order.failed',
+        'checkout.order.failed v2',
         'checkout.order.placed',
         'inventory.stock.released',
         'inventory.stock.reserved',
@@ -276,6 +289,7 @@ describe('checkout end to end (HTTP in, saga on the Temporal dev server, events 
     assert.deepEqual(await stockOf(db, sku), { available: 4, reserved: 0, shipped: 1 });
     assert.deepEqual(await subjectsOf(refused.json.orderId, 'checkout.order.failed'), [
       'checkout.order.failed',
+      'checkout.order.failed v2',
       'checkout.order.placed',
       'inventory.stock.released',
       'inventory.stock.reserved',

@@ -138,6 +138,7 @@ export async function apiUp(base: string): Promise<void> {
 
 const FILES = {
   api: 'api/server.ts',
+  starter: 'workers/saga-starter.ts',
   worker: 'workers/saga-worker.ts',
   relay: 'workers/relay.ts',
   readModel: 'workers/read-model.ts',
@@ -146,7 +147,7 @@ type Role = keyof typeof FILES;
 type Progress = 'terminal' | 'published' | 'projected';
 
 /**
- * The whole stack as child processes (API, saga worker, relay, read model under the consumer
+ * The whole stack as child processes (API, saga starter, saga worker, relay, read model under the consumer
  * name `consumer`) while two clients place an order every 250 ms each, with ways to watch its
  * progress and to SIGTERM and replace one process at a time. Every SIGTERM is kept in `stops`.
  */

@@ -102,12 +102,14 @@ describe('graceful shutdown under load (real child processes on the real stack)'
     let apiExitMs = 0;
     let apiOutput = '';
     let worker: Stopped;
+    let starter: Stopped;
     const outcomes = (kind: Outcome['kind']) => attempts.filter((a) => a.outcome.kind === kind);
 
     before(async () => {
       const { config, env: childEnv } = await env();
       const base = `http://127.0.0.1:${config.http.port}`;
       const sagaWorker = processes.start('saga-worker', 'workers/saga-worker.ts', { env: childEnv });
+      const sagaStarter = processes.start('saga-starter', 'workers/saga-starter.ts', { env: childEnv });
       const api = processes.start('api', 'api/server.ts', { env: childEnv });
       await apiUp(base);
 
@@ -139,6 +141,7 @@ describe('graceful shutdown under load (real child processes on the real stack)'
       idleAgent.destroy();
 
       await allTerminal(db, accepted(attempts), 90_000);
+      starter = await terminate(sagaStarter);
       worker = await terminate(sagaWorker);
     });
 
@@ -209,6 +212,10 @@ describe('graceful shutdown under load (real child processes on the real stack)'
     it('the saga worker then drains and exits 0 within its grace period', () => {
       assertDrained(worker);
     });
+
+    it('the saga starter then drains and exits 0 within its grace period', () => {
+      assertDrained(starter);
+    });
   });
 
   describe('worker, relay and read model, each SIGTERMed mid-stream and restarted while orders flow', () => {
@@ -239,6 +246,12 @@ describe('graceful shutdown under load (real child processes on the real stack)'
       // Read model: stops pulling, finishes the handlers in flight and the messages it already
       // received, drains; the next one resumes the durable consumer.
       await pipeline.restartTwice('readModel', 'projected', async () => (await pipeline.backlog()).unprojected);
+      // Saga starter: finishes the batch in flight (start, record, commit) and exits; orders
+      // committed meanwhile wait in its queue, and the next one starts them.
+      await pipeline.stop('starter', (ms) => `starter ${ms} ms`);
+      await sleep(2_000);
+      pipeline.restart('starter');
+      await pipeline.advances('terminal', 5, 'the sagas of orders queued while no starter ran to finish');
       // Worker: Worker.shutdown lets in-flight workflow tasks and activities finish.
       openAtWorkerStop = await pipeline.openSagas();
       await pipeline.stop('worker', (ms) => `worker ${ms} ms (${openAtWorkerStop} sagas open at SIGTERM)`);

@@ -7,10 +7,13 @@ import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
 import { systemClock } from '../../lib/runtime';
+import { runSagaStarter } from '../../workers/saga-starter';
 
 /**
- * Runs the real API in this process until `signal` aborts. `base` resolves to its URL once it
- * listens, or rejects if the API fails before that (so a test never waits forever).
+ * Runs the real API in this process until `signal` aborts, with the saga starter that starts the
+ * sagas of the orders it accepts (unless `sagaStarter: false`, to see orders before their saga).
+ * `base` resolves to its URL once it listens, or rejects if the API fails before that (so a test
+ * never waits forever).
  *
  * @example
  * const api = startApi(testConfig({ PORT: '0' }), logger, stop.signal);
@@ -21,12 +24,15 @@ export function startApi(
   config: Config,
   logger: Logger,
   signal: AbortSignal,
+  options: { sagaStarter?: boolean } = {},
 ): { running: Promise<void>; base: Promise<string> } {
   let onListening: (port: number) => void = () => undefined;
   const listening = new Promise<number>((resolve) => {
     onListening = resolve;
   });
-  const running = runApi(config, logger, signal, onListening);
+  const runs = [runApi(config, logger, signal, onListening)];
+  if (options.sagaStarter ?? true) runs.push(runSagaStarter(config, logger, signal));
+  const running = Promise.all(runs).then(() => undefined);
   const failedEarly = running.then(() => {
     throw new Error('the API stopped before it listened');
   });

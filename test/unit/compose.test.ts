@@ -7,6 +7,7 @@ import { Ajv2019 } from 'ajv/dist/2019';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { repoRoot } from '../../lib/config';
+import { TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS } from '../../scripts/stack/temporal-persistence';
 
 interface Service {
   image?: string;
@@ -70,6 +71,7 @@ describe('docker-compose.yml', () => {
       'outbox-relay',
       'postgres',
       'read-model',
+      'saga-starter',
       'saga-worker',
       'temporal',
     ]);
@@ -79,11 +81,22 @@ describe('docker-compose.yml', () => {
     assert.ok(doc.services.nats?.command?.includes('-js'));
   });
 
+  it('runs Temporal with the same tuned persistence as the local stack', () => {
+    const command = doc.services.temporal?.command ?? [];
+    assert.ok(
+      command.some((arg) => arg.startsWith('--db-filename=')),
+      'file-backed',
+    );
+    for (const pragma of TUNED_SQLITE_PRAGMAS) assert.ok(command.includes(`--sqlite-pragma=${pragma}`), pragma);
+    for (const value of TUNED_DYNAMIC_CONFIG) assert.ok(command.includes(`--dynamic-config-value=${value}`), value);
+  });
+
   describe('profile ha: the topology of stack:up --ha', () => {
     const ha = Object.fromEntries(Object.entries(doc.services).filter(([, svc]) => svc.profiles?.includes('ha')));
     const script = (name: string): string => ha[name]?.entrypoint?.join(' ') ?? '';
     const apps = [
       'api-ha',
+      'saga-starter-ha',
       'saga-worker-ha',
       'outbox-relay-ha',
       'audit-subscriber-ha',
@@ -139,7 +152,15 @@ describe('docker-compose.yml', () => {
   });
 
   it('starts every app process after its dependencies, with the documented settings', () => {
-    for (const name of ['api', 'saga-worker', 'outbox-relay', 'audit-subscriber', 'read-model', 'notifications']) {
+    for (const name of [
+      'api',
+      'saga-starter',
+      'saga-worker',
+      'outbox-relay',
+      'audit-subscriber',
+      'read-model',
+      'notifications',
+    ]) {
       const svc = doc.services[name];
       assert.ok(svc, name);
       assert.deepEqual(Object.keys(svc.depends_on ?? {}).sort(), ['migrate', 'nats', 'postgres', 'temporal']);

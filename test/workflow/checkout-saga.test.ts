@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { before, describe, it } from 'node:test';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../domain/errors';
 import type { CheckoutInput, CheckoutState } from '../../domain/order';
@@ -108,24 +108,54 @@ describe('checkoutSaga (time-skipping, mocked activities)', () => {
     ]);
   });
 
-  it('compensates every step that may have happened when a step fails unexpectedly, and fails the execution', async () => {
-    const { calls } = await withSaga(
-      { shipOrder: businessFailure(ErrorType.STEP_ALREADY_COMPENSATED) },
-      input(),
-      async (handle) => {
-        await assert.rejects(handle.result());
-        const state = await handle.query(getStateQuery);
-        assert.equal(state.status, 'FAILED');
-      },
+  describe('a step failing unexpectedly (not a business failure)', () => {
+    let outcome: { calls: string[]; state: CheckoutState; failure: unknown };
+    before(async () => {
+      const { value, calls } = await withSaga(
+        { shipOrder: businessFailure(ErrorType.STEP_ALREADY_COMPENSATED) },
+        input(),
+        async (handle) => {
+          const failure = await handle.result().then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          return { failure, state: await handle.query(getStateQuery) };
+        },
+      );
+      outcome = { ...value, calls };
+    });
+
+    it('compensates every step that may have happened, then finalizes the order FAILED with INTERNAL_ERROR', () => {
+      assert.deepEqual(outcome.calls, [
+        'reserveStock',
+        'chargePayment',
+        'shipOrder',
+        'cancelShipment',
+        'refundPayment',
+        'releaseStock',
+        'finalizeOrder:FAILED:INTERNAL_ERROR',
+      ]);
+    });
+
+    it('ends FAILED with failureReason INTERNAL_ERROR in its state', () => {
+      assert.equal(outcome.state.status, 'FAILED');
+      assert.equal(outcome.state.failureReason, 'INTERNAL_ERROR');
+    });
+
+    it('still fails the execution, so an operator sees it in the Web UI', () => {
+      assert.ok(outcome.failure instanceof WorkflowFailedError, `the result rejects (${String(outcome.failure)})`);
+    });
+  });
+
+  it('an order cancelled before its saga started: the first step does nothing, nothing is undone, CANCELLED', async () => {
+    const { state, calls } = await runSaga({ reserveStock: businessFailure(ErrorType.ORDER_CANCELLED_BEFORE_START) });
+    assert.equal(state.status, 'CANCELLED');
+    assert.equal(state.failureReason, undefined);
+    assert.deepEqual(calls, ['reserveStock', 'finalizeOrder:CANCELLED']);
+    assert.deepEqual(
+      state.steps.map((s) => `${s.name}:${s.state}`),
+      ['reserveStock:FAILED', 'chargePayment:SKIPPED', 'shipOrder:SKIPPED'],
     );
-    assert.deepEqual(calls, [
-      'reserveStock',
-      'chargePayment',
-      'shipOrder',
-      'cancelShipment',
-      'refundPayment',
-      'releaseStock',
-    ]);
   });
 
   /** A promise the test resolves when it wants a mocked activity to finish. */

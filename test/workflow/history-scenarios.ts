@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ErrorType } from '../../domain/errors';
 import type { CheckoutInput } from '../../domain/order';
@@ -30,6 +30,19 @@ const endsAs = (status: string, failureReason?: string) => async (handle: Workfl
   assert.equal(state.status, status);
   assert.equal(state.failureReason, failureReason);
 };
+
+/** The execution fails (an unexpected failure) after the order ended `status` with `failureReason`. */
+const failsAfterEnding =
+  (status: string, failureReason: string) => async (handle: WorkflowHandle<typeof checkoutSaga>) => {
+    const failure = await handle.result().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(failure instanceof WorkflowFailedError, `the execution fails (${String(failure)})`);
+    const state = await handle.query(getStateQuery);
+    assert.equal(state.status, status);
+    assert.equal(state.failureReason, failureReason);
+  };
 
 /** Every path of the saga whose history is kept as a replay fixture. */
 export const HISTORY_SCENARIOS: HistoryScenario[] = [
@@ -103,5 +116,19 @@ export const HISTORY_SCENARIOS: HistoryScenario[] = [
     },
     input: () => sagaInput({ compensationAlertAfterMs: 60_000 }),
     drive: endsAs('FAILED', 'SHIPPING_UNAVAILABLE'),
+  },
+  {
+    // v3 (INTERNAL_ERROR_PATCH): compensated, then finalized FAILED/INTERNAL_ERROR, execution failed.
+    name: 'unexpected-failure',
+    script: { shipOrder: businessFailure(ErrorType.STEP_ALREADY_COMPENSATED) },
+    input: () => sagaInput(),
+    drive: failsAfterEnding('FAILED', 'INTERNAL_ERROR'),
+  },
+  {
+    // v3: the order was cancelled in the database before the saga started; the first step says so.
+    name: 'cancelled-before-start',
+    script: { reserveStock: businessFailure(ErrorType.ORDER_CANCELLED_BEFORE_START) },
+    input: () => sagaInput(),
+    drive: endsAs('CANCELLED'),
   },
 ];
