@@ -12,6 +12,7 @@ import { drainBudgetMs, untilAborted } from '../lib/shutdown';
 import { connectWhenReachable } from '../lib/connect-retry';
 import { createWorkerConnection, isTemporalUnreachable, tracingWorkerOptions } from '../lib/temporal';
 import { temporalLogger } from '../lib/temporal-logger';
+import { encryptedDataConverter } from '../lib/payload-codec';
 import type { Tracing } from '../lib/tracing';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -53,6 +54,7 @@ export async function runSagaWorker(
       taskQueue: config.temporal.taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       activities,
+      dataConverter: encryptedDataConverter(config.temporal.payloadKeys),
       ...tracingWorkerOptions(tracing),
       // Within the process's own deadline, so cancelled activities are reported before it exits.
       shutdownGraceTime: drainBudgetMs(durationToMs(config.shutdown.gracePeriod)),

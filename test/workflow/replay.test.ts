@@ -6,6 +6,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../workers/saga-worker';
 import { HISTORIES_DIR } from './histories-dir';
+import { testDataConverter } from '../support/payload-keys';
 
 /**
  * Every recorded history (every path, every workflow version still possibly running) replays
@@ -28,7 +29,10 @@ describe('checkoutSaga replays every recorded history', () => {
     }));
     const failures: string[] = [];
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: WORKFLOWS_PATH, dataConverter: testDataConverter() },
+      histories,
+    )) {
       replayed += 1;
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
