@@ -49,14 +49,21 @@ const serviceTokenEntry = z.string().transform((entry, ctx): { token: string; sc
 const payloadKeyEntry = z.string().transform((entry, ctx): { id: string; key: Buffer } => {
   const eq = entry.indexOf('=');
   const id = eq < 0 ? '' : entry.slice(0, eq);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
-    ctx.addIssue({ code: 'custom', message: 'each payload key is <id>=<base64 key>, the id of letters, digits, ., _ or -' });
+  // A key pasted without its id splits at its base64 padding: ids are short, so it is never echoed.
+  if (!/^[A-Za-z0-9._-]{1,32}$/.test(id) || eq === entry.length - 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'each payload key is <id>=<base64 key>, the id of up to 32 letters, digits, ., _ or -',
+    });
     return z.NEVER;
   }
   const text = entry.slice(eq + 1);
   const key = Buffer.from(text, 'base64');
   if (key.length !== 32 || key.toString('base64') !== text) {
-    ctx.addIssue({ code: 'custom', message: `key ${id}: expected exactly 32 bytes in base64 (openssl rand -base64 32)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `key ${id}: expected exactly 32 bytes in base64 (openssl rand -base64 32)`,
+    });
     return z.NEVER;
   }
   return { id, key };

@@ -57,12 +57,15 @@ export class EncryptionCodec implements PayloadCodec {
     this.current = { id: settings.currentKeyId, key: current };
   }
 
-  encode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(payloads.map((p) => this.encrypt(p)));
+  // async: a failure must reject the promise, never throw at the caller synchronously.
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => this.encrypt(p));
   }
 
-  decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(payloads.map((p) => this.decrypt(p)));
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => this.decrypt(p));
   }
 
   private encrypt(payload: Payload): Payload {
@@ -99,7 +102,10 @@ export class EncryptionCodec implements PayloadCodec {
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     let plain: Buffer;
     try {
-      plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      plain = Buffer.concat([
+        decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
     } catch (err) {
       throw new PayloadDecryptionError(
         `payload under key ${keyId} failed authentication: it was changed, or key ${keyId} is not the key it was written with`,

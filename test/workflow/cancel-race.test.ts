@@ -43,7 +43,12 @@ async function raceCancelAgainstLastStep(env: TestWorkflowEnvironment): Promise<
     calls,
   );
   const dataConverter = testDataConverter();
-  const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, dataConverter });
+  const activityWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    activities,
+    dataConverter,
+  });
   // No cache: the next workflow task goes to whichever workflow worker polls, not a sticky queue.
   const workflowWorker = () =>
     Worker.create({

@@ -6,6 +6,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../workers/saga-worker';
 import { HISTORIES_DIR } from './histories-dir';
+import { plainPayloadPaths } from './history-payloads';
 import { testDataConverter } from '../support/payload-keys';
 
 /**
@@ -20,6 +21,13 @@ describe('checkoutSaga replays every recorded history', () => {
 
   it('has histories of every path to replay', () => {
     assert.ok(files.length >= 4, `found ${files.length} histories in ${HISTORIES_DIR}`);
+  });
+
+  it('holds customer data only encrypted: every payload a codec sees is binary/encrypted', () => {
+    const plain = files.flatMap((file) =>
+      plainPayloadPaths(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'))).map((p) => `${file}: ${p}`),
+    );
+    assert.deepEqual(plain, [], 'run `npm run histories:encrypt`');
   });
 
   it('replays each without a determinism error', async () => {
