@@ -58,12 +58,10 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   // async: a failure must reject the promise, never throw at the caller synchronously.
-  // eslint-disable-next-line @typescript-eslint/require-await
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => this.encrypt(p));
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => this.decrypt(p));
   }

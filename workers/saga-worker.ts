@@ -59,7 +59,17 @@ export async function runSagaWorker(
       // Within the process's own deadline, so cancelled activities are reported before it exits.
       shutdownGraceTime: drainBudgetMs(durationToMs(config.shutdown.gracePeriod)),
     });
-    logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'saga worker running');
+    const { keys, currentKeyId } = config.temporal.payloadKeys;
+    // Key ids (never keys): a worker that cannot read a saga names the id it lacks; this says which it has.
+    logger.info(
+      {
+        taskQueue: config.temporal.taskQueue,
+        namespace: config.temporal.namespace,
+        payloadKeys: keys.map((k) => k.id),
+        currentPayloadKey: currentKeyId,
+      },
+      'saga worker running',
+    );
     // Temporal's runtime also calls Worker.shutdown on SIGINT/SIGTERM, but only for workers already
     // running: a signal received during Worker.create (bundling takes seconds) must still stop
     // this one, so the promise resolves at once for an already aborted signal.
