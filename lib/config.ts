@@ -166,10 +166,7 @@ export const DEV_API_TOKEN = 'dev-token-change-me-0000';
 /** Webhook secret used when PAYMENT_WEBHOOK_SECRET is unset outside production (the simulated provider's). */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-webhook-secret-change-me-0000';
 
-/**
- * Payload key used when PAYLOAD_KEYS is unset outside production. It is public (it is in this
- * file), so it protects nothing: it only makes the codec run everywhere, exactly as in production.
- */
+/** Payload key used when PAYLOAD_KEYS is unset outside production: public, so it protects nothing. */
 export const DEV_PAYLOAD_KEY = { id: 'dev', key: Buffer.from('checkout-saga-dev-payload-key-00', 'utf8') } as const;
 
 /** Raised for an invalid environment; the message names every bad variable and why. */
