@@ -229,7 +229,8 @@ function codecConfig(env: z.infer<typeof envSchema>) {
   }
   const ownUrl = `http://${env.CODEC_SERVER_HOST}:${env.CODEC_SERVER_PORT}/codec`;
   return {
-    payloadKeys: { keys, currentKeyId: current, usingDevKey: env.PAYLOAD_KEYS === undefined },
+    // By value, not by absence: docker-compose.yml passes the public key explicitly.
+    payloadKeys: { keys, currentKeyId: current, usingDevKey: keys.every((k) => k.key.equals(DEV_PAYLOAD_KEY.key)) },
     codecServer: {
       host: env.CODEC_SERVER_HOST,
       port: env.CODEC_SERVER_PORT,

@@ -91,6 +91,8 @@ describe('payload key configuration', () => {
     );
     assert.equal(c.temporal.payloadKeys.currentKeyId, 'new');
     assert.equal(c.temporal.payloadKeys.usingDevKey, false);
+    const devByValue = loadConfig({ PAYLOAD_KEYS: `dev=${DEV_PAYLOAD_KEY.key.toString('base64')}` });
+    assert.equal(devByValue.temporal.payloadKeys.usingDevKey, true, 'the public key is public however it is given');
     assert.throws(() => loadConfig({ PAYLOAD_KEYS: `a=${b64()},b=${b64()}` }), /PAYLOAD_KEY_CURRENT: required/);
     assert.throws(() => loadConfig({ PAYLOAD_KEYS: `a=${b64()}`, PAYLOAD_KEY_CURRENT: 'b' }), /no key b/);
     assert.throws(() => loadConfig({ PAYLOAD_KEYS: `a=${b64()},a=${b64()}` }), /key id a appears twice/);
