@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { ConfigError, DEV_PAYLOAD_KEY, loadConfig } from '../../lib/config';
+import { ConfigError, DEV_PAYLOAD_KEY, loadConfig, repoRoot } from '../../lib/config';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA, PayloadDecryptionError } from '../../lib/payload-codec';
 
 const key = () => ({ key: randomBytes(32) });
@@ -108,5 +109,29 @@ describe('payload key configuration', () => {
         !err.message.includes(short),
     );
     assert.throws(() => loadConfig({ PAYLOAD_KEYS: b64() }), /<id>=<base64 key>/);
+  });
+});
+
+describe('saga worker start-up with bad payload keys', () => {
+  const startWorker = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'workers/saga-worker.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+  it('exits 2 before connecting, naming the key id and never the key, for a key of the wrong length', () => {
+    const short = randomBytes(24).toString('base64');
+    const r = startWorker({ PAYLOAD_KEYS: `2026-q4=${short}` });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /PAYLOAD_KEYS\.0: key 2026-q4: expected exactly 32 bytes/);
+    assert.ok(!r.stderr.includes(short) && !r.stdout.includes(short), 'the key is never printed');
+  });
+
+  it('exits 2 in production when no key is configured', () => {
+    const r = startWorker({ NODE_ENV: 'production', API_TOKENS: 'a'.repeat(16), PAYLOAD_KEYS: '' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /PAYLOAD_KEYS/);
   });
 });
