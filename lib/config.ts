@@ -227,8 +227,7 @@ function codecConfig(env: z.infer<typeof envSchema>) {
       `Invalid configuration:\n  PAYLOAD_KEY_CURRENT: ${current === undefined ? 'required when PAYLOAD_KEYS holds several keys' : `no key ${current} in PAYLOAD_KEYS`} (ids: ${ids.join(', ')})`,
     );
   }
-  const reachable = env.CODEC_SERVER_HOST === '0.0.0.0' ? '127.0.0.1' : env.CODEC_SERVER_HOST;
-  const ownUrl = `http://${reachable}:${env.CODEC_SERVER_PORT}/codec`;
+  const ownUrl = `http://${env.CODEC_SERVER_HOST.replace(/^0\.0\.0\.0$/, '127.0.0.1')}:${env.CODEC_SERVER_PORT}/codec`;
   return {
     // By value, not by absence: docker-compose.yml passes the public key explicitly.
     payloadKeys: { keys, currentKeyId: current, usingDevKey: keys.every((k) => k.key.equals(DEV_PAYLOAD_KEY.key)) },
