@@ -34,6 +34,10 @@ function warnAboutDevSettings(config: Config, logger: Logger): void {
     logger.warn('PAYMENT_WEBHOOK_SECRET is not set: using the development secret (never do this in production)');
   if (config.webhooks.paymentSecrets.length === 0)
     logger.warn('PAYMENT_WEBHOOK_SECRET is not set: every payment provider notification is refused');
+  if (config.temporal.payloadKeys.usingDevKey)
+    logger.warn(
+      'PAYLOAD_KEYS is not set: saga payloads are encrypted with the public development key (never do this in production)',
+    );
   if (!config.auth.jwt) logger.info('AUTH_JWKS_URL is not set: only the service tokens of API_TOKENS are accepted');
 }
 

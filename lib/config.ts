@@ -45,6 +45,30 @@ const serviceTokenEntry = z.string().transform((entry, ctx): { token: string; sc
   return { token, scopes: scopes.filter(isScope) };
 });
 
+/** One `PAYLOAD_KEYS` entry, `<id>=<base64 of 32 bytes>`; messages name the entry by its id, never its key. */
+const payloadKeyEntry = z.string().transform((entry, ctx): { id: string; key: Buffer } => {
+  const eq = entry.indexOf('=');
+  const id = eq < 0 ? '' : entry.slice(0, eq);
+  // A key pasted without its id splits at its base64 padding: ids are short, so it is never echoed.
+  if (!/^[A-Za-z0-9._-]{1,32}$/.test(id) || eq === entry.length - 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'each payload key is <id>=<base64 key>, the id of up to 32 letters, digits, ., _ or -',
+    });
+    return z.NEVER;
+  }
+  const text = entry.slice(eq + 1);
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== text) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `key ${id}: expected exactly 32 bytes in base64 (openssl rand -base64 32)`,
+    });
+    return z.NEVER;
+  }
+  return { id, key };
+});
+
 /** A write quota: `off`, or `<requests>/<window>` with a window of whole seconds (e.g. `60/1m`). */
 const ratePolicy = z
   .string()
@@ -82,6 +106,15 @@ const envSchema = z.object({
   TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
   API_TOKENS: csv.pipe(z.array(serviceTokenEntry)).optional(),
+  // Keys of the payload codec (AES-256-GCM): every one decodes, the current one encodes.
+  PAYLOAD_KEYS: csv.pipe(z.array(payloadKeyEntry).min(1)).optional(),
+  PAYLOAD_KEY_CURRENT: z.string().min(1).optional(),
+  CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
+  CODEC_SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(8089),
+  // The URL browsers reach the codec server at (a proxy in front of it); default: its own address.
+  CODEC_SERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Origins of the Web UIs allowed to call it; default: TEMPORAL_UI_URL's.
+  CODEC_CORS_ORIGINS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).optional(),
   // OpenID Connect access tokens (customers and other clients); all three or none.
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of a JWKS' }).optional(),
   AUTH_ISSUER: z.string().min(1).optional(),
@@ -133,6 +166,9 @@ export const DEV_API_TOKEN = 'dev-token-change-me-0000';
 /** Webhook secret used when PAYMENT_WEBHOOK_SECRET is unset outside production (the simulated provider's). */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'dev-webhook-secret-change-me-0000';
 
+/** Payload key used when PAYLOAD_KEYS is unset outside production: public, so it protects nothing. */
+export const DEV_PAYLOAD_KEY = { id: 'dev', key: Buffer.from('checkout-saga-dev-payload-key-00', 'utf8') } as const;
+
 /** Raised for an invalid environment; the message names every bad variable and why. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -172,6 +208,39 @@ function accessConfig(env: z.infer<typeof envSchema>) {
   };
 }
 
+/** The payload codec's keys (`keys`, `currentKeyId`) and where its codec server listens. */
+function codecConfig(env: z.infer<typeof envSchema>) {
+  if (env.NODE_ENV === 'production' && env.PAYLOAD_KEYS === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  PAYLOAD_KEYS: required in production (<id>=<base64 32-byte key>, comma-separated)',
+    );
+  }
+  const keys = env.PAYLOAD_KEYS ?? [{ id: DEV_PAYLOAD_KEY.id, key: Buffer.from(DEV_PAYLOAD_KEY.key) }];
+  const ids = keys.map((k) => k.id);
+  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (duplicate !== undefined) {
+    throw new ConfigError(`Invalid configuration:\n  PAYLOAD_KEYS: key id ${duplicate} appears twice`);
+  }
+  const current = env.PAYLOAD_KEY_CURRENT ?? (keys.length === 1 ? keys[0]?.id : undefined);
+  if (current === undefined || !ids.includes(current)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  PAYLOAD_KEY_CURRENT: ${current === undefined ? 'required when PAYLOAD_KEYS holds several keys' : `no key ${current} in PAYLOAD_KEYS`} (ids: ${ids.join(', ')})`,
+    );
+  }
+  const ownUrl = `http://${env.CODEC_SERVER_HOST.replace(/^0\.0\.0\.0$/, '127.0.0.1')}:${env.CODEC_SERVER_PORT}/codec`;
+  return {
+    // By value, not by absence: docker-compose.yml passes the public key explicitly.
+    payloadKeys: { keys, currentKeyId: current, usingDevKey: keys.every((k) => k.key.equals(DEV_PAYLOAD_KEY.key)) },
+    codecServer: {
+      host: env.CODEC_SERVER_HOST,
+      port: env.CODEC_SERVER_PORT,
+      /** What the Web UI is given as its codec endpoint (`/encode` and `/decode` are appended). */
+      url: (env.CODEC_SERVER_URL ?? ownUrl).replace(/\/$/, ''),
+      corsOrigins: env.CODEC_CORS_ORIGINS?.map((u) => new URL(u).origin) ?? [new URL(env.TEMPORAL_UI_URL).origin],
+    },
+  };
+}
+
 function buildConfig(env: z.infer<typeof envSchema>) {
   const cacheDir = env.STACK_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'checkout-saga');
   if (env.NODE_ENV === 'production' && !env.API_TOKENS?.length) {
@@ -182,6 +251,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
   if (env.NODE_ENV === 'production' && env.CRASH_POINTS.length > 0) {
     throw new ConfigError('Invalid configuration:\n  CRASH_POINTS: a test-only setting, refused in production');
   }
+  const codec = codecConfig(env);
   return {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
@@ -205,7 +275,10 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       tlsKeyFile: env.TEMPORAL_TLS_KEY_FILE,
       uiUrl: env.TEMPORAL_UI_URL,
       testServerPath: env.TEMPORAL_TEST_SERVER_PATH,
+      /** Every client and worker encrypts payloads with these (lib/temporal.ts). */
+      payloadKeys: codec.payloadKeys,
     },
+    codecServer: codec.codecServer,
     ...accessConfig(env),
     tracing: {
       exporter: env.OTEL_TRACES_EXPORTER,

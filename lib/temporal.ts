@@ -9,6 +9,7 @@ import {
 } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from './config';
+import { encryptedDataConverter } from './payload-codec';
 import type { Tracing } from './tracing';
 
 async function tlsOptions(config: Config['temporal']): Promise<ConnectionOptions['tls']> {
@@ -21,7 +22,8 @@ async function tlsOptions(config: Config['temporal']): Promise<ConnectionOptions
 
 /**
  * A Temporal client for the configured address, namespace and credentials (local dev server,
- * a self-hosted cluster with mTLS, or Temporal Cloud with an API key). With `lazy`, it does not
+ * a self-hosted cluster with mTLS, or Temporal Cloud with an API key), encrypting payloads
+ * with the configured keys. With `lazy`, it does not
  * check that the server answers.
  *
  * @example
@@ -42,6 +44,8 @@ export async function createTemporalClient(
   return new Client({
     connection,
     namespace: config.namespace,
+    // Customer data is encrypted before it leaves the process (lib/payload-codec.ts).
+    dataConverter: encryptedDataConverter(config.payloadKeys),
     interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
 }

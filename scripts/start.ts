@@ -35,6 +35,8 @@ const processes: Record<string, string[]> = {
   'saga-worker': [join('workers', 'saga-worker.ts')],
   'outbox-relay': [join('workers', 'relay.ts')],
   ...Object.fromEntries(SUBSCRIBERS.map((s) => [s.name, [join('workers', 'subscriber-host.ts'), s.name]])),
+  // The Web UI decodes saga payloads through it (the dev server's --ui-codec-endpoint).
+  'codec-server': [join('workers', 'codec-server.ts')],
   // Last, so the metrics ports of the others stay where they were before it existed.
   'saga-starter': [join('workers', 'saga-starter.ts')],
 };
@@ -44,7 +46,8 @@ const metricsAddresses = new Map<string, string>(
   config.metrics.basePort === 0
     ? []
     : Object.keys(processes)
-        .filter((name) => name !== 'api')
+        // The API serves /metrics on its own port; the codec server holds keys and nothing else.
+        .filter((name) => name !== 'api' && name !== 'codec-server')
         .map((name, i) => [name, `${metricsHost}:${config.metrics.basePort + i}`]),
 );
 const children = new Map<string, ChildProcess>();
@@ -85,6 +88,7 @@ checkout-saga is running${ha ? ' on the HA stack (npm run stack:status -- --ha)'
   API               http://${host}:${config.http.port}
   API docs          http://${host}:${config.http.port}/docs  (OpenAPI: /openapi.json)
   Temporal Web UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
+  Codec server      ${config.codecServer.url}  (${config.temporal.payloadKeys.usingDevKey ? 'development key: the UI decodes without a token' : 'bearer token with checkout:any'})
   Bearer token      ${config.api.usingDevToken ? 'dev-token-change-me-0000 (set API_TOKENS to choose your own)' : 'one of API_TOKENS'}
   Metrics           http://${host}:${config.http.port}/metrics (api)${metricsLines}
 Ctrl-C stops the application (in-flight work drains); \`npm run stack:down${ha ? ' -- --ha' : ''}\` stops the stack.

@@ -12,6 +12,7 @@ import { drainBudgetMs, untilAborted } from '../lib/shutdown';
 import { connectWhenReachable } from '../lib/connect-retry';
 import { createWorkerConnection, isTemporalUnreachable, tracingWorkerOptions } from '../lib/temporal';
 import { temporalLogger } from '../lib/temporal-logger';
+import { encryptedDataConverter } from '../lib/payload-codec';
 import type { Tracing } from '../lib/tracing';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -53,11 +54,22 @@ export async function runSagaWorker(
       taskQueue: config.temporal.taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       activities,
+      dataConverter: encryptedDataConverter(config.temporal.payloadKeys),
       ...tracingWorkerOptions(tracing),
       // Within the process's own deadline, so cancelled activities are reported before it exits.
       shutdownGraceTime: drainBudgetMs(durationToMs(config.shutdown.gracePeriod)),
     });
-    logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'saga worker running');
+    const { keys, currentKeyId } = config.temporal.payloadKeys;
+    // Key ids (never keys): a worker that cannot read a saga names the id it lacks; this says which it has.
+    logger.info(
+      {
+        taskQueue: config.temporal.taskQueue,
+        namespace: config.temporal.namespace,
+        payloadKeys: keys.map((k) => k.id),
+        currentPayloadKey: currentKeyId,
+      },
+      'saga worker running',
+    );
     // Temporal's runtime also calls Worker.shutdown on SIGINT/SIGTERM, but only for workers already
     // running: a signal received during Worker.create (bundling takes seconds) must still stop
     // this one, so the promise resolves at once for an already aborted signal.

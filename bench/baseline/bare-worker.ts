@@ -4,6 +4,7 @@ import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { runIfMain } from '../../lib/main';
 import { untilAborted } from '../../lib/shutdown';
+import { encryptedDataConverter } from '../../lib/payload-codec';
 import { createWorkerConnection } from '../../lib/temporal';
 import { bareActivities } from './bare-activities';
 import { BARE_TASK_QUEUE } from './bare-workflow';
@@ -26,6 +27,8 @@ export async function runBareWorker(config: Config, logger: Logger, signal: Abor
       taskQueue: BARE_TASK_QUEUE,
       workflowsPath: WORKFLOWS_PATH,
       activities: bareActivities,
+      // Same codec cost as the saga worker, so the baseline compares like with like.
+      dataConverter: encryptedDataConverter(config.temporal.payloadKeys),
     });
     logger.info({ taskQueue: BARE_TASK_QUEUE }, 'bare worker running');
     await worker.runUntil(untilAborted(signal));

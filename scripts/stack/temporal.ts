@@ -277,6 +277,10 @@ async function startServer(ctx: StackContext, paths: TemporalPaths): Promise<num
       '--search-attribute',
       `${name}=${TYPE_NAMES[type]}`,
     ]),
+    // The UI decodes payloads through the project's codec server (workers/codec-server.ts);
+    // without it every saga's input shows as binary/encrypted.
+    '--ui-codec-endpoint',
+    ctx.config.codecServer.url,
     '--log-level',
     'warn',
     // Our flags say everything; don't let a TEMPORAL_* variable or ~/.config file meant for the client change the server.

@@ -1,6 +1,7 @@
 /**
  * The Temporal Web UI as an operator uses it: find a finished checkout in the workflows list by
- * the OrderStatus search attribute, open it, and read its steps in the event history. Runs
+ * the OrderStatus search attribute, open it, read its steps in the event history, and its input
+ * decoded through the codec server (the dev server's --ui-codec-endpoint). Runs
  * against the stack's real Temporal dev server with Debian's Chromium
  * (`npm run stack:up -- --browser`). Screenshots go to test-results/web-ui/.
  */
@@ -14,6 +15,7 @@ import { checkoutWorkflowId } from '../../domain/order';
 import { repoRoot, type Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { createTemporalClient } from '../../lib/temporal';
+import { runCodecServer } from '../../workers/codec-server';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
 import { findChromium } from '../../scripts/stack/browser';
@@ -28,6 +30,8 @@ const STEPS = ['reserveStock', 'chargePayment', 'shipOrder'] as const;
 // The UI is a SPA that fetches after first paint; on a cold CI machine the first load of its
 // bundle plus the first visibility query can take several seconds, so waits are generous.
 const UI_TIMEOUT_MS = 30_000;
+/** The shipping address line test/support/api.ts gives every order: customer data the codec hides. */
+const ADDRESS_LINE = '1 Main St';
 
 describe('Temporal Web UI (real dev server, headless Chromium)', () => {
   let config: Config;
@@ -65,6 +69,11 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
     const api = startApi(config, logger, components.signal);
     components.add(api.running, runSagaWorker(config, logger, components.signal));
     components.add(runRelay(config, logger, components.signal));
+    // On the port `stack up` gave the dev server's UI as its codec endpoint (CODEC_SERVER_PORT).
+    let codecListening: () => void = () => undefined;
+    const codecReady = new Promise<void>((resolve) => (codecListening = resolve));
+    components.add(runCodecServer(config, logger, components.signal, () => codecListening()));
+    await Promise.race([codecReady, components.stoppedEarly()]);
     base = await Promise.race([api.base, components.stoppedEarly()]);
 
     // A SKU of our own, so stock left by other tests can never make this order fail.
@@ -211,6 +220,30 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
       await page
         .getByTestId('event-summary-table')
         .screenshot({ path: join(SCREENSHOTS, 'workflow-history-events.png') });
+    });
+  });
+
+  it("shows the saga's input decoded through the codec server, while Temporal stores it encrypted", async () => {
+    await withFailureScreenshot('workflow-input', async () => {
+      const client = await createTemporalClient(config.temporal);
+      try {
+        const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
+        const stored = events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+        const encoding = Buffer.from(stored?.metadata?.encoding ?? []).toString('utf8');
+        assert.equal(encoding, 'binary/encrypted', 'the server holds the input encrypted');
+        assert.ok(
+          !Buffer.from(stored?.data ?? [])
+            .toString('latin1')
+            .includes(ADDRESS_LINE),
+        );
+      } finally {
+        await client.connection.close();
+      }
+      await page.goto(new URL(historyPath(), config.temporal.uiUrl).toString());
+      await page.getByTestId('workflow-id-heading').filter({ hasText: workflowId }).waitFor({ state: 'visible' });
+      // The UI asks the codec server, then renders the decoded JSON of Input and Results.
+      await page.getByText(ADDRESS_LINE).first().waitFor({ state: 'visible' });
+      await page.screenshot({ path: join(SCREENSHOTS, 'workflow-input-decoded.png'), fullPage: true });
     });
   });
 });

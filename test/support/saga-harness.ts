@@ -8,6 +8,7 @@ import type { ErrorType } from '../../domain/errors';
 import { checkoutWorkflowId, type CheckoutInput } from '../../domain/order';
 import { WORKFLOWS_PATH } from '../../workers/saga-worker';
 import { checkoutSaga } from '../../workflows/checkout-saga';
+import { testDataConverter } from './payload-keys';
 
 export type Step = keyof CheckoutActivities;
 /** Per-test behaviour of mocked activities: an override per activity name. */
@@ -87,6 +88,7 @@ export async function withSaga<T>(
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: mockActivities(script, calls),
+    dataConverter: testDataConverter(),
   });
   const value = await worker.runUntil(async () =>
     body(

@@ -4,6 +4,7 @@ import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import proto from '@temporalio/proto';
 import { loadConfig, type Config } from '../../lib/config';
+import { testDataConverter } from './payload-keys';
 
 /** Version of the Java time-skipping test server the stack scripts install (scripts/test-server/pom.xml). */
 export const TEST_SERVER_VERSION = '1.38.0';
@@ -39,9 +40,11 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   const config = loadConfig();
   const path = testServerPath(config);
   const env = await startWithRetry(() =>
-    TestWorkflowEnvironment.createTimeSkipping(
-      path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
-    ),
+    TestWorkflowEnvironment.createTimeSkipping({
+      ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}),
+      // Encrypted like production, with the test key, so recorded histories hold no plaintext.
+      client: { dataConverter: testDataConverter() },
+    }),
   );
   // The saga upserts these; a server that does not know them fails every workflow task.
   await env.connection.operatorService.addSearchAttributes({

@@ -15,6 +15,9 @@ const errorOf = (env: Record<string, string>): string => {
   assert.fail('expected a ConfigError');
 };
 
+/** A production configuration needs payload keys; any 32 bytes do here. */
+const PRODUCTION_KEY = `k1=${Buffer.alloc(32, 7).toString('base64')}`;
+
 describe('access configuration', () => {
   it('gives a plain API token every scope, and a token:scope+scope entry only those', () => {
     const c = loadConfig({ API_TOKENS: 'aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb:checkout:read+checkout:any' });
@@ -58,10 +61,13 @@ describe('access configuration', () => {
 
   it('uses the development webhook secret outside production only, and several secrets when given', () => {
     assert.deepEqual(loadConfig({}).webhooks, { paymentSecrets: [DEV_PAYMENT_WEBHOOK_SECRET], usingDevSecret: true });
-    assert.deepEqual(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'aaaaaaaaaaaaaaaa' }).webhooks, {
-      paymentSecrets: [],
-      usingDevSecret: false,
-    });
+    assert.deepEqual(
+      loadConfig({ NODE_ENV: 'production', API_TOKENS: 'aaaaaaaaaaaaaaaa', PAYLOAD_KEYS: PRODUCTION_KEY }).webhooks,
+      {
+        paymentSecrets: [],
+        usingDevSecret: false,
+      },
+    );
     const rotating = loadConfig({ PAYMENT_WEBHOOK_SECRET: 'whsec-new-0123456789,whsec-old-0123456789' });
     assert.deepEqual(rotating.webhooks.paymentSecrets, ['whsec-new-0123456789', 'whsec-old-0123456789']);
     assert.match(errorOf({ PAYMENT_WEBHOOK_SECRET: 'short' }), /PAYMENT_WEBHOOK_SECRET\.0: each webhook secret/);

@@ -65,6 +65,7 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(defaults.map(([name]) => name).sort(), [
       'api',
       'audit-subscriber',
+      'codec-server',
       'migrate',
       'nats',
       'notifications',
@@ -79,6 +80,7 @@ describe('docker-compose.yml', () => {
       assert.ok(doc.services[infra]?.healthcheck, `${infra} has a healthcheck`);
     assert.ok(doc.services.temporal?.command?.includes('--search-attribute=OrderStatus=Keyword'));
     assert.ok(doc.services.nats?.command?.includes('-js'));
+    assert.ok(doc.services.temporal?.command?.includes('--ui-codec-endpoint=http://localhost:8089/codec'));
   });
 
   it('runs Temporal with the same tuned persistence as the local stack', () => {

@@ -26,7 +26,11 @@ describe('config', () => {
 
   it('requires API_TOKENS in production and splits them on commas', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production' }), ConfigError);
-    const c = loadConfig({ NODE_ENV: 'production', API_TOKENS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb' });
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      API_TOKENS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb',
+      PAYLOAD_KEYS: `k1=${Buffer.alloc(32, 1).toString('base64')}`,
+    });
     assert.deepEqual(c.api.tokens, ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
   });
 

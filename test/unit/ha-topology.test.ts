@@ -96,10 +96,16 @@ describe('HA stack configuration', () => {
   });
 
   it('points the Web UI server at the HA frontend on the UI port', () => {
-    const yaml = parse(temporalUiConfig(ctx)) as { temporalGrpcAddress: string; port: number; enableUi: boolean };
+    const yaml = parse(temporalUiConfig(ctx)) as {
+      temporalGrpcAddress: string;
+      port: number;
+      enableUi: boolean;
+      codec: { endpoint: string };
+    };
     assert.deepEqual(
       { address: yaml.temporalGrpcAddress, port: yaml.port, enableUi: yaml.enableUi },
       { address: `127.0.0.1:${HA_PORTS.temporal}`, port: HA_PORTS.temporalUi, enableUi: true },
     );
+    assert.equal(yaml.codec.endpoint, ctx.config.codecServer.url);
   });
 });

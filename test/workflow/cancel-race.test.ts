@@ -8,6 +8,7 @@ import { checkoutWorkflowId } from '../../domain/order';
 import { WORKFLOWS_PATH } from '../../workers/saga-worker';
 import { cancelUpdate, checkoutSaga, getStateQuery } from '../../workflows/checkout-saga';
 import { mockActivities, sagaInput } from '../support/saga-harness';
+import { testDataConverter } from '../support/payload-keys';
 import { timeSkippingSuite } from '../support/test-env';
 
 /** Whether the cancel was accepted, how the saga ended, and the activities it ran, in order. */
@@ -41,7 +42,13 @@ async function raceCancelAgainstLastStep(env: TestWorkflowEnvironment): Promise<
     },
     calls,
   );
-  const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
+  const dataConverter = testDataConverter();
+  const activityWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    activities,
+    dataConverter,
+  });
   // No cache: the next workflow task goes to whichever workflow worker polls, not a sticky queue.
   const workflowWorker = () =>
     Worker.create({
@@ -49,6 +56,7 @@ async function raceCancelAgainstLastStep(env: TestWorkflowEnvironment): Promise<
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       maxCachedWorkflows: 0,
+      dataConverter,
     });
 
   return activityWorker.runUntil(async () => {

@@ -53,6 +53,9 @@ export function temporalUiConfig(ctx: HaContext): string {
     // Served over plain HTTP on loopback: the session cookie must not require HTTPS.
     'cors:',
     '  cookieInsecure: true',
+    // Decoded sagas through the project's codec server, as on the local stack's dev server.
+    'codec:',
+    `  endpoint: ${q(ctx.config.codecServer.url)}`,
     '',
   ].join('\n');
 }
