@@ -3,7 +3,7 @@
  * (`sync_interval: always`). Streams are declared by the application at R3 (NATS_STREAM_REPLICAS),
  * so any one node may die, or hang, without losing an acknowledged message or availability.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertPortsFree, formatHostPort, type HostPort } from '../addresses';
 import { indent, run, tailLines } from '../commands';
@@ -118,7 +118,9 @@ async function startNode(
     { target: node.route, setting: `the HA NATS cluster port of ${node.name}` },
   ]);
   mkdirSync(node.storeDir, { recursive: true });
-  writeFileSync(node.conf, natsNodeConf(ctx, node, all));
+  // 0600: the config holds every user's password.
+  writeFileSync(node.conf, natsNodeConf(ctx, node, all), { mode: 0o600 });
+  chmodSync(node.conf, 0o600);
   const parsed = await run(binary, ['-t', '-c', node.conf]);
   if (parsed.code !== 0) {
     throw new StackError(
