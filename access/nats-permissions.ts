@@ -6,9 +6,11 @@ import { EVENT_STREAMS, EVENT_SUBJECTS, PRINCIPALS, TEAMS, type Durable, type Pr
  * `$JS.API.*` constants; docs.nats.io "JetStream wire API Reference"):
  * - `$JS.API.INFO`: account info, which `jetstreamManager()` asks for first;
  * - `$JS.API.STREAM.{INFO,CREATE,UPDATE,DELETE,PURGE}.<stream>`, `$JS.API.STREAM.MSG.{GET,DELETE}.<stream>`;
- * - `$JS.API.CONSUMER.CREATE.<stream>.<consumer>[.<filter>]` (nats.js uses this form on servers
- *   from 2.9; the older `$JS.API.CONSUMER.CREATE.<stream>` and `…DURABLE.CREATE…` are never
- *   granted: there the name is in the body, which permissions cannot see);
+ * - `$JS.API.CONSUMER.CREATE.<stream>.<consumer>[.<filter>]` (nats.js on servers from 2.9) and
+ *   `$JS.API.CONSUMER.DURABLE.CREATE.<stream>.<durable>` (what nats.js still uses for a consumer
+ *   with several `filter_subjects`); the server refuses a body whose name differs from the
+ *   subject's. `$JS.API.CONSUMER.CREATE.<stream>` alone is never granted: there the name is only
+ *   in the body, which permissions cannot see;
  * - `$JS.API.CONSUMER.{INFO,DELETE,MSG.NEXT}.<stream>.<consumer>`;
  * - `$JS.ACK.<stream>.<consumer>.>`: acks, naks and in-progress of a delivered message.
  * Replies come to the connection's inbox, `_INBOX.<user>.>` (lib/nats.ts sets that prefix), so
@@ -28,6 +30,7 @@ function consumerSubjects(d: Durable): string[] {
   return [
     `$JS.API.CONSUMER.CREATE.${d.stream}.${d.name}`,
     `$JS.API.CONSUMER.CREATE.${d.stream}.${d.name}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${d.stream}.${d.name}`,
     `$JS.API.CONSUMER.INFO.${d.stream}.${d.name}`,
     `$JS.API.CONSUMER.MSG.NEXT.${d.stream}.${d.name}`,
     `$JS.ACK.${d.stream}.${d.name}.>`,
