@@ -1,8 +1,7 @@
-import { PRINCIPALS } from '../../access/principals';
 import { advisoryLockSql } from '../../access/postgres-grants';
-import { principalSecret } from '../../access/secrets';
+import { principalRolesSql } from '../../access/postgres-roles';
 import type { StackContext } from './context';
-import { sqlIdent, sqlLiteral, type Cluster } from './postgres-cluster';
+import { sqlLiteral, type Cluster } from './postgres-cluster';
 import type { PgBinaries } from './postgres-tools';
 import { runAsOwnerChecked } from './postgres-tools';
 import type { DbTarget } from './postgres-url';
@@ -28,18 +27,10 @@ export async function ensurePrincipalRoles(
       ['-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-h', cluster.home, '-p', String(port), '-d', database],
       { input: sql, fix: `read ${cluster.logFile}` },
     );
-  const roles = PRINCIPALS.flatMap((p) =>
-    'pgRole' in p
-      ? [
-          `SELECT ${sqlLiteral(`CREATE ROLE ${sqlIdent(p.pgRole)}`)} WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(p.pgRole)})\\gexec`,
-          `ALTER ROLE ${sqlIdent(p.pgRole)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD ${sqlLiteral(principalSecret(ctx.layout.dir, p.name).postgres)};`,
-        ]
-      : [],
-  );
   // Keep the statements (with their passwords) out of the server log even if one fails.
   await psql(
     'postgres',
-    ["SET log_min_error_statement = 'panic';", ...roles, ''].join('\n'),
+    ["SET log_min_error_statement = 'panic';", ...principalRolesSql(ctx.layout.dir), ''].join('\n'),
     'creating the principals’ roles',
   );
   const owned = await psql(
