@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, ErrorCode, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { Config } from '../../lib/config';
@@ -195,11 +195,16 @@ export async function natsUp(ctx: StackContext): Promise<ComponentReport> {
   // The stack's own probe connects as its admin; make its password before the first probe.
   if (ctx.config.nats.stackAdminFile) principalSecret(ctx.layout.dir, 'admin');
   const first = await probe(ctx.config);
-  if (first.kind === 'ok') return report(ctx, paths, pid ? 'running' : 'external', pid);
+  if (first.kind === 'ok') {
+    // A server of ours started before its config had users still lets anyone in until restarted.
+    if (pid !== undefined && !readFileSync(paths.conf, 'utf8').includes('authorization {'))
+      ctx.say('nats        runs without users (started by an older stack:up): stack:down then stack:up to apply them');
+    return report(ctx, paths, pid ? 'running' : 'external', pid);
+  }
   if (first.kind === 'rejected') {
     throw new StackError(
       `NATS at ${ctx.config.nats.servers.join(',')} is reachable but unusable: ${first.reason}`,
-      'enable JetStream on that server (nats-server -js) or fix NATS_URL/NATS_TOKEN/NATS_CREDS_FILE',
+      'enable JetStream on that server (nats-server -js) or fix NATS_URL/NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS_FILE',
     );
   }
   if (!isLoopback(paths.listen.host) || !isLoopback(paths.monitor.host)) {
