@@ -1,3 +1,4 @@
+import { inboxPrefix } from '../lib/nats';
 import { EVENT_STREAMS, EVENT_SUBJECTS, PRINCIPALS, TEAMS, type Durable, type Principal } from './principals';
 
 /**
@@ -19,11 +20,6 @@ import { EVENT_STREAMS, EVENT_SUBJECTS, PRINCIPALS, TEAMS, type Durable, type Pr
 export interface NatsPermissions {
   publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[]; deny?: string[] };
-}
-
-/** The inbox prefix of a user: replies to its requests, and pull deliveries, arrive below it. */
-export function inboxPrefix(user: string): string {
-  return `_INBOX.${user}`;
 }
 
 function consumerSubjects(d: Durable): string[] {

@@ -8,6 +8,7 @@ export interface PrincipalSecret {
   postgres: string;
 }
 
+/** `<stackDir>/secrets`: lib/config.ts's dev fallback reads `admin.json` there too. */
 export function secretsDir(stackDir: string): string {
   return join(stackDir, 'secrets');
 }
@@ -48,9 +49,4 @@ export function principalSecret(stackDir: string, name: string): PrincipalSecret
     return principalSecret(stackDir, name);
   }
   return secret;
-}
-
-/** The stack's admin NATS credentials if the stack has made them (the dev fallback of lib/nats.ts). */
-export function adminSecretFile(stackDir: string): string {
-  return join(secretsDir(stackDir), 'admin.json');
 }

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
-import { inboxPrefix } from '../access/nats-permissions';
 import { DEFAULT_MAX_AGE_MS, ensureStreams } from '../events/streams';
 import { durationToMs, type Config } from './config';
 
@@ -46,6 +45,11 @@ function stackAdminPassword(text: string): string {
   const parsed = JSON.parse(text) as { nats?: unknown };
   if (typeof parsed.nats !== 'string') throw new Error('the stack admin secrets file has no NATS password');
   return parsed.nats;
+}
+
+/** The inbox prefix of a user: replies to its requests, and pull deliveries, arrive below it (its permissions allow no other). */
+export function inboxPrefix(user: string): string {
+  return `_INBOX.${user}`;
 }
 
 // NATS errors have one home, events/nats-errors.ts; the connection helpers' callers take this one from here.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AckPolicy, connect, DeliverPolicy, ErrorCode, type NatsConnection } from 'nats';
 import { principalEnv } from '../../access/env';
-import { inboxPrefix } from '../../access/nats-permissions';
+import { inboxPrefix } from '../../lib/nats';
 import type { PrincipalName } from '../../access/principals';
 import type { Config } from '../../lib/config';
 import { orderEvent, publishEvent } from '../support/events';
