@@ -4,7 +4,7 @@ import pg from 'pg';
 import { advisoryLockSql } from '../access/postgres-grants';
 import { principalRolesSql } from '../access/postgres-roles';
 import { loadConfigOrExit } from '../lib/main';
-import { natsAuthorizationBlock } from './stack/nats-authorization';
+import { natsAuthorizationBlock, writeTeamSettings } from './stack/nats-authorization';
 import { ensureBaseDirs, stackLayout } from './stack/layout';
 
 /**
@@ -21,6 +21,7 @@ const block = natsAuthorizationBlock({ config, layout, say: (line) => console.lo
 const include = join(layout.natsDir, 'authorization.conf');
 // nats-server reads it as root in its container; nobody else needs it.
 writeFileSync(include, `${block}\n`, { mode: 0o600 });
+writeTeamSettings({ config, layout, say: (line) => console.log(line) });
 const client = new pg.Client({ connectionString: config.database.url });
 await client.connect();
 try {

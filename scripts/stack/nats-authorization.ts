@@ -24,7 +24,6 @@ function permissionsText(p: NatsPermissions): string {
  * from `<STACK_DIR>/secrets/` (generated once). No `no_auth_user`: a connection without
  * credentials is refused. Passwords are in plain text in the generated config, which is written
  * 0600 under STACK_DIR; a production server would use bcrypted passwords or NKeys/JWTs.
- * Writes each team's connection settings to `<STACK_DIR>/nats/<team>.json` as a side effect.
  *
  * @returns config text to append verbatim.
  */
@@ -33,7 +32,6 @@ export function natsAuthorizationBlock(ctx: StackContext): string {
     ({ user, permissions }) =>
       `    { user: ${q(user)}, password: ${q(principalSecret(ctx.layout.dir, user).nats)}, permissions: ${permissionsText(permissions)} }`,
   );
-  writeTeamSettings(ctx);
   return [
     '# Users and permissions: access/principals.ts, access/nats-permissions.ts.',
     'authorization {',
@@ -44,8 +42,11 @@ export function natsAuthorizationBlock(ctx: StackContext): string {
   ].join('\n');
 }
 
-/** `<STACK_DIR>/nats/<team>.json`: `{ "servers", "user", "password" }`, what a team's client needs. */
-function writeTeamSettings(ctx: StackContext): void {
+/**
+ * Writes `<STACK_DIR>/nats/<team>.json` for each team: `{ "servers", "user", "password" }`, what a
+ * team's client needs. The stack calls it when it writes a server's config.
+ */
+export function writeTeamSettings(ctx: StackContext): void {
   mkdirSync(ctx.layout.natsDir, { recursive: true });
   for (const team of TEAMS) {
     const settings = {

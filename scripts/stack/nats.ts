@@ -4,7 +4,7 @@ import { connect, ErrorCode, type ConnectionOptions, type NatsConnection } from 
 import type { Config } from '../../lib/config';
 import { natsCredentials } from '../../lib/nats';
 import { principalSecret } from '../../access/secrets';
-import { natsAuthorizationBlock } from './nats-authorization';
+import { natsAuthorizationBlock, writeTeamSettings } from './nats-authorization';
 import { assertPortsFree, formatHostPort, isLoopback, urlHostPort, type HostPort } from './addresses';
 import { findExecutable, indent, run, tailLines } from './commands';
 import type { StackContext } from './context';
@@ -144,6 +144,7 @@ async function startServer(ctx: StackContext, paths: NatsPaths): Promise<number>
   // 0600: the config holds every user's password.
   writeFileSync(paths.conf, natsConf(ctx, paths), { mode: 0o600 });
   chmodSync(paths.conf, 0o600);
+  writeTeamSettings(ctx);
   // -t only parses the config, so a bad setting fails here with the server's own message.
   const parsed = await run(binary, ['-t', '-c', paths.conf]);
   if (parsed.code !== 0) {

@@ -9,7 +9,7 @@ import { assertPortsFree, formatHostPort, type HostPort } from '../addresses';
 import { indent, run, tailLines } from '../commands';
 import { errorMessage, StackError } from '../errors';
 import { natsServerBinary } from '../nats';
-import { natsAuthorizationBlock } from '../nats-authorization';
+import { natsAuthorizationBlock, writeTeamSettings } from '../nats-authorization';
 import {
   assertStillRunning,
   ownedPid,
@@ -121,6 +121,7 @@ async function startNode(
   // 0600: the config holds every user's password.
   writeFileSync(node.conf, natsNodeConf(ctx, node, all), { mode: 0o600 });
   chmodSync(node.conf, 0o600);
+  writeTeamSettings(ctx);
   const parsed = await run(binary, ['-t', '-c', node.conf]);
   if (parsed.code !== 0) {
     throw new StackError(
