@@ -5,5 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production
+# STACK_DIR of docker-compose.yml: a new volume mounted here takes this owner, so `node` can write it.
+RUN mkdir -p /stack && chown node:node /stack
 USER node
 CMD ["node", "--import", "tsx", "api/server.ts"]

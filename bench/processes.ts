@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { entryPointEnv } from '../access/env';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -69,7 +70,8 @@ export async function startProcess(opts: StartOptions): Promise<AppProcess> {
   }
   const child = spawn(process.execPath, [...nodeArgs, opts.file], {
     cwd: repoRoot,
-    env: opts.env,
+    // Each of the checkout's processes runs as its own principal, as in production.
+    env: { ...opts.env, ...entryPointEnv(opts.file, [], opts.env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr?.pipe(log, { end: false });

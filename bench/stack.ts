@@ -1,3 +1,4 @@
+import { grantPrincipals } from '../access/postgres-grants';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +38,7 @@ export async function benchStackDown(config: Config, say: (line: string) => void
  */
 export async function prepareDatabase(db: Db): Promise<void> {
   await migrate(db);
+  await grantPrincipals(db);
   await seedCatalog(db);
   await db.query('UPDATE products SET available = $1, reserved = 0, shipped = 0', [BENCH_STOCK]);
   await truncateRunTables(db);

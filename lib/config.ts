@@ -35,6 +35,12 @@ const envSchema = z.object({
     .default(['nats://127.0.0.1:4222']),
   NATS_CREDS_FILE: z.string().min(1).optional(),
   NATS_TOKEN: z.string().min(1).optional(),
+  // A NATS user of the server's `authorization { users }`; both or neither.
+  NATS_USER: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, - or _')
+    .optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   NATS_DUPLICATE_WINDOW: duration.default('2h'),
   NATS_MONITOR_URL: z.string().url().default('http://127.0.0.1:8222'),
@@ -184,6 +190,9 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       'Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)',
     );
   }
+  if ((env.NATS_USER === undefined) !== (env.NATS_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  NATS_USER, NATS_PASSWORD: set both, or neither');
+  }
   if (env.NODE_ENV === 'production' && env.CRASH_POINTS.length > 0) {
     throw new ConfigError('Invalid configuration:\n  CRASH_POINTS: a test-only setting, refused in production');
   }
@@ -197,6 +206,16 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       servers: env.NATS_URL,
       credsFile: env.NATS_CREDS_FILE,
       token: env.NATS_TOKEN,
+      user: env.NATS_USER === undefined ? undefined : { name: env.NATS_USER, password: env.NATS_PASSWORD ?? '' },
+      /**
+       * Outside production, a process given no NATS credentials at all connects as the local
+       * stack's admin (tests, bench, tools run from a developer's shell), from this file if the
+       * stack has made it. Every process the stack or a test starts gets its own user instead.
+       */
+      stackAdminFile:
+        env.NODE_ENV === 'production' || env.NATS_USER || env.NATS_TOKEN || env.NATS_CREDS_FILE
+          ? undefined
+          : join(env.STACK_DIR, 'secrets', 'admin.json'),
       streamReplicas: env.NATS_STREAM_REPLICAS,
       duplicateWindow: env.NATS_DUPLICATE_WINDOW,
       monitorUrl: env.NATS_MONITOR_URL,

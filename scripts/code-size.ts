@@ -15,6 +15,7 @@ import { repoRoot } from '../lib/config';
 
 /** Folders of code that ships (tests, scripts and benchmarks are tools, measured but not limited). */
 const PRODUCT_DIRS = [
+  'access',
   'workflows',
   'activities',
   'api',

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { childEnv, loadConfig, repoRoot } from '../lib/config';
 import { loadConfigOrExit } from '../lib/main';
 import { SUBSCRIBERS } from '../subscribers/index';
+import { principalEnv } from '../access/env';
+import { principalOfProcess } from '../access/principals';
 import { haEnvFor } from './stack/ha/topology';
 
 /**
@@ -57,7 +59,11 @@ const exited = Object.entries(processes).map(
   ([name, args]) =>
     new Promise<void>((resolve) => {
       const address = metricsAddresses.get(name);
-      const env = childEnv({ ...haEnv, ...(address ? { METRICS_ADDRESS: address } : {}) });
+      // Each process runs as its own principal: its NATS user and PostgreSQL role (access/).
+      const who = principalOfProcess(args[0] ?? '', args.slice(1));
+      if (who === undefined) throw new Error(`${name} has no principal in access/principals.ts`);
+      const credentials = principalEnv(who, config.stack.dir, config.database.url);
+      const env = childEnv({ ...haEnv, ...credentials, ...(address ? { METRICS_ADDRESS: address } : {}) });
       const child = spawn(process.execPath, [...tsx, ...args], { cwd: repoRoot, stdio: 'inherit', env });
       children.set(name, child);
       child.on('exit', (code, signal) => {

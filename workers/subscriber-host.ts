@@ -6,13 +6,14 @@ import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
 import { connectWhenReachable } from '../lib/connect-retry';
-import { connectNats, declareStreams, isNatsUnreachable } from '../lib/nats';
+import { connectNats, isNatsUnreachable } from '../lib/nats';
 import type { ConsumerPlacement, Subscriber } from '../subscribers/definition';
 import { SUBSCRIBERS } from '../subscribers/index';
 
 /**
  * Process scaffolding of every subscriber: one Postgres pool and one NATS
- * connection, the streams declared, the consumers run until `signal` aborts; then every consumer
+ * connection, the consumers run until `signal` aborts (the streams are the relay's to declare: a
+ * subscriber started first retries its consumer until they exist); then every consumer
  * stops pulling and finishes its in-flight handlers before the connection drains. With
  * METRICS_ADDRESS set the consumers' Prometheus metrics (outcomes, latency, pending, DLQ depth)
  * and the process metrics are served there.
@@ -40,7 +41,6 @@ export async function hostConsumers(
     );
     if (config.metrics.address)
       metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
-    await declareStreams(nc, config.nats);
     const consumers = build({ nc, db, logger, metrics });
     await Promise.all(consumers.map((c) => c.run(signal)));
   } finally {

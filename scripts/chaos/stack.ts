@@ -1,3 +1,4 @@
+import { grantPrincipals } from '../../access/postgres-grants';
 import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../lib/config';
@@ -123,6 +124,7 @@ export type InitialStock = Map<string, number>;
  */
 export async function setupDatabase(db: Db, orders: number): Promise<InitialStock> {
   await migrate(db);
+  await grantPrincipals(db);
   await seedCatalog(db);
   await db.query(
     `INSERT INTO products (sku, name, price_cents, available) VALUES ($1, 'Chaos scarce item', 1999, $2) ON CONFLICT (sku) DO NOTHING`,

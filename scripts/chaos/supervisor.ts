@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { entryPointEnv } from '../../access/env';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../lib/config';
@@ -89,7 +90,8 @@ export class Supervisor {
     try {
       child = spawn(process.execPath, ['--import', 'tsx', slot.spec.file], {
         cwd: repoRoot,
-        env: this.env,
+        // Each of the checkout's processes runs as its own principal, as in production.
+        env: { ...this.env, ...entryPointEnv(slot.spec.file, [], this.env) },
         stdio: ['ignore', fd, fd],
       });
     } finally {

@@ -1,7 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, credsAuthenticator, ErrorCode, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, ErrorCode, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { Config } from '../../lib/config';
+import { natsCredentials } from '../../lib/nats';
+import { principalSecret } from '../../access/secrets';
+import { natsAuthorizationBlock, writeTeamSettings } from './nats-authorization';
 import { assertPortsFree, formatHostPort, isLoopback, urlHostPort, type HostPort } from './addresses';
 import { findExecutable, indent, run, tailLines } from './commands';
 import type { StackContext } from './context';
@@ -36,18 +39,15 @@ const UNREACHABLE: ReadonlySet<string> = new Set([
   ErrorCode.Timeout,
 ]);
 
-function connectOptions(config: Config): ConnectionOptions {
-  const opts: ConnectionOptions = { servers: config.nats.servers, timeout: 2000, reconnect: false };
-  if (config.nats.token) opts.token = config.nats.token;
-  if (config.nats.credsFile) opts.authenticator = credsAuthenticator(readFileSync(config.nats.credsFile));
-  return opts;
+async function connectOptions(config: Config): Promise<ConnectionOptions> {
+  return { servers: config.nats.servers, timeout: 2000, reconnect: false, ...(await natsCredentials(config.nats)) };
 }
 
 /** Connects to NATS_URL and checks JetStream is enabled for the account. */
 async function probe(config: Config): Promise<NatsProbe> {
   let nc: NatsConnection;
   try {
-    nc = await connect(connectOptions(config));
+    nc = await connect(await connectOptions(config));
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && UNREACHABLE.has(code)) return { kind: 'down', reason: errorMessage(err) };
@@ -104,7 +104,7 @@ function natsPaths(ctx: StackContext): NatsPaths {
   };
 }
 
-function natsConf(paths: NatsPaths): string {
+function natsConf(ctx: StackContext, paths: NatsPaths): string {
   // JSON.stringify gives double-quoted strings with escapes, which the NATS config parser accepts.
   const q = (s: string): string => JSON.stringify(s);
   return [
@@ -121,6 +121,7 @@ function natsConf(paths: NatsPaths): string {
     '  # message is on disk: fsync every write instead of the default 2-minute interval.',
     '  sync_interval: always',
     '}',
+    natsAuthorizationBlock(ctx),
     '',
   ].join('\n');
 }
@@ -140,7 +141,10 @@ async function startServer(ctx: StackContext, paths: NatsPaths): Promise<number>
   ]);
   const binary = await natsServerBinary(ctx);
   mkdirSync(paths.storeDir, { recursive: true });
-  writeFileSync(paths.conf, natsConf(paths));
+  // 0600: the config holds every user's password.
+  writeFileSync(paths.conf, natsConf(ctx, paths), { mode: 0o600 });
+  chmodSync(paths.conf, 0o600);
+  writeTeamSettings(ctx);
   // -t only parses the config, so a bad setting fails here with the server's own message.
   const parsed = await run(binary, ['-t', '-c', paths.conf]);
   if (parsed.code !== 0) {
@@ -189,12 +193,19 @@ function report(ctx: StackContext, paths: NatsPaths, state: ComponentReport['sta
 export async function natsUp(ctx: StackContext): Promise<ComponentReport> {
   const paths = natsPaths(ctx);
   const pid = ownedPid(paths.pidFile, 'nats-server');
+  // The stack's own probe connects as its admin; make its password before the first probe.
+  if (ctx.config.nats.stackAdminFile) principalSecret(ctx.layout.dir, 'admin');
   const first = await probe(ctx.config);
-  if (first.kind === 'ok') return report(ctx, paths, pid ? 'running' : 'external', pid);
+  if (first.kind === 'ok') {
+    // A server of ours started before its config had users still lets anyone in until restarted.
+    if (pid !== undefined && !readFileSync(paths.conf, 'utf8').includes('authorization {'))
+      ctx.say('nats        runs without users (started by an older stack:up): stack:down then stack:up to apply them');
+    return report(ctx, paths, pid ? 'running' : 'external', pid);
+  }
   if (first.kind === 'rejected') {
     throw new StackError(
       `NATS at ${ctx.config.nats.servers.join(',')} is reachable but unusable: ${first.reason}`,
-      'enable JetStream on that server (nats-server -js) or fix NATS_URL/NATS_TOKEN/NATS_CREDS_FILE',
+      'enable JetStream on that server (nats-server -js) or fix NATS_URL/NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS_FILE',
     );
   }
   if (!isLoopback(paths.listen.host) || !isLoopback(paths.monitor.host)) {

@@ -135,12 +135,12 @@ async function ownerCanUse(dir: string): Promise<boolean> {
 }
 
 /** Quotes a value as an SQL string literal (standard_conforming_strings is on by default). */
-function sqlLiteral(value: string): string {
+export function sqlLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
 /** Quotes a name as an SQL identifier. */
-function sqlIdent(value: string): string {
+export function sqlIdent(value: string): string {
   return `"${value.replace(/"/g, '""')}"`;
 }
 

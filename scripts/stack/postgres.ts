@@ -14,6 +14,7 @@ import {
   startCluster,
   type Cluster,
 } from './postgres-cluster';
+import { ensurePrincipalRoles } from './postgres-roles';
 import { findBinaries, PG_OS_USER, requireBinaries, runAsOwnerChecked } from './postgres-tools';
 import { dbTarget, type DbTarget } from './postgres-url';
 import { stepLine } from './report';
@@ -89,7 +90,11 @@ export async function postgresUp(ctx: StackContext): Promise<ComponentReport> {
   let cluster = locateCluster(ctx.layout);
   const first = await probe(target.url);
   const runningPid = clusterPid(cluster);
-  if (first.kind === 'ok') return report(target, runningPid ? 'running' : 'external', cluster, runningPid);
+  if (first.kind === 'ok') {
+    if (runningPid === undefined) return report(target, 'external', cluster, runningPid);
+    await provisionRoles(ctx, cluster, target);
+    return report(target, 'running', cluster, runningPid);
+  }
   if (first.kind === 'rejected') {
     if (runningPid === undefined) {
       throw new StackError(
@@ -105,6 +110,7 @@ export async function postgresUp(ctx: StackContext): Promise<ComponentReport> {
       clusterPort(cluster) ?? target.port,
     );
     await waitUntilUsable(target, cluster);
+    await provisionRoles(ctx, cluster, target);
     ctx.say(
       stepLine(
         'postgres',
@@ -130,6 +136,7 @@ export async function postgresUp(ctx: StackContext): Promise<ComponentReport> {
     }
     // Ours and still starting up: wait for it rather than starting a second one.
     await waitUntilUsable(target, cluster);
+    await provisionRoles(ctx, cluster, target);
     return report(target, 'running', cluster, runningPid);
   }
   await assertPortsFree([{ target, setting: 'DATABASE_URL' }]);
@@ -145,7 +152,14 @@ export async function postgresUp(ctx: StackContext): Promise<ComponentReport> {
   await startCluster(cluster, bins, target);
   await ensureRoleAndDatabase(cluster, bins, target, target.port);
   await waitUntilUsable(target, cluster);
+  await provisionRoles(ctx, cluster, target);
   return report(target, 'started', cluster, clusterPid(cluster));
+}
+
+/** The principals' roles and lock grants on our own cluster (postgres-roles.ts). */
+async function provisionRoles(ctx: StackContext, cluster: Cluster, target: DbTarget): Promise<void> {
+  const bins = await requireBinaries(ctx, cluster.dataDir);
+  await ensurePrincipalRoles(ctx, cluster, bins, target, clusterPort(cluster) ?? target.port);
 }
 
 /** Stops the project cluster (`pg_ctl stop -m fast`) if we run it; data stays. Never touches an external server. */

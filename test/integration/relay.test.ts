@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { grantPrincipals } from '../../access/postgres-grants';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DeliverPolicy, type JetStreamClient, type NatsConnection } from 'nats';
@@ -135,6 +136,7 @@ async function dedicatedDatabase(shared: Db, sharedConfig: Config): Promise<{ co
   const config = testConfig({ DATABASE_URL: url.toString() });
   const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-tests' });
   await migrate(db);
+  await grantPrincipals(db);
   return { config, db };
 }
 

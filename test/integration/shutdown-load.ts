@@ -201,7 +201,10 @@ export class PipelineUnderLoad {
 
   /** Starts (or starts again) the process of `role`. */
   restart(role: Role): TestProcess {
-    const child = this.deps.processes.start(role, FILES[role], { env: this.deps.env });
+    // The read model's durable has a name of this run's own, outside the read-model user's
+    // permissions (its default durable only): it runs as the stack's admin. The others run as
+    // their principals; test/integration/principals.test.ts runs the read model as its own.
+    const child = this.deps.processes.start(role, FILES[role], { env: this.deps.env, asGiven: role === 'readModel' });
     this.#running.set(role, child);
     return child;
   }

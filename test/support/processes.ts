@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { entryPointEnv } from '../../access/env';
 import { childEnv, repoRoot } from '../../lib/config';
 import { sleep } from '../../lib/wait';
 
@@ -109,11 +110,21 @@ export async function stopProcess(p: TestProcess, signal: NodeJS.Signals, killAf
 export class TestProcesses {
   readonly #running = new Set<TestProcess>();
 
-  /** Starts `file` with this process's environment plus `env`. */
-  start(name: string, file: string, options: { args?: string[]; env?: Record<string, string> } = {}): TestProcess {
-    const proc = spawn(process.execPath, ['--import', 'tsx', file, ...(options.args ?? [])], {
+  /**
+   * Starts `file` with this process's environment plus `env`. One of the checkout's processes
+   * runs as its principal (access/principals.ts): its NATS user, and its role on the server and
+   * database of `env`'s DATABASE_URL; `asGiven` keeps `env`'s credentials as they are.
+   */
+  start(
+    name: string,
+    file: string,
+    options: { args?: string[]; env?: Record<string, string>; asGiven?: boolean } = {},
+  ): TestProcess {
+    const env = childEnv(options.env ?? {});
+    const args = options.args ?? [];
+    const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
       cwd: repoRoot,
-      env: childEnv(options.env ?? {}),
+      env: options.asGiven ? env : { ...env, ...entryPointEnv(file, args, env) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const p = watch(name, proc);

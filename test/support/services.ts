@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { grantPrincipals } from '../../access/postgres-grants';
 import { loadConfig, type Config } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
@@ -63,6 +64,7 @@ export async function testDb(config: Config): Promise<Db> {
   await ensureDatabase(config.database.url, admin.toString());
   const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-tests' });
   await migrate(db);
+  await grantPrincipals(db);
   await seedCatalog(db);
   return db;
 }

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { Ajv2019 } from 'ajv/dist/2019';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
+import { principalOfProcess } from '../../access/principals';
 import { repoRoot } from '../../lib/config';
 import { TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS } from '../../scripts/stack/temporal-persistence';
 
@@ -151,6 +152,24 @@ describe('docker-compose.yml', () => {
         assert.ok(script('temporal-setup').includes(`--name ${attribute}`), attribute);
       for (const name of apps) assert.equal(ha[name]?.environment?.TEMPORAL_ADDRESS, 'temporal-server:7233');
     });
+  });
+
+  it('runs every app process as its principal, against a NATS that refuses anonymous connections', () => {
+    for (const [name, svc] of Object.entries(doc.services)) {
+      const entry = svc.command?.at(-1) ?? '';
+      if (!/^(api|workers)\//.test(entry)) continue;
+      assert.equal(svc.command?.at(-2), 'scripts/as-principal.ts', `${name} runs through scripts/as-principal.ts`);
+      assert.ok(principalOfProcess(entry), `${name}: ${entry} has a principal`);
+      assert.equal(svc.environment?.STACK_DIR, '/stack', `${name} finds the passwords`);
+    }
+    assert.deepEqual(doc.services.nats?.command?.slice(0, 2), ['-c', '/stack/nats/authorization.conf']);
+    for (const node of ['nats-1', 'nats-2', 'nats-3'])
+      assert.match(doc.services[node]?.entrypoint?.join(' ') ?? '', /cat \/stack\/nats\/authorization.conf >>/);
+    for (const migrate of ['migrate', 'migrate-ha'])
+      assert.match(
+        doc.services[migrate]?.command?.join(' ') ?? '',
+        /scripts\/access-setup.ts && .*scripts\/db-setup.ts/,
+      );
   });
 
   it('starts every app process after its dependencies, with the documented settings', () => {

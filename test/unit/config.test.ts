@@ -59,6 +59,18 @@ describe('config', () => {
     );
   });
 
+  it('takes a NATS user with its password, never one without the other, and never echoes the password', () => {
+    const c = loadConfig({ NATS_USER: 'outbox-relay', NATS_PASSWORD: 's3cret-value-0123' });
+    assert.deepEqual(c.nats.user, { name: 'outbox-relay', password: 's3cret-value-0123' });
+    assert.equal(c.nats.stackAdminFile, undefined, 'no fallback to the stack admin when credentials are given');
+    assert.throws(() => loadConfig({ NATS_USER: 'outbox-relay' }), /NATS_USER, NATS_PASSWORD: set both/);
+    assert.throws(
+      () => loadConfig({ NATS_PASSWORD: 's3cret-value-0123' }),
+      (err: Error) => /set both/.test(err.message) && !err.message.includes('s3cret-value-0123'),
+    );
+    assert.equal(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'a'.repeat(16) }).nats.stackAdminFile, undefined);
+  });
+
   it('parses durations', () => {
     assert.equal(durationToMs('15m'), 900_000);
     assert.equal(durationToMs('250ms'), 250);

@@ -66,6 +66,19 @@ describe('HA stack configuration', () => {
       assert.ok(conf.includes(`"nats-route://127.0.0.1:${port}"`), `route ${port}`);
   });
 
+  it('gives every NATS node the same users as the development server, and no anonymous user', () => {
+    const nodes = natsNodes(ctx);
+    const conf = natsNodeConf(ctx, nodes[0]!, nodes);
+    assert.match(conf, /^authorization \{\n {2}users: \[/m);
+    for (const user of ['outbox-relay', 'read-model', 'api', 'dlq', 'admin', 'example-team'])
+      assert.ok(conf.includes(`{ user: "${user}", password: "`), user);
+    assert.doesNotMatch(conf, /no_auth_user/);
+    assert.equal(
+      natsNodeConf(ctx, nodes[2]!, nodes).match(/authorization \{[\s\S]*$/)?.[0],
+      conf.match(/authorization \{[\s\S]*$/)?.[0],
+    );
+  });
+
   it('forwards the stable address in TCP mode to the primary only', () => {
     const primary: Pick<PgNode, 'name' | 'port'> = { name: 'pg-2', port: HA_PORTS.postgresNodes[1] };
     const conf = proxyConf(ctx, primary);

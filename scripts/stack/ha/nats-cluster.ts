@@ -3,13 +3,13 @@
  * (`sync_interval: always`). Streams are declared by the application at R3 (NATS_STREAM_REPLICAS),
  * so any one node may die, or hang, without losing an acknowledged message or availability.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertPortsFree, formatHostPort, type HostPort } from '../addresses';
 import { indent, run, tailLines } from '../commands';
 import { errorMessage, StackError } from '../errors';
 import { natsServerBinary } from '../nats';
-import { natsAuthorizationBlock } from '../nats-authorization';
+import { natsAuthorizationBlock, writeTeamSettings } from '../nats-authorization';
 import {
   assertStillRunning,
   ownedPid,
@@ -118,7 +118,10 @@ async function startNode(
     { target: node.route, setting: `the HA NATS cluster port of ${node.name}` },
   ]);
   mkdirSync(node.storeDir, { recursive: true });
-  writeFileSync(node.conf, natsNodeConf(ctx, node, all));
+  // 0600: the config holds every user's password.
+  writeFileSync(node.conf, natsNodeConf(ctx, node, all), { mode: 0o600 });
+  chmodSync(node.conf, 0o600);
+  writeTeamSettings(ctx);
   const parsed = await run(binary, ['-t', '-c', node.conf]);
   if (parsed.code !== 0) {
     throw new StackError(

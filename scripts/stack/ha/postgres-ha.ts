@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { isRoot, run } from '../commands';
 import { StackError } from '../errors';
 import { ensureRoleAndDatabase, initCluster, locateCluster, prepareHome, type Cluster } from '../postgres-cluster';
+import { ensurePrincipalRoles } from '../postgres-roles';
 import { findBinaries, PG_OS_USER, requireBinaries, type PgBinaries } from '../postgres-tools';
 import { dbTarget } from '../postgres-url';
 import type { ComponentReport } from '../types';
@@ -125,6 +126,8 @@ export async function postgresHaUp(ctx: HaContext): Promise<ComponentReport[]> {
   await ensureInfraRoles(primary, pg.bins, secrets);
   const target = dbTarget(ctx.config.database.url);
   await ensureRoleAndDatabase(primary.cluster, pg.bins, target, primary.port);
+  // The processes' own roles and lock grants; they reach the standby through replication.
+  await ensurePrincipalRoles(ctx, primary.cluster, pg.bins, target, primary.port);
   const reports = [
     nodeReport(primary, primaryState, 'primary, synchronous_commit on'),
     standbyReport,
