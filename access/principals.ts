@@ -60,6 +60,8 @@ export const PRINCIPALS = [
     durables: [{ stream: 'CHECKOUT', name: NOTIFICATIONS_CONSUMER }],
     entryPoints: ['workers/notifications.ts'],
   },
+  // Holds the payload keys and decodes for the Web UI: no NATS, no PostgreSQL.
+  { name: 'codec-server', nats: false, entryPoints: ['workers/codec-server.ts'] },
   { name: 'dlq', nats: true, entryPoints: ['scripts/dlq.ts'] },
   { name: 'admin', nats: true, entryPoints: [] },
 ] as const satisfies readonly Principal[];
