@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+
+/** What a command-line tool printed, and how it ended. */
+export interface ToolRun {
+  code: number | null;
+  output: string;
+}
+
+/**
+ * Runs `bin args` in `cwd` and returns its exit code with stdout and stderr together.
+ *
+ * @example
+ * const run = runTool(promtool, ['check', 'rules', 'rules.yml'], dir);
+ */
+export function runTool(bin: string, args: readonly string[], cwd: string): ToolRun {
+  const r = spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/** Asserts that the tool succeeded, failing with everything it printed when it did not. */
+export function assertToolSucceeded(run: ToolRun, what: string): void {
+  assert.equal(run.code, 0, `${what} exited with ${run.code}:\n${run.output}`);
+}
