@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 /** What a command-line tool printed, and how it ended. */
 export interface ToolRun {
   code: number | null;
+  /** stdout alone (e.g. rendered manifests), without the warnings a tool prints on stderr. */
+  stdout: string;
+  /** stdout and stderr together, for messages. */
   output: string;
 }
 
@@ -16,7 +19,7 @@ export interface ToolRun {
 export function runTool(bin: string, args: readonly string[], cwd: string): ToolRun {
   const r = spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
-  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+  return { code: r.status, stdout: r.stdout, output: `${r.stdout}${r.stderr}` };
 }
 
 /** Asserts that the tool succeeded, failing with everything it printed when it did not. */
