@@ -55,9 +55,10 @@ describe('deploy/prometheus, checked by promtool', () => {
     );
   });
 
-  it('has a scrape config promtool check config accepts', () => {
-    assertToolSucceeded(runTool(promtool, ['check', 'config', 'prometheus.yml'], dir), 'promtool check config');
-  });
+  for (const file of ['prometheus.yml', 'prometheus-compose.yml'])
+    it(`has a scrape config promtool check config accepts: ${file}`, () => {
+      assertToolSucceeded(runTool(promtool, ['check', 'config', file], dir), `promtool check config ${file}`);
+    });
 
   it('scrapes every process npm start runs, on the port npm start gives it', () => {
     const doc = parse(readFileSync(join(dir, 'prometheus.yml'), 'utf8')) as { scrape_configs: ScrapeConfig[] };
