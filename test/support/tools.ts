@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
+import { childEnv } from '../../lib/config';
 
 /** What a command-line tool printed, and how it ended. */
 export interface ToolRun {
@@ -11,13 +12,13 @@ export interface ToolRun {
 }
 
 /**
- * Runs `bin args` in `cwd` and returns its exit code with stdout and stderr together.
+ * Runs `bin args` in `cwd` (this process's environment plus `env`) and returns its exit code with stdout and stderr together.
  *
  * @example
  * const run = runTool(promtool, ['check', 'rules', 'rules.yml'], dir);
  */
-export function runTool(bin: string, args: readonly string[], cwd: string): ToolRun {
-  const r = spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 120_000 });
+export function runTool(bin: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): ToolRun {
+  const r = spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 120_000, env: childEnv(env) });
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, output: `${r.stdout}${r.stderr}` };
 }
