@@ -55,6 +55,16 @@ describe('deploy/prometheus, checked by promtool', () => {
     );
   });
 
+  it('has every alert explained in docs/operations.md', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'operations.md'), 'utf8');
+    const rules = parse(readFileSync(join(dir, 'rules.yml'), 'utf8')) as { groups: { rules: { alert?: string }[] }[] };
+    const alerts = rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : [])));
+    assert.deepEqual(
+      alerts.filter((a) => !doc.includes(`alert: ${a}`)),
+      [],
+    );
+  });
+
   for (const file of ['prometheus.yml', 'prometheus-compose.yml'])
     it(`has a scrape config promtool check config accepts: ${file}`, () => {
       assertToolSucceeded(runTool(promtool, ['check', 'config', file], dir), `promtool check config ${file}`);
