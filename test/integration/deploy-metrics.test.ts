@@ -91,6 +91,15 @@ describe('the metrics the rules and dashboards query, against a real scrape of e
     );
   });
 
+  it('answers the liveness probe of the Helm chart on each worker’s metrics port but the saga worker’s', async () => {
+    for (const [name, url] of endpoints) {
+      if (name === 'api' || name === 'saga-worker') continue;
+      const res = await fetch(url.replace(/\/metrics$/, '/healthz'));
+      assert.equal(res.status, 200, name);
+      assert.equal(await res.text(), 'ok\n');
+    }
+  });
+
   it('finds every metric a rule or a dashboard queries in some process’s scrape', () => {
     const exported = new Set([...scraped.values()].flatMap((samples) => samples.map((s) => s.name)));
     const missing = [...queriedMetrics()].filter(([name]) => !exported.has(name));

@@ -118,12 +118,17 @@ describe('deploy/helm/checkout-saga, checked by helm and against the Kubernetes 
     }
   });
 
-  it('probes the API on /healthz and /readyz, the workers on their /metrics', () => {
+  it('probes the API on /healthz and /readyz, the workers on their metrics port', () => {
     const api = containerOf(deployments.get('api') as Manifest);
     assert.equal(api.livenessProbe?.httpGet?.path, '/healthz');
     assert.equal(api.readinessProbe?.httpGet?.path, '/readyz');
     for (const [name, d] of deployments)
-      if (name !== 'api') assert.equal(containerOf(d).livenessProbe?.httpGet?.path, '/metrics', name);
+      if (name !== 'api')
+        assert.equal(
+          containerOf(d).livenessProbe?.httpGet?.path,
+          name === 'saga-worker' ? '/metrics' : '/healthz',
+          `${name}: Temporal's exporter serves the saga worker's port, lib/metrics-server.ts the others'`,
+        );
   });
 
   it('takes credentials only from the Secret, never as plain values', () => {
