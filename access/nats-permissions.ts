@@ -100,10 +100,11 @@ export function teamPermissions(team: { name: string; durables: readonly string[
         ...EVENT_STREAMS.map((s) => `$JS.API.STREAM.INFO.${s}`),
         ...durables.flatMap(consumerSubjects),
         ...durables.map((d) => `$JS.API.CONSUMER.DELETE.${d.stream}.${d.name}`),
+        // Its own dead letters, in the shared DLQ where `npm run dlq` shows them; nobody else's.
+        ...team.durables.map((name) => `dlq.${name}.>`),
       ],
       deny: [
         ...EVENT_SUBJECTS,
-        'dlq.>',
         '$JS.API.STREAM.CREATE.>',
         '$JS.API.STREAM.UPDATE.>',
         '$JS.API.STREAM.DELETE.>',

@@ -104,6 +104,9 @@ const envSchema = z.object({
   CHROMIUM_PATH: z.string().min(1).optional(),
 });
 
+/** Every environment variable this module reads (.env.example lists each; a unit test keeps them in step). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /** The whole process configuration, parsed once at start-up and passed to whoever needs it. */
 export type Config = ReturnType<typeof buildConfig>;
 

@@ -21,8 +21,8 @@ export function parseHostPort(address: string): { host: string; port: number } {
 
 /**
  * Serves `registry` at `GET /metrics` (Prometheus text format) on `address` (`host:port`) for a
- * process that has no HTTP server of its own (relay, subscribers); anything else gets 404, other
- * methods 405. A failing collector answers 500 and is logged, it never crashes the process. When
+ * process that has no HTTP server of its own (relay, subscribers), and `GET /healthz` for an
+ * orchestrator's liveness probe; anything else gets 404, other methods 405. A failing collector answers 500 and is logged, it never crashes the process. When
  * `signal` aborts the server closes, so a draining process is not kept alive by a scrape.
  *
  * @example
@@ -68,6 +68,12 @@ export async function startMetricsServer(
 
 async function answer(req: IncomingMessage, res: ServerResponse, registry: Registry, logger: Logger): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
+  if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+    // Alive: the process answers. Deliberately no dependency check (unlike /metrics, whose
+    // collectors read the database and JetStream), so an outage of either never restarts it.
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : 'ok\n');
+    return;
+  }
   if (path !== '/metrics') {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found; metrics are at /metrics\n');
     return;

@@ -9,6 +9,8 @@ import {
   type DeadLetterEntry,
 } from '../events/dead-letters/admin';
 import { replayAll, replayDeadLetter, type ReplayOutcome, type ReplayResult } from '../events/dead-letters/replay';
+import { checkoutWorkflowId } from '../domain/order';
+import type { Config } from '../lib/config';
 import { loadConfigOrExit } from '../lib/main';
 import { connectNats } from '../lib/nats';
 
@@ -16,9 +18,10 @@ const USAGE = `Inspect, replay and discard dead letters (stream DLQ, subjects dl
 
 Usage: npm run dlq -- <command> [options]
 
-  list [--consumer NAME] [--limit N] [--json]
-                      dead letters, oldest first
-  show <seq> [--json] every header and the body of one dead letter
+  list [--consumer NAME] [--order ID] [--limit N] [--json]
+                      dead letters, oldest first (--order: only those of one order)
+  show <seq> [--json] the order, its saga's workflow id and Web UI link, then every
+                      header and the body of one dead letter
   replay <seq>        republish to its original subject, then remove it from the DLQ
   replay --all [--consumer NAME] [--json]
                       replay every dead letter (of one consumer), continuing past failures
@@ -40,8 +43,25 @@ interface Command {
   seq?: number;
   all: boolean;
   consumer?: string;
+  order?: string;
   limit?: number;
   json: boolean;
+}
+
+/** Where an order's saga is: its workflow id and the Web UI's list of its runs. */
+interface SagaLink {
+  orderId: string;
+  workflowId: string;
+  webUi: string;
+}
+
+/** The saga of the order a dead letter is about (its CloudEvents subject), if it names one. */
+function sagaLink(config: Config, orderId: string | undefined): SagaLink | undefined {
+  if (orderId === undefined) return undefined;
+  const workflowId = checkoutWorkflowId(orderId);
+  const query = encodeURIComponent(`WorkflowId="${workflowId}"`);
+  const namespace = encodeURIComponent(config.temporal.namespace);
+  return { orderId, workflowId, webUi: `${config.temporal.uiUrl}/namespaces/${namespace}/workflows?query=${query}` };
 }
 
 function parseSeq(text: string | undefined): number {
@@ -58,6 +78,7 @@ function parseCommand(argv: string[]): Command | 'help' {
     strict: true,
     options: {
       consumer: { type: 'string' },
+      order: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
@@ -70,7 +91,7 @@ function parseCommand(argv: string[]): Command | 'help' {
   if (name !== 'list' && name !== 'show' && name !== 'replay' && name !== 'discard')
     throw new UsageError(`unknown command: ${name}`);
   const allowed: Record<Command['name'], string[]> = {
-    list: ['consumer', 'limit', 'json'],
+    list: ['consumer', 'order', 'limit', 'json'],
     show: ['json'],
     replay: values.all ? ['all', 'consumer', 'json'] : [],
     discard: [],
@@ -88,6 +109,12 @@ function parseCommand(argv: string[]): Command | 'help' {
       throw new UsageError((err as Error).message);
     }
     cmd.consumer = values.consumer;
+  }
+  if (values.order !== undefined) {
+    // Order ids are UUIDs; anything else could never match and is most likely a pasted mistake.
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(values.order))
+      throw new UsageError(`--order needs an order id (letters, digits, -), got ${values.order}`);
+    cmd.order = values.order;
   }
   if (values.limit !== undefined) {
     if (!/^[1-9]\d*$/.test(values.limit)) throw new UsageError(`--limit needs a positive integer, got ${values.limit}`);
@@ -122,20 +149,22 @@ function table(rows: string[][], lastWidth: (used: number) => number): string[] 
   return rows.map((r) => r.map((c, i) => (i === cols - 1 ? truncate(c, max) : c.padEnd(widths[i] ?? 0))).join('  '));
 }
 
-function printList(entries: DeadLetterEntry[], consumer: string | undefined): void {
+function printList(entries: DeadLetterEntry[], cmd: Command): void {
   if (entries.length === 0) {
-    console.log(consumer ? `no dead letters for consumer ${consumer}` : 'no dead letters');
+    const of = [cmd.consumer && `consumer ${cmd.consumer}`, cmd.order && `order ${cmd.order}`].filter(Boolean);
+    console.log(of.length > 0 ? `no dead letters for ${of.join(' and ')}` : 'no dead letters');
     return;
   }
   const now = new Date();
   const rows = [
-    ['SEQ', 'AGE', 'DEAD-LETTERED', 'CONSUMER', 'ORIGINAL SUBJECT', 'DELIVERIES', 'ERROR'],
+    ['SEQ', 'AGE', 'DEAD-LETTERED', 'CONSUMER', 'ORIGINAL SUBJECT', 'ORDER', 'DELIVERIES', 'ERROR'],
     ...entries.map((e) => [
       String(e.seq),
       age(e.time, now),
       e.time.toISOString().replace(/\.\d+Z$/, 'Z'),
       e.consumer,
       e.originalSubject,
+      e.eventSubject ?? '-',
       e.deliveryCount === undefined ? '-' : String(e.deliveryCount),
       e.error.replace(/\s+/g, ' '),
     ]),
@@ -163,21 +192,29 @@ function outcomeJson(o: ReplayOutcome): Record<string, unknown> {
 }
 
 /** Runs one command; resolves to the exit status. */
-async function run(nc: NatsConnection, cmd: Command): Promise<number> {
+async function run(nc: NatsConnection, cmd: Command, config: Config): Promise<number> {
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
   switch (cmd.name) {
     case 'list': {
-      const entries = await listDeadLetters(jsm, { consumer: cmd.consumer, limit: cmd.limit });
-      if (cmd.json) console.log(JSON.stringify(entries, null, 2));
-      else printList(entries, cmd.consumer);
+      const entries = await listDeadLetters(jsm, { consumer: cmd.consumer, limit: cmd.limit, eventSubject: cmd.order });
+      if (cmd.json)
+        console.log(
+          JSON.stringify(
+            entries.map((e) => ({ ...e, orderId: e.eventSubject })),
+            null,
+            2,
+          ),
+        );
+      else printList(entries, cmd);
       return 0;
     }
     case 'show': {
       const d = await showDeadLetter(jsm, cmd.seq ?? 0);
       const { data: _data, body, ...rest } = d;
+      const saga = sagaLink(config, d.eventSubject);
       if (cmd.json) {
-        console.log(JSON.stringify({ ...rest, body: bodyForDisplay(body) }, null, 2));
+        console.log(JSON.stringify({ ...rest, ...saga, body: bodyForDisplay(body) }, null, 2));
         return 0;
       }
       console.log(
@@ -186,6 +223,10 @@ async function run(nc: NatsConnection, cmd: Command): Promise<number> {
       console.log(
         `consumer ${d.consumer} failed ${d.originalSubject} (${d.originalStream ?? '?'} #${d.originalSequence ?? '?'}) after ${d.deliveryCount ?? '?'} deliveries`,
       );
+      if (saga) {
+        console.log(`order ${saga.orderId}, saga workflow ${saga.workflowId}`);
+        console.log(`Web UI ${saga.webUi}`);
+      } else console.log('order unknown: the body names no CloudEvents subject');
       console.log('\nheaders:');
       for (const [k, vs] of Object.entries(d.headers)) for (const v of vs) console.log(`  ${k}: ${v}`);
       const shown = bodyForDisplay(body);
@@ -240,7 +281,7 @@ if (cmd === 'help') {
     nc = await connectNats(config.nats, 'checkout-dlq-cli');
     // No declareStreams here: an operator's tool must not rewrite stream settings from whatever
     // environment it happens to run in. A missing stream shows up as "no dead letters".
-    process.exitCode = await run(nc, cmd);
+    process.exitCode = await run(nc, cmd, config);
   } catch (err) {
     const where = nc ? '' : ` (NATS at ${config.nats.servers.join(',')})`;
     console.error(

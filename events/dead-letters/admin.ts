@@ -17,6 +17,8 @@ export interface DeadLetterEntry {
   /** CloudEvents `id` (the key consumers deduplicate by). */
   eventId: string | undefined;
   eventType: string | undefined;
+  /** CloudEvents `subject`: what the event is about (the order id of the checkout's events). */
+  eventSubject: string | undefined;
 }
 
 /** A dead letter in full: the entry plus every header and the body. */
@@ -90,7 +92,7 @@ function toEntry(raw: RawDeadLetter): DeadLetterEntry {
   const h = raw.headers;
   // Headers are authoritative; the subject is the fallback for a dead letter written by hand.
   const [, subjectConsumer = '', ...rest] = raw.subject.split('.');
-  let envelope: { id?: unknown; type?: unknown } = {};
+  let envelope: { id?: unknown; type?: unknown; subject?: unknown } = {};
   try {
     const parsed: unknown = JSON.parse(decoder.decode(raw.data));
     if (parsed && typeof parsed === 'object') envelope = parsed;
@@ -109,6 +111,7 @@ function toEntry(raw: RawDeadLetter): DeadLetterEntry {
     // The dead letter's own Nats-Msg-Id is `dlq:...`; the original one is kept in its own header.
     eventId: header(h, DLQ_HEADERS.originalMsgId) ?? (typeof envelope.id === 'string' ? envelope.id : undefined),
     eventType: typeof envelope.type === 'string' ? envelope.type : undefined,
+    eventSubject: typeof envelope.subject === 'string' ? envelope.subject : undefined,
   };
 }
 
@@ -151,12 +154,13 @@ export async function deleteRaw(jsm: JetStreamManager, seq: number): Promise<boo
  * @example
  * const jsm = await nc.jetstreamManager();
  * for (const d of await listDeadLetters(jsm, { consumer: 'order-audit', limit: 50 })) console.log(d.seq, d.error);
+ * await listDeadLetters(jsm, { eventSubject: orderId }); // one order's dead letters, of every consumer
  */
 export async function listDeadLetters(
   jsm: JetStreamManager,
-  options: { consumer?: string; limit?: number } = {},
+  options: { consumer?: string; limit?: number; eventSubject?: string } = {},
 ): Promise<DeadLetterEntry[]> {
-  const { consumer: name, limit = Number.POSITIVE_INFINITY } = options;
+  const { consumer: name, limit = Number.POSITIVE_INFINITY, eventSubject } = options;
   if (name !== undefined) assertConsumerName(name);
   if (!(limit >= 0)) throw new RangeError(`not a limit: ${limit}`);
   const entries: DeadLetterEntry[] = [];
@@ -168,26 +172,27 @@ export async function listDeadLetters(
     const info = await consumer.info();
     let pending = info.num_pending;
     while (pending > 0 && entries.length < limit) {
-      const before = entries.length;
       const batch = await consumer.fetch({
         max_messages: Math.min(pending, limit - entries.length, 500),
         expires: 5_000,
       });
+      let read = 0;
       for await (const m of batch) {
-        entries.push(
-          toEntry({
-            seq: m.seq,
-            subject: m.subject,
-            time: new Date(Math.floor(m.info.timestampNanos / 1e6)),
-            headers: m.headers,
-            data: m.data,
-          }),
-        );
+        read += 1;
+        const entry = toEntry({
+          seq: m.seq,
+          subject: m.subject,
+          time: new Date(Math.floor(m.info.timestampNanos / 1e6)),
+          headers: m.headers,
+          data: m.data,
+        });
+        // The subject is in the body, which no server-side filter sees: read all, keep the matches.
+        if (eventSubject === undefined || entry.eventSubject === eventSubject) entries.push(entry);
         pending = m.info.pending;
         if (pending === 0 || entries.length >= limit) break;
       }
       // Messages deleted while we read (a concurrent replay) can leave a fetch empty.
-      if (entries.length === before) break;
+      if (read === 0) break;
     }
   } catch (err) {
     // No DLQ stream yet: nothing was ever dead-lettered (the ordered consumer looks it up first).

@@ -19,7 +19,7 @@ import { goToolReport } from './tools';
 import { componentNames, type ComponentName, type ComponentReport, type Say, type StackOptions } from './types';
 
 export { ensureTestServer, type TestServerOptions } from './test-server';
-export { ensureGoTool, GO_TOOLS, goToolNames, type GoToolName } from './tools';
+export { ensureGoTool, installedGoTool, GO_TOOLS, goToolNames, type GoToolName } from './tools';
 export { ensurePythonEnv, installedPythonTool } from './python';
 export { chromiumVersion, ensureChromium, findChromium } from './browser';
 export { TEMPORAL_PERSISTENCES, type TemporalPersistence } from './temporal-persistence';

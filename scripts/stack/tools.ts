@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackContext } from './context';
+import { StackError } from './errors';
 import { goInstall, goToolPath, type GoTool } from './installers';
 import { displayPath } from './report';
 import type { ComponentReport } from './types';
@@ -67,6 +68,23 @@ export async function ensureGoTool(ctx: StackContext, name: GoToolName): Promise
   const path = goToolPath(tool, ctx.layout.binDir);
   if (existsSync(path)) return path;
   return goInstall(tool, ctx.layout.binDir, join(ctx.layout.logsDir, `go-install-${name}.log`), ctx.say);
+}
+
+/**
+ * The cached binary of `name`, for tests and scripts that run it; builds nothing.
+ *
+ * @throws StackError naming the command that builds it, when it is not in the cache.
+ * @example
+ * const promtool = installedGoTool(config.stack.binDir, 'promtool');
+ */
+export function installedGoTool(binDir: string, name: GoToolName): string {
+  const path = goToolPath(GO_TOOLS[name], binDir);
+  if (!existsSync(path))
+    throw new StackError(
+      `${name} is not installed (${displayPath(path)} is missing)`,
+      `run \`npx tsx scripts/stack/cli.ts up --tools ${name}\` (npm test does)`,
+    );
+  return path;
 }
 
 /** {@link ensureGoTool} as a printed `ready` line. */

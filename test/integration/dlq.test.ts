@@ -176,6 +176,7 @@ describe('dead-letter tooling against real NATS', () => {
           error: 'invalid-data: totalCents: expected number',
           eventId: event.id,
           eventType: SUBJECT,
+          eventSubject: (JSON.parse(event.body) as { subject: string }).subject,
         },
       );
       assert.ok(
@@ -331,5 +332,58 @@ describe('dead-letter tooling against real NATS', () => {
     });
     await assert.rejects(cli('replay'), (err: { code?: number }) => err.code === 2);
     await discardDeadLetter(jsm, entry.seq);
+  });
+
+  it('lists one order’s dead letters with --order, and show names the order, its saga and its Web UI link', async () => {
+    const consumer = freshConsumer();
+    const first = await deadLetterEvent(consumer, 'first');
+    const second = await deadLetterEvent(consumer, 'second');
+    const orderOf = (body: string) => (JSON.parse(body) as { subject: string }).subject;
+    const order = orderOf(first.event.body);
+    assert.notEqual(order, orderOf(second.event.body));
+
+    assert.deepEqual(
+      (await listDeadLetters(jsm, { consumer, eventSubject: order })).map((d) => d.seq),
+      [first.entry.seq],
+      'the kit filters by CloudEvents subject',
+    );
+    const env = {
+      ...process.env,
+      NATS_URL: config.nats.servers.join(','),
+      TEMPORAL_UI_URL: 'http://ui.example:8233',
+      TEMPORAL_NAMESPACE: 'shop',
+      LOG_LEVEL: 'warn',
+    };
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'scripts/dlq.ts', ...args], { cwd: repoRoot, env, timeout: 60_000 });
+
+    const listed = JSON.parse((await cli('list', '--order', order, '--json')).stdout) as Record<string, unknown>[];
+    assert.deepEqual(
+      listed.filter((d) => d.consumer === consumer).map((d) => [d.seq, d.orderId]),
+      [[first.entry.seq, order]],
+    );
+    assert.ok(
+      listed.every((d) => d.orderId === order),
+      'no other order is listed',
+    );
+    const table = (await cli('list', '--order', order, '--consumer', consumer)).stdout;
+    assert.match(table, /ORDER/);
+    assert.ok(table.includes(order) && !table.includes(orderOf(second.event.body)), table);
+
+    const shown = (await cli('show', String(first.entry.seq))).stdout;
+    const workflowId = `checkout-${order}`;
+    assert.ok(shown.includes(`order ${order}, saga workflow ${workflowId}`), shown);
+    const link = `http://ui.example:8233/namespaces/shop/workflows?query=${encodeURIComponent(`WorkflowId="${workflowId}"`)}`;
+    assert.ok(shown.includes(`Web UI ${link}`), shown);
+    const json = JSON.parse((await cli('show', String(first.entry.seq), '--json')).stdout) as Record<string, unknown>;
+    assert.deepEqual([json.orderId, json.workflowId, json.webUi], [order, workflowId, link]);
+
+    await assert.rejects(cli('list', '--order', 'not an id'), (err: { code?: number; stderr?: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr ?? '', /--order needs an order id/);
+      return true;
+    });
+    await assert.rejects(cli('show', '1', '--order', order), (err: { code?: number }) => err.code === 2);
+    for (const { entry } of [first, second]) await discardDeadLetter(jsm, entry.seq);
   });
 });

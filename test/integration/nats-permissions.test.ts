@@ -88,6 +88,12 @@ describe('NATS accounts: each user can do only what its principal needs', () => 
     assert.equal(afterwards, before, 'nothing reached the stream');
   });
 
+  it('the example team dead-letters under its own durable only, never under another consumer’s', async () => {
+    await assertDenied(
+      team.jetstream().publish('dlq.order-read-model.checkout.order.placed', new TextEncoder().encode('{}')),
+    );
+  });
+
   it('the example team cannot delete or purge a stream', async () => {
     const jsm = await team.jetstreamManager();
     await assertDenied(jsm.streams.delete('CHECKOUT'));
