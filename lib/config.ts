@@ -186,15 +186,37 @@ function codecConfig(env: z.infer<typeof envSchema>) {
   };
 }
 
+/** How to reach NATS and as whom: a user, a token, a creds file, or (outside production) the stack's admin. */
+function natsConfig(env: z.infer<typeof envSchema>) {
+  if ((env.NATS_USER === undefined) !== (env.NATS_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  NATS_USER, NATS_PASSWORD: set both, or neither');
+  }
+  return {
+    servers: env.NATS_URL,
+    credsFile: env.NATS_CREDS_FILE,
+    token: env.NATS_TOKEN,
+    user: env.NATS_USER === undefined ? undefined : { name: env.NATS_USER, password: env.NATS_PASSWORD ?? '' },
+    /**
+     * Outside production, a process given no NATS credentials at all connects as the local
+     * stack's admin (tests, bench, tools run from a developer's shell), from this file if the
+     * stack has made it. Every process the stack or a test starts gets its own user instead.
+     */
+    stackAdminFile:
+      env.NODE_ENV === 'production' || env.NATS_USER || env.NATS_TOKEN || env.NATS_CREDS_FILE
+        ? undefined
+        : join(env.STACK_DIR, 'secrets', 'admin.json'),
+    streamReplicas: env.NATS_STREAM_REPLICAS,
+    duplicateWindow: env.NATS_DUPLICATE_WINDOW,
+    monitorUrl: env.NATS_MONITOR_URL,
+  };
+}
+
 function buildConfig(env: z.infer<typeof envSchema>) {
   const cacheDir = env.STACK_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'checkout-saga');
   if (env.NODE_ENV === 'production' && !env.API_TOKENS?.length) {
     throw new ConfigError(
       'Invalid configuration:\n  API_TOKENS: required in production (comma-separated bearer tokens)',
     );
-  }
-  if ((env.NATS_USER === undefined) !== (env.NATS_PASSWORD === undefined)) {
-    throw new ConfigError('Invalid configuration:\n  NATS_USER, NATS_PASSWORD: set both, or neither');
   }
   if (env.NODE_ENV === 'production' && env.CRASH_POINTS.length > 0) {
     throw new ConfigError('Invalid configuration:\n  CRASH_POINTS: a test-only setting, refused in production');
@@ -205,24 +227,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     logLevel: env.LOG_LEVEL,
     http: { port: env.PORT, host: env.HOST },
     database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX },
-    nats: {
-      servers: env.NATS_URL,
-      credsFile: env.NATS_CREDS_FILE,
-      token: env.NATS_TOKEN,
-      user: env.NATS_USER === undefined ? undefined : { name: env.NATS_USER, password: env.NATS_PASSWORD ?? '' },
-      /**
-       * Outside production, a process given no NATS credentials at all connects as the local
-       * stack's admin (tests, bench, tools run from a developer's shell), from this file if the
-       * stack has made it. Every process the stack or a test starts gets its own user instead.
-       */
-      stackAdminFile:
-        env.NODE_ENV === 'production' || env.NATS_USER || env.NATS_TOKEN || env.NATS_CREDS_FILE
-          ? undefined
-          : join(env.STACK_DIR, 'secrets', 'admin.json'),
-      streamReplicas: env.NATS_STREAM_REPLICAS,
-      duplicateWindow: env.NATS_DUPLICATE_WINDOW,
-      monitorUrl: env.NATS_MONITOR_URL,
-    },
+    nats: natsConfig(env),
     temporal: {
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
