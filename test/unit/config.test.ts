@@ -68,7 +68,14 @@ describe('config', () => {
       () => loadConfig({ NATS_PASSWORD: 's3cret-value-0123' }),
       (err: Error) => /set both/.test(err.message) && !err.message.includes('s3cret-value-0123'),
     );
-    assert.equal(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'a'.repeat(16) }).nats.stackAdminFile, undefined);
+    assert.equal(
+      loadConfig({
+        NODE_ENV: 'production',
+        API_TOKENS: 'a'.repeat(16),
+        PAYLOAD_KEYS: `k1=${Buffer.alloc(32, 1).toString('base64')}`,
+      }).nats.stackAdminFile,
+      undefined,
+    );
   });
 
   it('parses durations', () => {

@@ -16,6 +16,7 @@ const KUBE_VERSIONS = ['1.25.0', '1.37.0'];
 const CREDENTIALS = [
   'secrets.DATABASE_URL=postgres://checkout:pw@db:5432/checkout',
   'secrets.API_TOKENS=tok-0123456789',
+  `secrets.PAYLOAD_KEYS=k1=${Buffer.alloc(32, 1).toString('base64')}`,
 ];
 const EVERYTHING = [...CREDENTIALS, 'serviceMonitor.enabled=true', 'prometheusRule.enabled=true'];
 
@@ -34,7 +35,7 @@ interface Manifest {
 }
 interface Container {
   args?: string[];
-  env: { name: string; value?: string; valueFrom?: { secretKeyRef: { key: string } } }[];
+  env: { name: string; value?: string; valueFrom?: { secretKeyRef: { key: string; name: string } } }[];
   resources?: { requests?: object; limits?: object };
   livenessProbe?: { httpGet?: { path: string } };
   readinessProbe?: { httpGet?: { path: string } };
@@ -140,6 +141,33 @@ describe('deploy/helm/checkout-saga, checked by helm and against the Kubernetes 
         assert.equal(env.find((e) => e.name === key)?.valueFrom?.secretKeyRef.key, key, `${d.metadata.name} ${key}`);
       assert.ok(!JSON.stringify(env).includes('tok-0123456789'), 'no token in a plain env value');
     }
+  });
+
+  it('connects a process with credentialsSecret as its own principal, the migration Job as the owner', () => {
+    const out = render([...CREDENTIALS, 'processes.outbox-relay.credentialsSecret=checkout-outbox-relay']);
+    assertToolSucceeded(out, 'helm template with a credentialsSecret');
+    const docs = parseAllDocuments(out.stdout)
+      .map((d) => d.toJSON() as Manifest | null)
+      .filter((m): m is Manifest => m !== null);
+    const relay = docs.find((m) => m.kind === 'Deployment' && m.metadata.name.endsWith('-outbox-relay'));
+    assert.ok(relay, 'the relay is rendered');
+    const env = containerOf(relay).env;
+    for (const key of ['DATABASE_URL', 'NATS_USER', 'NATS_PASSWORD']) {
+      const refs = env.filter((e) => e.name === key);
+      assert.equal(refs.length, 1, `${key} once`);
+      assert.equal(refs[0]?.valueFrom?.secretKeyRef.name, 'checkout-outbox-relay', `${key} from its own Secret`);
+    }
+    assert.equal(
+      env.find((e) => e.name === 'NATS_TOKEN'),
+      undefined,
+      'not the shared NATS token',
+    );
+    const job = docs.find((m) => m.kind === 'Job');
+    assert.notEqual(
+      containerOf(job as Manifest).env.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef.name,
+      'checkout-outbox-relay',
+      'the migrations run as the owner',
+    );
   });
 
   it('migrates in a hook Job before the processes of an install or upgrade, after its Secret exists', () => {

@@ -41,19 +41,42 @@ The Prometheus job of a process: the names deploy/prometheus/prometheus.yml uses
 {{- end -}}
 
 {{/* The environment every process gets: plain settings, then credentials from the Secret. */}}
+{{/*
+The environment of a process: the plain settings, the shared secrets, and its credentials. With
+`credentialsSecret` (a Secret holding DATABASE_URL with its own PostgreSQL role, and NATS_USER /
+NATS_PASSWORD: docs/access.md lists each process's principal) it connects with least privilege;
+without it, with the shared secret's DATABASE_URL and NATS_TOKEN (the migration Job always does:
+it runs the DDL as the owner).
+Called with (dict "root" $ "credentialsSecret" <name or "">).
+*/}}
 {{- define "checkout-saga.env" -}}
-{{- range $key, $value := .Values.config }}
+{{- $root := .root }}
+{{- range $key, $value := $root.Values.config }}
 - name: {{ $key }}
   value: {{ $value | toString | quote }}
 {{- end }}
 - name: SHUTDOWN_GRACE_PERIOD
-  value: {{ printf "%ds" (int .Values.shutdownGracePeriodSeconds) | quote }}
-{{- range $key := list "DATABASE_URL" "API_TOKENS" "PAYMENT_WEBHOOK_SECRET" "NATS_TOKEN" "TEMPORAL_API_KEY" }}
+  value: {{ printf "%ds" (int $root.Values.shutdownGracePeriodSeconds) | quote }}
+{{- $shared := list "API_TOKENS" "PAYMENT_WEBHOOK_SECRET" "TEMPORAL_API_KEY" "PAYLOAD_KEYS" "PAYLOAD_KEY_CURRENT" }}
+{{- if not .credentialsSecret }}
+{{- $shared = concat (list "DATABASE_URL" "NATS_TOKEN") $shared }}
+{{- end }}
+{{- range $key := $shared }}
 - name: {{ $key }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "checkout-saga.secretName" $ }}
+      name: {{ include "checkout-saga.secretName" $root }}
       key: {{ $key }}
-      optional: {{ not (has $key (list "DATABASE_URL" "API_TOKENS")) }}
+      optional: {{ not (has $key (list "DATABASE_URL" "API_TOKENS" "PAYLOAD_KEYS")) }}
+{{- end }}
+{{- with .credentialsSecret }}
+{{- range $key := list "DATABASE_URL" "NATS_USER" "NATS_PASSWORD" }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.credentialsSecret }}
+      key: {{ $key }}
+      optional: {{ ne $key "DATABASE_URL" }}
+{{- end }}
 {{- end }}
 {{- end -}}
