@@ -13,8 +13,6 @@ import { ratio } from '../stats';
 
 const exec = promisify(execFile);
 const STREAM = 'CHECKOUT';
-/** Publishes the raw baseline keeps in flight: about what one relay batch (200) keeps in flight. */
-const RAW_WINDOW = 256;
 const CEILING_STREAM = 'benchstream';
 const CEILING_SUBJECT = 'bench.ceiling';
 
@@ -76,7 +74,8 @@ export async function relayBacklogRep(ctx: BenchContext, n: number): Promise<Rep
 async function rawBacklogRep(ctx: BenchContext, n: number): Promise<Rep> {
   const events = benchEvents(n);
   const started = performance.now();
-  await publishRaw(ctx.nc.jetstream(), events, RAW_WINDOW);
+  // The relay's own window (RELAY_WINDOW), so both keep the same number of publishes in flight.
+  await publishRaw(ctx.nc.jetstream(), events, ctx.config.relay.window);
   return { count: n, elapsedMs: performance.now() - started };
 }
 
@@ -224,7 +223,7 @@ export async function relayScenario(ctx: BenchContext): Promise<{ result: Scenar
       label: 'raw nats.js async publish',
       role: 'baseline',
       unit: 'events/s',
-      detail: `same payloads and headers, ${RAW_WINDOW} publishes in flight`,
+      detail: `same payloads and headers, ${ctx.config.relay.window} publishes in flight (the relay's window)`,
     },
     raw,
   );
@@ -272,7 +271,8 @@ export async function relayScenario(ctx: BenchContext): Promise<{ result: Scenar
         lightSeconds: load.lightSeconds,
         payloadBytes: size,
         relayBatchSize: ctx.config.relay.batchSize,
-        rawWindow: RAW_WINDOW,
+        relayWindow: ctx.config.relay.window,
+        rawWindow: ctx.config.relay.window,
       },
       measurements: [single, rawM, benchM, lightM, rawLightM],
       ratios: [
