@@ -7,7 +7,8 @@ import { recordEffect } from './kit-effects';
 /**
  * A consumer in its own process, so a test can SIGKILL it. Arguments: consumer name, deliver-from
  * ISO time, and `hang-after-commit` to print `COMMITTED <event id>` after the first commit and
- * never acknowledge (the window a crash between commit and ack hits).
+ * never acknowledge (the window a crash between commit and ack hits). KIT_MODE=batch runs the kit in
+ * batch mode.
  */
 const [name, from, mode] = process.argv.slice(2);
 if (!name || !from) throw new Error('usage: kit-child.ts <consumer> <deliver-from ISO> [hang-after-commit]');
@@ -22,6 +23,7 @@ await hostConsumers(config, logger, stop.signal, 'kit-child', (deps) => [
     stream: 'CHECKOUT',
     deliverFrom: new Date(from),
     ackWaitMs: 2_000,
+    mode: process.env.KIT_MODE === 'batch' ? 'batch' : 'per-event',
     handlers: { 'checkout.order.placed': (event, { tx }) => recordEffect(tx, name, event) },
     afterCommit: async (event) => {
       if (mode !== 'hang-after-commit' || hung) return;
