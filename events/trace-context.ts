@@ -119,6 +119,8 @@ export interface OpenSpan {
   traceparent: string | undefined;
   /** Ends the span, marked failed with `err` recorded when given. */
   end(err?: unknown): void;
+  /** Runs `fn` with the span active (for log lines that carry the trace id); the rest runs outside it. */
+  inContext<T>(fn: () => T): T;
 }
 
 /**
@@ -137,7 +139,8 @@ export function startMessagingSpan(
   traceparent: string | undefined,
   attributes: () => Attributes,
 ): OpenSpan {
-  const span = trace.getTracer(TRACER_NAME).startSpan(name, { kind }, parentContext(traceparent));
+  const parent = parentContext(traceparent);
+  const span = trace.getTracer(TRACER_NAME).startSpan(name, { kind }, parent);
   if (span.isRecording()) span.setAttributes(attributes());
   const sc = span.spanContext();
   return {
@@ -146,6 +149,7 @@ export function startMessagingSpan(
       if (err !== undefined) recordFailure(span, err);
       span.end();
     },
+    inContext: (fn) => otelContext.with(trace.setSpan(parent, span), fn),
   };
 }
 

@@ -79,6 +79,10 @@ export async function settleBatch(rt: ConsumerRuntime, items: readonly BatchItem
     // processed mark turns into a duplicate.
     item.msg.ack();
     rt.tally.count(outcome, { msg: item.msg, startedAt: item.startedAt });
+    const { event } = item;
+    item.span.inContext(() =>
+      rt.logger.debug({ eventId: event.id, orderId: event.subject, type: event.type, outcome }, `event ${outcome}`),
+    );
     item.span.end();
   }
 }

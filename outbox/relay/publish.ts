@@ -43,18 +43,20 @@ export async function publishRow(deps: PublishDeps, row: OutboxRow): Promise<voi
     span.end(err);
     throw err;
   }
-  span.end();
-  // Guarded: building this line for every published row costs a hot path when debug is off.
+  // Guarded: building this line (in the span, for its trace id) costs a hot path when debug is off.
   if (deps.logger.isLevelEnabled('debug'))
-    deps.logger.debug(
-      {
-        eventId: row.event_id,
-        orderId: row.partition_key,
-        workflowId: checkoutWorkflowId(row.partition_key),
-        type: row.subject,
-        seq: ack.seq,
-        duplicate: ack.duplicate,
-      },
-      'event published',
+    span.inContext(() =>
+      deps.logger.debug(
+        {
+          eventId: row.event_id,
+          orderId: row.partition_key,
+          workflowId: checkoutWorkflowId(row.partition_key),
+          type: row.subject,
+          seq: ack.seq,
+          duplicate: ack.duplicate,
+        },
+        'event published',
+      ),
     );
+  span.end();
 }
