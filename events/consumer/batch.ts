@@ -116,6 +116,7 @@ async function applyBatch(rt: ConsumerRuntime, tx: Tx, items: readonly BatchItem
     byOrder.set(key, [...(byOrder.get(key) ?? []), i]);
   }
   const limit = pLimit(rt.settings.concurrency);
+  const shared = oneQueryAtATime(tx);
   let failed = false;
   // allSettled, not all: a handler still running after another failed must finish before the
   // ROLLBACK, or its next statements would run outside the transaction.
@@ -126,7 +127,7 @@ async function applyBatch(rt: ConsumerRuntime, tx: Tx, items: readonly BatchItem
           if (failed) return;
           const item = items[i] as BatchItem;
           try {
-            outcomes[i] = await applyOne(rt, tx, item);
+            outcomes[i] = await applyOne(rt, shared, item);
           } catch (err) {
             failed = true;
             throw err;
@@ -138,6 +139,27 @@ async function applyBatch(rt: ConsumerRuntime, tx: Tx, items: readonly BatchItem
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;
   return outcomes;
+}
+
+/**
+ * The transaction as the concurrent handlers of a batch share it: their statements go to the
+ * connection one after another (pg queues them today, but deprecates a query issued while another
+ * is running), each handler still awaiting only its own.
+ */
+function oneQueryAtATime(tx: Tx): Tx {
+  let tail: Promise<unknown> = Promise.resolve();
+  return new Proxy(tx, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (prop !== 'query' || typeof value !== 'function')
+        return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        const run = tail.then(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        tail = run.catch(() => undefined);
+        return run;
+      };
+    },
+  });
 }
 
 /**

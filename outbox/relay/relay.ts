@@ -268,8 +268,10 @@ export class OutboxRelay {
           more = rows.length === want;
           window.add(rows);
         }
-        const acked = window.takeAcked();
-        if (acked.length > 0) {
+        // Marks go out in groups (an eighth of the window), or whatever is acked once nothing is
+        // in flight: one UPDATE per ack would cost the database a statement and a WAL flush each.
+        if (window.unmarked >= Math.ceil(capacity / 8) || (window.unmarked > 0 && window.pending === 0)) {
+          const acked = window.takeAcked();
           await markPublished(client, acked);
           window.release(acked);
         }

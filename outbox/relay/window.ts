@@ -42,6 +42,11 @@ export class PublishWindow {
     return this.running;
   }
 
+  /** Rows acked and not yet taken for marking. */
+  get unmarked(): number {
+    return this.acked.length;
+  }
+
   /** Rows acked so far, marked or not. */
   get ackedTotal(): number {
     return this.ackedCount;
