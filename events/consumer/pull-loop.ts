@@ -13,6 +13,7 @@ import { batchItem } from './batch';
 import { Batcher } from './batcher';
 import { sweepParked } from './expiry';
 import { KeyedQueue } from './keyed-queue';
+import { runMarkSweeper } from './mark-retention';
 import type { ConsumerRuntime } from './runtime';
 import { handlerOf } from './settings';
 import { settleMessage } from './settle';
@@ -99,6 +100,7 @@ async function consumeOnce(rt: ConsumerRuntime, signal: AbortSignal): Promise<vo
       : undefined;
   const watching = watchStatus(rt, messages, jsm);
   const sweeping = sweepParked(rt, signal, messages);
+  const sweepingMarks = runMarkSweeper(rt, signal, messages);
   try {
     for await (const msg of messages) {
       // Parsed once here: the result gives the per-order key (the event's subject) and is what
@@ -129,7 +131,7 @@ async function consumeOnce(rt: ConsumerRuntime, signal: AbortSignal): Promise<vo
     await messages.close();
     await queue.idle();
     await batcher?.idle();
-    await Promise.all([watching, sweeping]);
+    await Promise.all([watching, sweeping, sweepingMarks]);
   }
   if (!signal.aborted) throw new Error('message stream ended unexpectedly');
 }

@@ -1,6 +1,7 @@
 import type { EventType } from '../catalog';
 import type { ParsedEvent } from '../envelope';
 import { STREAMS, type StreamName } from '../streams';
+import { DEFAULT_MARK_RETENTION_MS } from './mark-retention';
 import type { ConsumerOptions, EventOf, HandlerFn, Handlers, HandlerSpec, Outcome } from './types';
 
 /** A handler with its predecessors spelled out (none for a plain function). */
@@ -18,6 +19,8 @@ export interface ConsumerSettings {
   concurrency: number;
   mode: 'per-event' | 'batch';
   batchSize: number;
+  /** Undefined: marks are kept forever. */
+  markRetentionMs: number | undefined;
   maxDeliver: number;
   backoffMs: number[];
   ackWaitMs: number;
@@ -70,6 +73,8 @@ export function resolveSettings(options: ConsumerOptions): ConsumerSettings {
     concurrency: options.concurrency ?? 8,
     mode: options.mode ?? 'per-event',
     batchSize: options.batchSize ?? 100,
+    markRetentionMs:
+      options.markRetentionMs === null ? undefined : (options.markRetentionMs ?? DEFAULT_MARK_RETENTION_MS),
     maxDeliver: options.maxDeliver ?? 5,
     backoffMs: options.backoffMs ?? [1_000, 5_000, 15_000, 60_000],
     ackWaitMs: options.ackWaitMs ?? 30_000,

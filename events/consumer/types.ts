@@ -55,6 +55,12 @@ export interface ConsumerOptions {
   mode?: 'per-event' | 'batch';
   /** Most events in one batch transaction (batch mode). Default 100. */
   batchSize?: number;
+  /**
+   * How long processed marks are kept; older ones are swept in small batches once a minute.
+   * Default 8 days: longer than the stream's max age (7 days), so a replay or redelivery still
+   * finds its mark. `null` keeps them forever.
+   */
+  markRetentionMs?: number | null;
   /** Deliveries before a failing event is dead-lettered. Default 5. */
   maxDeliver?: number;
   /** Redelivery delays after the 1st, 2nd, ... failure; the last repeats. */
