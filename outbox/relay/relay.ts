@@ -144,11 +144,12 @@ export class OutboxRelay {
         client.on('error', (err: Error) => {
           this.connectionLost = err;
           this.wakeup.wake();
+          this.activeWindow?.poke();
         });
         client.on('notification', () => {
           this.notified = true;
           this.wakeup.wake();
-          this.activeWindow?.progress.wake();
+          this.activeWindow?.poke();
         });
         await this.session(client, signal);
       } catch (err) {
@@ -276,7 +277,7 @@ export class OutboxRelay {
           window.release(acked);
         }
         if (window.size === 0 && (!claiming || !more)) break;
-        if (window.pending > 0) await window.progress.wait(this.options.publishTimeoutMs);
+        if (window.pending > 0) await window.next();
         else if (!claiming) break;
       }
     } finally {

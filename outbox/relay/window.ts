@@ -1,4 +1,3 @@
-import { Wakeup } from '../../lib/wait';
 import type { OutboxRow } from './claim';
 import { publishRow, type PublishDeps } from './publish';
 
@@ -15,12 +14,11 @@ import { publishRow, type PublishDeps } from './publish';
  * @example
  * const window = new PublishWindow(deps);
  * window.add(await claimBatch(client, partitions, room, window.ids()));
- * await window.progress.wait(50);
+ * await window.next();
  * const ids = window.takeAcked(); await markPublished(client, ids); window.release(ids);
  */
 export class PublishWindow {
-  /** Woken whenever a publish settles. */
-  readonly progress = new Wakeup();
+  private waiter: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly inWindow = new Set<string>();
   /** Per order, the last publish added: resolves true once acked, false when failed or given up. */
   private readonly tails = new Map<string, Promise<boolean>>();
@@ -31,6 +29,26 @@ export class PublishWindow {
   private readonly failures: unknown[] = [];
 
   constructor(private readonly deps: PublishDeps) {}
+
+  /**
+   * Resolves at the next settled publish (or `poke`). No timer: while a publish is pending one
+   * will settle, if only by its own publish timeout, so call it only then.
+   */
+  next(): Promise<void> {
+    if (!this.waiter) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.waiter = { promise, resolve };
+    }
+    return this.waiter.promise;
+  }
+
+  /** Wakes whoever awaits `next()` (a NOTIFY: new rows may be waiting). */
+  poke(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve();
+  }
 
   /** Rows claimed and not yet released. */
   get size(): number {
@@ -95,7 +113,7 @@ export class PublishWindow {
    */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running > 0) await this.progress.wait(1_000);
+    while (this.running > 0) await this.next();
   }
 
   private async publish(row: OutboxRow): Promise<boolean> {
@@ -126,6 +144,6 @@ export class PublishWindow {
 
   private settled(): void {
     this.running -= 1;
-    this.progress.wake();
+    this.poke();
   }
 }
