@@ -17,6 +17,7 @@ import { createSagaClient } from '../checkouts/saga-client';
 import { createCheckoutService } from '../checkouts/service';
 import { createApp } from './app';
 import { trackHttpConnections } from './http-drain';
+import { createKeySweepMetrics, runKeySweeper } from '../checkouts/key-retention';
 import { createHttpMetrics } from './metrics';
 import { postgresRateLimiter, runRateLimitSweeper } from './rate-limiter';
 
@@ -24,7 +25,8 @@ import { postgresRateLimiter, runRateLimitSweeper } from './rate-limiter';
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
 /** How often the API deletes the rate-limit rows of principals whose quota is whole again. */
-const RATE_LIMIT_SWEEP_INTERVAL_MS = 60_000;
+// Both sweeps (idle rate-limit rows, expired Idempotency-Keys) run once a minute, off the request path.
+const SWEEP_INTERVAL_MS = 60_000;
 
 /** Warnings about settings that are fine for development and wrong in production. */
 function warnAboutDevSettings(config: Config, logger: Logger): void {
@@ -71,6 +73,8 @@ export async function runApi(
   const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-api' });
   const sweeper = new AbortController();
   let sweeping: Promise<void> | undefined;
+  let sweepingKeys: Promise<void> | undefined;
+  const httpMetrics = createHttpMetrics();
   try {
     warnAboutDevSettings(config, logger);
     const app = createApp({
@@ -81,7 +85,7 @@ export async function runApi(
       paymentWebhookSecrets: config.webhooks.paymentSecrets,
       clock: systemClock,
       logger,
-      metrics: createHttpMetrics(),
+      metrics: httpMetrics,
       readiness: {
         postgres: {
           required: true,
@@ -108,7 +112,13 @@ export async function runApi(
         },
       },
     });
-    sweeping = runRateLimitSweeper(db, { intervalMs: RATE_LIMIT_SWEEP_INTERVAL_MS, logger, signal: sweeper.signal });
+    sweeping = runRateLimitSweeper(db, { intervalMs: SWEEP_INTERVAL_MS, logger, signal: sweeper.signal });
+    sweepingKeys = runKeySweeper(db, {
+      intervalMs: SWEEP_INTERVAL_MS,
+      logger,
+      signal: sweeper.signal,
+      metrics: createKeySweepMetrics(httpMetrics.registry),
+    });
     const server = await listen(app, config, logger, onListening);
     // serve() without a createServer option builds a node:http Server.
     const connections = trackHttpConnections(server as Server, logger);
@@ -118,6 +128,7 @@ export async function runApi(
   } finally {
     sweeper.abort();
     await sweeping;
+    await sweepingKeys;
     await nc.drain();
     await temporal.connection.close();
     await db.end();

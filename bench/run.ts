@@ -80,6 +80,7 @@ async function main(): Promise<void> {
   // effect can be measured: RELAY_BATCH_SIZE=1000 npm run bench -- --only relay.
   const { vars, config } = benchEnv(args.ports, base.stack.cacheDir, {
     RELAY_BATCH_SIZE: String(base.relay.batchSize),
+    RELAY_WINDOW: String(base.relay.window),
     RELAY_POLL_INTERVAL: base.relay.pollInterval,
     DATABASE_POOL_MAX: String(base.database.poolMax),
     // The bench offers up to 800 POST/s with the one service token: the default service quota

@@ -46,6 +46,8 @@ export {
   type Handlers,
   type MessageInfo,
   type Outcome,
+  DEFAULT_MARK_RETENTION_MS,
+  sweepProcessedMarks,
 } from './consumer';
 export { DLQ_HEADERS, DLQ_STREAM, dlqSubject, deadLetter, publishDeadLetter } from './dead-letters/publish';
 export {

@@ -49,6 +49,8 @@ export interface ConsumerMetrics {
   settled(labels: ConsumerLabels, outcome: ConsumerOutcome, timing?: SettleTiming): void;
   /** Reads `source`'s gauges at every scrape until the returned function is called. */
   watch(source: ConsumerGaugeSource): () => void;
+  /** One round of the processed-mark sweep: marks deleted and how long it took. */
+  marksSwept?(labels: ConsumerLabels, deleted: number, seconds: number): void;
 }
 
 /**
@@ -183,7 +185,26 @@ export function createConsumerMetrics(
     },
   });
 
+  const swept = new Counter({
+    name: 'consumer_marks_swept_total',
+    help: "Processed marks deleted by the retention sweep (older than the consumer's markRetentionMs)",
+    labelNames: ['consumer', 'stream'],
+    registers: [registry],
+  });
+  const sweepDuration = new Histogram({
+    name: 'consumer_mark_sweep_seconds',
+    help: 'Duration of one round of the processed-mark sweep (small batches with pauses)',
+    labelNames: ['consumer', 'stream'],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    registers: [registry],
+  });
+
   return {
+    marksSwept(labels, deleted, seconds) {
+      const l = labelsOf(labels);
+      swept.inc(l, deleted);
+      sweepDuration.observe(l, seconds);
+    },
     settled(labels, outcome, timing) {
       const l = labelsOf(labels);
       messages.inc({ ...l, outcome });

@@ -113,6 +113,58 @@ export async function withMessagingSpan<T>(
   }
 }
 
+/** A span started by `startMessagingSpan`: the `traceparent` to pass on, and how to end it. */
+export interface OpenSpan {
+  /** The span's own `traceparent`, else the parent's (as `withMessagingSpan` passes on). */
+  traceparent: string | undefined;
+  /** Ends the span, marked failed with `err` recorded when given. */
+  end(err?: unknown): void;
+  /** Runs `fn` with the span active (for log lines that carry the trace id); the rest runs outside it. */
+  inContext<T>(fn: () => T): T;
+}
+
+/**
+ * The hot-path form of `withMessagingSpan`, for one span per message at thousands a second: the
+ * parent is read from `traceparent` without the propagator, nothing runs inside the span's context
+ * (no `context.with`), and `attributes` is only called when the span records, so with tracing
+ * off a message costs one no-op span. Samplers therefore do not see the attributes.
+ *
+ * @example
+ * const span = startMessagingSpan(`publish ${row.subject}`, SpanKind.PRODUCER, row.headers.traceparent, () => attrs);
+ * try { await publish(span.traceparent); span.end(); } catch (err) { span.end(err); throw err; }
+ */
+export function startMessagingSpan(
+  name: string,
+  kind: SpanKind,
+  traceparent: string | undefined,
+  attributes: () => Attributes,
+): OpenSpan {
+  const parent = parentContext(traceparent);
+  const span = trace.getTracer(TRACER_NAME).startSpan(name, { kind }, parent);
+  if (span.isRecording()) span.setAttributes(attributes());
+  const sc = span.spanContext();
+  return {
+    traceparent: isSpanContextValid(sc) ? formatTraceparent(sc) : traceparent,
+    end(err?: unknown) {
+      if (err !== undefined) recordFailure(span, err);
+      span.end();
+    },
+    inContext: (fn) => otelContext.with(trace.setSpan(parent, span), fn),
+  };
+}
+
+/** `contextFromTraceparent` for a well-formed value, without the propagator's general parsing. */
+function parentContext(traceparent: string | undefined): Context {
+  if (!traceparent || !TRACEPARENT_PATTERN.test(traceparent)) return contextFromTraceparent(traceparent);
+  const sc: SpanContext = {
+    traceId: traceparent.slice(3, 35),
+    spanId: traceparent.slice(36, 52),
+    traceFlags: Number.parseInt(traceparent.slice(53, 55), 16),
+    isRemote: true,
+  };
+  return isSpanContextValid(sc) ? trace.setSpanContext(ROOT_CONTEXT, sc) : ROOT_CONTEXT;
+}
+
 /** Marks the active span failed with `err` recorded, for failures that are handled rather than thrown. */
 export function markSpanFailed(err: unknown): void {
   const span = trace.getActiveSpan();

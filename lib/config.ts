@@ -83,6 +83,8 @@ const envSchema = z.object({
   METRICS_BASE_PORT: z.coerce.number().int().min(0).max(65000).default(9464),
   COMPENSATION_ALERT_AFTER: duration.default('1h'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
+  // Publishes one relay keeps in flight across claims; 256 is what the bench's raw publisher keeps.
+  RELAY_WINDOW: z.coerce.number().int().min(1).max(10000).default(256),
   RELAY_POLL_INTERVAL: duration.default('1s'),
   RELAY_REBALANCE_INTERVAL: duration.default('2s'),
   SAGA_STARTER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
@@ -261,6 +263,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     },
     relay: {
       batchSize: env.RELAY_BATCH_SIZE,
+      window: env.RELAY_WINDOW,
       pollInterval: env.RELAY_POLL_INTERVAL,
       rebalanceInterval: env.RELAY_REBALANCE_INTERVAL,
     },

@@ -38,6 +38,8 @@ export const audit: Subscriber = {
         stream: stream.name,
         handlers,
         filterSubjects: [...stream.subjects],
+        // Batch mode: its only effect is an insert: batches of events commit together.
+        mode: 'batch',
       });
     }),
 };

@@ -63,6 +63,8 @@ export const notifications: Subscriber = {
       name: placement.name ?? NOTIFICATIONS_CONSUMER,
       ...(placement.deliverFrom ? { deliverFrom: placement.deliverFrom } : {}),
       stream: 'CHECKOUT',
+      // Batch mode: sending is a row here (delivered from it, keyed by order), so batches are safe.
+      mode: 'batch',
       handlers: {
         'checkout.order.completed': (e, ctx) => notify(e, ctx, logger),
         'checkout.order.cancelled': (e, ctx) => notify(e, ctx, logger),

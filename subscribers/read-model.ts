@@ -53,6 +53,8 @@ export const readModel: Subscriber = {
         name: placement.name ?? config.readModel.consumer,
         ...(deliverFrom ? { deliverFrom } : {}),
         stream: 'CHECKOUT',
+        // Batch mode: projection rows only: batches of events commit together.
+        mode: 'batch',
         handlers: readModelHandlers,
       }),
     ];

@@ -41,6 +41,7 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
       { db, js: nc.jetstream(), logger, metrics },
       {
         batchSize: config.relay.batchSize,
+        windowSize: config.relay.window,
         pollIntervalMs: durationToMs(config.relay.pollInterval),
         rebalanceIntervalMs: durationToMs(config.relay.rebalanceInterval),
         publishTimeoutMs: 5_000,

@@ -18,6 +18,7 @@ export type {
   Outcome,
 } from './types';
 export { migrateConsumerKit, CONSUMER_KIT_SCHEMA } from './migrate';
+export { DEFAULT_MARK_RETENTION_MS, sweepProcessedMarks } from './mark-retention';
 export { withTransaction, type Db, type Tx } from './transaction';
 
 /**

@@ -50,6 +50,11 @@ BEGIN
   IF to_regclass('parked_events_age_idx') IS NULL THEN
     CREATE INDEX parked_events_age_idx ON parked_events (parked_at);
   END IF;
+  -- For the retention sweep. BRIN: marks are written in time order, so a block-range summary finds
+  -- the old ones and costs the hot path's inserts next to nothing (a btree would be updated by each).
+  IF to_regclass('processed_events_processed_at_brin') IS NULL THEN
+    CREATE INDEX processed_events_processed_at_brin ON processed_events USING brin (processed_at);
+  END IF;
 END
 $$;
 `;

@@ -9,9 +9,13 @@ import {
 } from 'nats';
 import { parseEvent } from '../envelope';
 import { missingAsUndefined } from '../nats-errors';
+import { batchItem } from './batch';
+import { Batcher } from './batcher';
 import { sweepParked } from './expiry';
 import { KeyedQueue } from './keyed-queue';
+import { runMarkSweeper } from './mark-retention';
 import type { ConsumerRuntime } from './runtime';
+import { handlerOf } from './settings';
 import { settleMessage } from './settle';
 import type { ConsumerSettings } from './settings';
 import { sleep } from './sleep';
@@ -88,14 +92,28 @@ async function consumeOnce(rt: ConsumerRuntime, signal: AbortSignal): Promise<vo
   // loop below then ends at once) instead of consuming until the grace period kills the process.
   if (signal.aborted) stop();
   const queue = new KeyedQueue(rt.settings.concurrency);
+  const batcher =
+    rt.settings.mode === 'batch'
+      ? new Batcher(rt, rt.settings.batchSize, (err, n) =>
+          rt.logger.error({ err, messages: n }, 'could not settle a batch; it will be redelivered'),
+        )
+      : undefined;
   const watching = watchStatus(rt, messages, jsm);
   const sweeping = sweepParked(rt, signal, messages);
+  const sweepingMarks = runMarkSweeper(rt, signal, messages);
   try {
     for await (const msg of messages) {
       // Parsed once here: the result gives the per-order key (the event's subject) and is what
       // settling uses. A message that does not parse runs on a key of its own.
       const body = decoder.decode(msg.data);
       const parsed = parseEvent(body);
+      // Batch mode takes the events it has a handler for; the rest (unknown, unhandled, invalid)
+      // are settled one by one as in per-event mode: none of them has an effect to commit.
+      const handler = batcher && parsed.ok ? handlerOf(rt.settings.handlers, parsed.event.type) : undefined;
+      if (batcher && parsed.ok && handler) {
+        batcher.push(batchItem(rt, msg, parsed.event, handler, body));
+        continue;
+      }
       queue.push(
         parsed.ok ? parsed.event.subject : `${msg.subject}#${msg.info.streamSequence}`,
         () => settleMessage(rt, msg, body, parsed),
@@ -112,7 +130,8 @@ async function consumeOnce(rt: ConsumerRuntime, signal: AbortSignal): Promise<vo
     signal.removeEventListener('abort', stop);
     await messages.close();
     await queue.idle();
-    await Promise.all([watching, sweeping]);
+    await batcher?.idle();
+    await Promise.all([watching, sweeping, sweepingMarks]);
   }
   if (!signal.aborted) throw new Error('message stream ended unexpectedly');
 }

@@ -1,6 +1,7 @@
 import type { EventType } from '../catalog';
 import type { ParsedEvent } from '../envelope';
 import { STREAMS, type StreamName } from '../streams';
+import { DEFAULT_MARK_RETENTION_MS } from './mark-retention';
 import type { ConsumerOptions, EventOf, HandlerFn, Handlers, HandlerSpec, Outcome } from './types';
 
 /** A handler with its predecessors spelled out (none for a plain function). */
@@ -16,6 +17,10 @@ export interface ConsumerSettings {
   handlers: Handlers;
   filterSubjects: string[] | undefined;
   concurrency: number;
+  mode: 'per-event' | 'batch';
+  batchSize: number;
+  /** Undefined: marks are kept forever. */
+  markRetentionMs: number | undefined;
   maxDeliver: number;
   backoffMs: number[];
   ackWaitMs: number;
@@ -51,6 +56,8 @@ export function resolveSettings(options: ConsumerOptions): ConsumerSettings {
   if (!/^[A-Za-z0-9_-]+$/.test(options.name))
     throw new Error(`consumer name ${options.name} must be letters, digits, - or _`);
   if (!STREAMS.some((s) => s.name === options.stream)) throw new Error(`unknown stream ${options.stream}`);
+  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1))
+    throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
   const specs = Object.entries(options.handlers) as [EventType, HandlerSpec<EventType>][];
   for (const [type, spec] of specs) {
     for (const before of normalise(spec).after) {
@@ -64,6 +71,10 @@ export function resolveSettings(options: ConsumerOptions): ConsumerSettings {
     handlers: options.handlers,
     filterSubjects: options.filterSubjects,
     concurrency: options.concurrency ?? 8,
+    mode: options.mode ?? 'per-event',
+    batchSize: options.batchSize ?? 100,
+    markRetentionMs:
+      options.markRetentionMs === null ? undefined : (options.markRetentionMs ?? DEFAULT_MARK_RETENTION_MS),
     maxDeliver: options.maxDeliver ?? 5,
     backoffMs: options.backoffMs ?? [1_000, 5_000, 15_000, 60_000],
     ackWaitMs: options.ackWaitMs ?? 30_000,

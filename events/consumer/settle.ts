@@ -9,7 +9,8 @@ import type { Delivery } from './tally';
 import { withTransaction } from './transaction';
 import type { MessageInfo } from './types';
 
-function infoOf(msg: JsMsg): MessageInfo {
+/** Where a message came from, as handlers and parked events see it. */
+export function infoOf(msg: JsMsg): MessageInfo {
   const headers: Record<string, string[]> = {};
   if (msg.headers) for (const [k, vs] of msg.headers) headers[k] = [...vs];
   return {
@@ -86,17 +87,31 @@ async function handleEvent(
     rt.logger.debug({ ...log, outcome }, `event ${outcome}`);
   } catch (err) {
     markSpanFailed(err);
-    const deliveries = msg.info.deliveryCount;
-    if (deliveries >= rt.settings.maxDeliver) {
-      await deadLetterMessage(rt, err instanceof Error ? err.message : String(err), delivery);
-      return;
-    }
-    const backoff = rt.settings.backoffMs;
-    const delay = backoff[Math.min(deliveries - 1, backoff.length - 1)] ?? 1_000;
-    rt.logger.warn({ err, ...log, deliveries, retryInMs: delay }, 'event handling failed; will retry');
-    msg.nak(delay);
-    rt.tally.count('retried', delivery);
+    await retryOrDeadLetter(rt, delivery, err, log);
   }
+}
+
+/**
+ * A failed event: retried with backoff (`nak(delay)`), or dead-lettered after `maxDeliver`
+ * deliveries.
+ */
+export async function retryOrDeadLetter(
+  rt: ConsumerRuntime,
+  delivery: Delivery,
+  err: unknown,
+  log: Record<string, unknown>,
+): Promise<void> {
+  const { msg } = delivery;
+  const deliveries = msg.info.deliveryCount;
+  if (deliveries >= rt.settings.maxDeliver) {
+    await deadLetterMessage(rt, err instanceof Error ? err.message : String(err), delivery);
+    return;
+  }
+  const backoff = rt.settings.backoffMs;
+  const delay = backoff[Math.min(deliveries - 1, backoff.length - 1)] ?? 1_000;
+  rt.logger.warn({ err, ...log, deliveries, retryInMs: delay }, 'event handling failed; will retry');
+  msg.nak(delay);
+  rt.tally.count('retried', delivery);
 }
 
 async function deadLetterMessage(rt: ConsumerRuntime, reason: string, delivery: Delivery): Promise<void> {

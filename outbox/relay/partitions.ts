@@ -1,5 +1,6 @@
 import type { Tx } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
+import { CLAIM_SESSION_SETTINGS } from './claim';
 
 /**
  * Number of outbox partitions. It must equal the modulus of `outbox.partition` in
@@ -31,12 +32,13 @@ const LOCKS_IN_THIS_DB = `locktype = 'advisory' AND objsubid = 2
   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
 /**
- * Makes this session a relay member: keepalives on, the shared member lock taken.
+ * Makes this session a relay member: keepalives and the claim's planner settings on, the shared
+ * member lock taken.
  *
  * @returns the session's backend pid, which ties this process to its locks in pg_locks.
  */
 export async function joinRelays(client: Tx): Promise<number | undefined> {
-  await client.query(SESSION_SETTINGS);
+  await client.query(`${SESSION_SETTINGS}; ${CLAIM_SESSION_SETTINGS}`);
   const { rows } = await client.query<{ pid: number }>(
     'SELECT pg_backend_pid() AS pid, pg_advisory_lock_shared($1, $2)',
     [...RELAY_LOCKS.member],

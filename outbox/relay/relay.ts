@@ -6,11 +6,17 @@ import { OUTBOX_CHANNEL } from '../append';
 import { noopRelayMetrics, type RelayMetrics } from '../metrics';
 import { claimBatch, markPublished } from './claim';
 import { joinRelays, PartitionOwnership } from './partitions';
-import { publishInOrder } from './publish';
 import { deletePublishedRows } from './retention';
+import { PublishWindow } from './window';
 
 export interface RelayOptions {
+  /** Most rows one claim reads. */
   batchSize: number;
+  /**
+   * Most publishes in flight (or acked and not yet marked) at once, across claims; the next rows
+   * are claimed while earlier ones await their acks. Defaults to `batchSize`, at least 1.
+   */
+  windowSize?: number;
   pollIntervalMs: number;
   /** How often a relay recounts the members and takes or gives back partitions. */
   rebalanceIntervalMs: number;
@@ -25,13 +31,15 @@ export interface RelayStatus {
   ownedPartitions: number[];
   /** Relays holding the member lock at the last rebalance, this one included; 0 while disconnected. */
   members: number;
-  /** Rows acked and marked published by the last batch. */
+  /** Rows acked and marked published by the last round (claims until nothing was left). */
   lastBatchSize: number;
 }
 
 interface BatchOutcome {
   acked: number;
   failed: number;
+  /** The round stopped with rows still to claim (rebalance due, or stopping). */
+  more?: boolean;
   /** The first publish failure, if any; database failures are thrown instead. */
   error?: unknown;
 }
@@ -79,6 +87,10 @@ export class OutboxRelay {
   private publishBackoffMs = 0;
   private failedAttempts = 0;
   private connectionLost: Error | undefined;
+  /** A NOTIFY arrived since the last claim of a round looked at it. */
+  private notified = false;
+  /** The window of the round in progress, woken by a NOTIFY so new rows are claimed without waiting for an ack. */
+  private activeWindow: PublishWindow | undefined;
   private readonly metrics: RelayMetrics;
 
   constructor(
@@ -132,8 +144,13 @@ export class OutboxRelay {
         client.on('error', (err: Error) => {
           this.connectionLost = err;
           this.wakeup.wake();
+          this.activeWindow?.poke();
         });
-        client.on('notification', () => this.wakeup.wake());
+        client.on('notification', () => {
+          this.notified = true;
+          this.wakeup.wake();
+          this.activeWindow?.poke();
+        });
         await this.session(client, signal);
       } catch (err) {
         broken = err as Error;
@@ -180,7 +197,7 @@ export class OutboxRelay {
         await sleep(Math.max(0, until - now), signal);
         continue;
       }
-      const outcome = await this.publishBatch(client);
+      const outcome = await this.pump(client, nextRebalance, signal);
       this.dbBackoffMs = BACKOFF_MIN_MS;
       await this.maybeCleanup(client);
       if (outcome.error !== undefined) {
@@ -192,7 +209,7 @@ export class OutboxRelay {
         this.failedAttempts = 0;
         this.publishBackoffMs = 0;
       }
-      if (outcome.acked < this.options.batchSize) {
+      if (!outcome.more) {
         await this.wakeup.wait(Math.max(0, Math.min(this.options.pollIntervalMs, nextRebalance - Date.now())), signal);
       }
     }
@@ -219,29 +236,64 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes up to one batch of the owned partitions and marks what was acked. A publish failure
-   * is returned (it is not a database problem); a database failure is thrown.
+   * One round: claims rows into the publish window while it has room, marks acked rows (one
+   * UPDATE for all acked since the last one) and claims again, until nothing is left to claim, a
+   * publish fails, or the rebalance is due; then lets the window drain and marks the rest. The
+   * window is always empty on return, so partitions only change hands between rounds. A publish
+   * failure is returned (it is not a database problem); a database failure is thrown.
    */
-  private async publishBatch(client: Tx): Promise<BatchOutcome> {
-    const rows = await claimBatch(client, this.partitions.list(), this.options.batchSize);
-    if (rows.length === 0) {
-      this.lastBatchSize = 0;
-      return { acked: 0, failed: 0 };
+  private async pump(client: Tx, until: number, signal: AbortSignal): Promise<BatchOutcome> {
+    const capacity = Math.max(1, this.options.windowSize ?? this.options.batchSize);
+    const window = new PublishWindow({
+      js: this.deps.js,
+      logger: this.deps.logger,
+      metrics: this.metrics,
+      publishTimeoutMs: this.options.publishTimeoutMs,
+    });
+    // Rows are probably waiting: the first claim of a round, a full claim, or a NOTIFY since.
+    let more = true;
+    this.activeWindow = window;
+    try {
+      for (;;) {
+        if (this.connectionLost) throw this.connectionLost;
+        const claiming = window.errors.length === 0 && !signal.aborted && Date.now() < until;
+        if (this.notified) {
+          this.notified = false;
+          more = true;
+        }
+        // Claim once a quarter of the window is free (or it is empty), not for every freed slot.
+        const room = capacity - window.size;
+        if (claiming && more && (room >= Math.ceil(capacity / 4) || window.size === 0)) {
+          const want = Math.min(this.options.batchSize, room);
+          const rows = await claimBatch(client, this.partitions.list(), want, window.ids());
+          more = rows.length === want;
+          window.add(rows);
+        }
+        // Marks go out in groups (an eighth of the window), or whatever is acked once nothing is
+        // in flight: one UPDATE per ack would cost the database a statement and a WAL flush each.
+        if (window.unmarked >= Math.ceil(capacity / 8) || (window.unmarked > 0 && window.pending === 0)) {
+          const acked = window.takeAcked();
+          await markPublished(client, acked);
+          window.release(acked);
+        }
+        if (window.size === 0 && (!claiming || !more)) break;
+        if (window.pending > 0) await window.next();
+        else if (!claiming) break;
+      }
+    } finally {
+      this.activeWindow = undefined;
+      await window.close();
     }
-    const { acked, errors } = await publishInOrder(
-      {
-        js: this.deps.js,
-        logger: this.deps.logger,
-        metrics: this.metrics,
-        publishTimeoutMs: this.options.publishTimeoutMs,
-      },
-      rows,
-    );
-    if (acked.length > 0) await markPublished(client, acked);
-    this.lastBatchSize = acked.length;
-    return errors.length > 0
-      ? { acked: acked.length, failed: errors.length, error: errors[0] }
-      : { acked: acked.length, failed: 0 };
+    const rest = window.takeAcked();
+    if (rest.length > 0) await markPublished(client, rest);
+    this.lastBatchSize = window.ackedTotal;
+    const errors = window.errors;
+    return {
+      acked: window.ackedTotal,
+      failed: errors.length,
+      more: more && errors.length === 0,
+      ...(errors.length > 0 ? { error: errors[0] } : {}),
+    };
   }
 
   /** Deletion is idempotent, but one relay is enough: the one holding partition 0. */
