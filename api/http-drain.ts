@@ -3,6 +3,9 @@ import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from '../lib/logger';
 import { sleep } from '../lib/wait';
 
+/** Event-loop turns a drain waits at most for connections already queued in the kernel to be accepted. */
+const MAX_SETTLE_TURNS = 50;
+
 /** Outcome of {@link HttpConnections.drain}. */
 export interface HttpDrainResult {
   /** Requests still running when the timeout cut their connections (0 on a clean drain). */
@@ -45,7 +48,9 @@ export function trackHttpConnections(
   const idleLingerMs = options.idleLingerMs ?? 1_000;
   const sockets = new Map<Socket, { active: number; idleSince: number }>();
   let draining = false;
+  let accepted = 0;
   server.on('connection', (socket: Socket) => {
+    accepted += 1;
     sockets.set(socket, { active: 0, idleSince: Date.now() });
     socket.once('close', () => sockets.delete(socket));
   });
@@ -67,9 +72,15 @@ export function trackHttpConnections(
       draining = true;
       // Connections the kernel completed but Node has not accepted yet are reset when the
       // listening socket closes, cutting a request their client already sent. Let the event loop
-      // accept what is queued first (two turns: one poll phase after this one), so only a
-      // connection arriving in the same instant as the close can still be refused.
-      for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+      // accept what is queued first: turn it (each turn has a poll phase, which accepts) until a
+      // turn accepts nothing, so only a connection arriving in the same instant as the close can
+      // still be refused. A busy, descheduled process finds a backlog after two turns (CI saw
+      // two requests reset that way); the bound keeps a steady stream of new clients from
+      // holding the drain open.
+      for (let turn = 0, seen = -1; turn < 2 || (accepted !== seen && turn < MAX_SETTLE_TURNS); turn += 1) {
+        seen = accepted;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       // net.Server's close stops listening and calls back once every connection has ended,
       // without http.Server's immediate destruction of idle keep-alive connections (see above).
       const closed = new Promise<void>((resolve) => {
