@@ -1,4 +1,5 @@
 import type { FaultRecord } from './faults';
+import type { LagStats } from './history-check';
 import type { CheckResult } from './invariants';
 import { faultKinds, type Topology } from './plan';
 import type { UnexpectedExit } from './supervisor';
@@ -19,6 +20,8 @@ export interface ChaosReport {
   unexpectedExits: UnexpectedExit[];
   restarts: Record<string, number>;
   durationMs: { faults: number; total: number };
+  /** How long the read model took to show an acknowledged order, and its end (history check 8). */
+  readModelLag?: { placed: LagStats; ended: LagStats };
 }
 
 /** Builds the report from what the run observed. */
@@ -38,6 +41,7 @@ export function buildReport(input: {
   unexpectedExits: UnexpectedExit[];
   restarts: Record<string, number>;
   durationMs: ChaosReport['durationMs'];
+  readModelLag?: ChaosReport['readModelLag'];
 }): ChaosReport {
   const byOutcome: Record<string, number> = {};
   for (const o of input.db?.orders ?? []) {
@@ -84,6 +88,7 @@ export function buildReport(input: {
     unexpectedExits: input.unexpectedExits,
     restarts: input.restarts,
     durationMs: input.durationMs,
+    readModelLag: input.readModelLag,
   };
 }
 
@@ -130,6 +135,11 @@ export function formatReport(r: ChaosReport): string {
   out.push(
     `quiescence: ${r.quiescence.quiet ? 'reached' : 'NOT reached'} in ${(r.quiescence.tookMs / 1000).toFixed(1)}s`,
   );
+  const lag = r.readModelLag;
+  if (lag)
+    out.push(
+      `read-model lag: placed p50 ${lag.placed.p50}ms p99 ${lag.placed.p99}ms max ${lag.placed.max}ms (${lag.placed.n} orders); ended p50 ${lag.ended.p50}ms p99 ${lag.ended.p99}ms max ${lag.ended.max}ms (${lag.ended.n})`,
+    );
   out.push('\nchecks');
   out.push(
     table([

@@ -18,9 +18,12 @@ import { parseChaosArgs, replayCommand, USAGE, UsageError, type ChaosArgs } from
 import { ChaosClient, History } from './client';
 import { listConsumers, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
 import { FaultInjector } from './faults';
+import { checkHistory, expectedDeliveries } from './history-check';
 import { checkInvariants, type CheckResult } from './invariants';
+import { OpLog } from './oplog';
 import { PROCESSES, planFaults, planOrders } from './plan';
 import { waitForQuiescence } from './quiesce';
+import { ReadModelWatch } from './read-watch';
 import { buildReport, formatReport } from './report';
 import { CHAOS_TOKEN, chaosConfig, chaosDb, chaosEnv, chaosStack, freshStack, setupDatabase } from './stack';
 import { Supervisor } from './supervisor';
@@ -72,6 +75,7 @@ async function main(args: ChaosArgs): Promise<number> {
   let db: Db | undefined;
   let nc: NatsConnection | undefined;
   let temporal: Client | undefined;
+  let readWatch: ReadModelWatch | undefined;
   try {
     await freshStack(config, stack);
     db = chaosDb(config);
@@ -90,7 +94,10 @@ async function main(args: ChaosArgs): Promise<number> {
     const windowStart = Date.now();
     const history = new History(join(runDir, 'history.jsonl'), windowStart);
     const clientDeadline = windowStart + windowMs + args.quiesceTimeoutS * 1000;
-    const api = new ChaosClient(baseUrl, CHAOS_TOKEN, history, clientDeadline);
+    const ops = new OpLog(join(runDir, 'operations.jsonl'), windowStart);
+    const api = new ChaosClient(baseUrl, CHAOS_TOKEN, history, clientDeadline, ops);
+    readWatch = new ReadModelWatch(db, ops);
+    const watching = readWatch.run();
     const { infra } = stack;
     const injector = new FaultInjector(
       { supervisor, infra, nc, db, seed: args.seed, log },
@@ -101,6 +108,7 @@ async function main(args: ChaosArgs): Promise<number> {
     const workload = runWorkload(api, orders, windowStart, {
       concurrency: 32,
       confirmWindowMs: durationToMs(args.confirmTimeout) + 60_000,
+      watchUntil: clientDeadline,
     });
 
     await injector.run();
@@ -125,9 +133,19 @@ async function main(args: ChaosArgs): Promise<number> {
         : `NOT quiescent after ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`,
     );
 
+    readWatch.stop();
+    await watching;
     const snapshot: DbSnapshot = await snapshotDb(db);
     const events = [];
     for (const s of STREAMS.filter((x) => x.name !== 'DLQ')) events.push(...(await readStream(nc, jsm, s.name)));
+    const consumers = await listConsumers(jsm);
+    const historyCheck = checkHistory({
+      events: ops.events,
+      finalStatus: new Map(snapshot.orders.map((o) => [o.id, o.status])),
+      expectedDeliveries: expectedDeliveries(snapshot.outbox, consumers),
+      applied: snapshot.processed.map((p) => ({ subscriber: p.consumer, eventId: p.event_id })),
+      maxLagMs: args.quiesceTimeoutS * 1000,
+    });
     const checks: CheckResult[] = checkInvariants({
       runs,
       history: history.entries,
@@ -139,9 +157,9 @@ async function main(args: ChaosArgs): Promise<number> {
       initialStock,
       events,
       dlq: await readStream(nc, jsm, 'DLQ'),
-      consumers: await listConsumers(jsm),
+      consumers,
       poison: injector.poison,
-    });
+    }).concat(historyCheck.checks);
     const extra: string[] = [];
     if (!quiescence.quiet)
       extra.push(`no quiescence within ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`);
@@ -167,6 +185,7 @@ async function main(args: ChaosArgs): Promise<number> {
       unexpectedExits: supervisor.unexpected,
       restarts: supervisor.starts(),
       durationMs: { faults: faultsMs, total: Date.now() - startedAt },
+      readModelLag: historyCheck.readModelLag,
     });
     const json = `${JSON.stringify({ ...report, faultLog: injector.records, duplicatesInjected: injector.duplicates, poisonInjected: injector.poison }, null, 2)}\n`;
     writeFileSync(join(runDir, 'report.json'), json);
@@ -179,6 +198,7 @@ async function main(args: ChaosArgs): Promise<number> {
     log(`seed ${args.seed}; replay: ${replay}`);
     return 1;
   } finally {
+    readWatch?.stop();
     await supervisor.stopAll(15_000);
     await nc?.close();
     await temporal?.connection.close();
