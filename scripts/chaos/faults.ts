@@ -69,6 +69,7 @@ export class FaultInjector {
       this.lane(this.plan.pause),
       this.lane(this.plan.infra),
       this.lane(this.plan.message),
+      ...this.plan.crash.map((f) => this.lane([f])),
     ]);
   }
 
@@ -127,6 +128,12 @@ export class FaultInjector {
         );
         record.injected = true;
         record.target = `${fault.subject} (${fault.variant})`;
+        return;
+      }
+      case 'crash-point': {
+        record.target = `${fault.target} ${fault.point}`;
+        record.injected = await supervisor.arm(fault.target, fault.point, fault.waitMs);
+        if (!record.injected) record.note = `not reached within ${Math.round(fault.waitMs / 1000)}s`;
         return;
       }
       case 'duplicate': {

@@ -1,3 +1,5 @@
+import type { CrashPointName } from '../../lib/crash-points';
+import { planCrashPoints } from './crash-plan';
 import { Rng } from './rng';
 
 /** What the client means to happen to an order; the checker derives the expected outcome from it. */
@@ -114,11 +116,18 @@ export type DevInfraKind = (typeof DEV_INFRA_KINDS)[number];
 export type HaInfraKind = (typeof HA_INFRA_KINDS)[number];
 export type InfraKind = DevInfraKind | HaInfraKind;
 
-export type FaultKind = 'sigkill' | 'sigstop' | InfraKind | 'poison' | 'duplicate';
+export type FaultKind = 'sigkill' | 'sigstop' | InfraKind | 'poison' | 'duplicate' | 'crash-point';
 
 /** The kinds a run on `topology` can inject (the report lists each, even at zero). */
 export function faultKinds(topology: Topology): readonly FaultKind[] {
-  return ['sigkill', 'sigstop', ...(topology === 'ha' ? HA_INFRA_KINDS : DEV_INFRA_KINDS), 'poison', 'duplicate'];
+  return [
+    'sigkill',
+    'sigstop',
+    ...(topology === 'ha' ? HA_INFRA_KINDS : DEV_INFRA_KINDS),
+    'poison',
+    'duplicate',
+    'crash-point',
+  ];
 }
 
 /** Which stack a run uses: the development stack, or the production-shaped `--ha` topology. */
@@ -138,7 +147,9 @@ export type PlannedFault =
   | { kind: 'sigstop'; atMs: number; target: ProcessName; pauseMs: number }
   | InfraFault
   | { kind: 'poison'; atMs: number; subject: string; variant: PoisonVariant; nonce: number }
-  | { kind: 'duplicate'; atMs: number; pick: number };
+  | { kind: 'duplicate'; atMs: number; pick: number }
+  /** Restarts `target` with `point` armed; it dies there at its first pass (within `waitMs`, or is disarmed). */
+  | { kind: 'crash-point'; atMs: number; target: ProcessName; point: CrashPointName; waitMs: number };
 
 /** The lanes run concurrently; faults of one lane run one after another. */
 export interface FaultPlan {
@@ -146,6 +157,8 @@ export interface FaultPlan {
   pause: PlannedFault[];
   infra: PlannedFault[];
   message: PlannedFault[];
+  /** One fault per crash point; each runs in a lane of its own. */
+  crash: PlannedFault[];
 }
 
 /** The consumer kit's default ack wait; a pause must outlast it so the server redelivers. */
@@ -234,7 +247,7 @@ export function planFaults(seed: number, windowMs: number, topology: Topology = 
         }
       : { kind: 'duplicate', atMs, pick: m.int(0, 2 ** 30) },
   );
-  return { process: kills, pause: pauses, infra, message };
+  return { process: kills, pause: pauses, infra, message, crash: planCrashPoints(seed, windowMs) };
 }
 
 function planDevInfra(seed: number, windowMs: number): PlannedFault[] {

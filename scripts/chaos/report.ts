@@ -14,6 +14,8 @@ export interface ChaosReport {
   faults: { byKind: Record<string, { injected: number; attempted: number }>; total: number };
   poison: number;
   duplicates: number;
+  /** Each crash point: how often it was armed, and how often a process died there. */
+  crashPoints: Record<string, { armed: number; hit: number }>;
   checks: { id: number; name: string; pass: boolean; violations: number; covered: string; examples: string[] }[];
   violations: number;
   quiescence: { quiet: boolean; tookMs: number; backlog: unknown };
@@ -56,6 +58,14 @@ export function buildReport(input: {
     if (f.injected) k.injected += 1;
     byKind[f.kind] = k;
   }
+  const crashPoints: Record<string, { armed: number; hit: number }> = {};
+  for (const f of input.faults.filter((x) => x.kind === 'crash-point')) {
+    const point = f.target?.split(' ')[1] ?? '?';
+    const c = crashPoints[point] ?? { armed: 0, hit: 0 };
+    c.armed += 1;
+    if (f.injected) c.hit += 1;
+    crashPoints[point] = c;
+  }
   const checks = input.checks.map((c) => ({
     id: c.id,
     name: c.name,
@@ -82,6 +92,7 @@ export function buildReport(input: {
     faults: { byKind, total: input.faults.filter((f) => f.injected).length },
     poison: input.poison,
     duplicates: input.duplicates,
+    crashPoints,
     checks,
     violations: checks.reduce((n, c) => n + c.violations, 0),
     quiescence: input.quiescence,
@@ -124,6 +135,13 @@ export function formatReport(r: ChaosReport): string {
     table([
       ['kind', 'injected', 'attempted'],
       ...Object.entries(r.faults.byKind).map(([k, v]) => [k, String(v.injected), String(v.attempted)]),
+    ]),
+  );
+  out.push('\ncrash points');
+  out.push(
+    table([
+      ['point', 'hit', 'armed'],
+      ...Object.entries(r.crashPoints).map(([k, v]) => [k, String(v.hit), String(v.armed)]),
     ]),
   );
   out.push(`poison messages ${r.poison}, duplicates ${r.duplicates}; process restarts ${JSON.stringify(r.restarts)}`);

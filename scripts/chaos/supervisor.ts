@@ -36,6 +36,15 @@ interface Slot {
   exited: Promise<void>;
   /** Size of its log when the current instance started: where that instance's output begins. */
   logOffset: number;
+  /** `CRASH_POINTS` of the next instance (and of the current one, while it runs armed). */
+  armed: string | undefined;
+}
+
+/** A crash point that killed its process. */
+export interface CrashHit {
+  name: string;
+  point: string;
+  atMs: number;
 }
 
 const UNEXPECTED_RESTART_MS = 1_000;
@@ -56,6 +65,7 @@ export class Supervisor {
   /** Aborted by `stopAll`, which ends every pause early. */
   private readonly ending = new AbortController();
   readonly unexpected: UnexpectedExit[] = [];
+  readonly crashHits: CrashHit[] = [];
   /** Children that could not even be spawned; the runner fails the run on any. */
   readonly spawnErrors: string[] = [];
 
@@ -77,6 +87,7 @@ export class Supervisor {
       starts: 0,
       exited: Promise.resolve(),
       logOffset: 0,
+      armed: undefined,
     };
     this.slots.set(spec.name, slot);
     this.spawn(slot);
@@ -91,7 +102,11 @@ export class Supervisor {
       child = spawn(process.execPath, ['--import', 'tsx', slot.spec.file], {
         cwd: repoRoot,
         // Each of the checkout's processes runs as its own principal, as in production.
-        env: { ...this.env, ...entryPointEnv(slot.spec.file, [], this.env) },
+        env: {
+          ...this.env,
+          ...entryPointEnv(slot.spec.file, [], this.env),
+          ...(slot.armed ? { CRASH_POINTS: slot.armed } : {}),
+        },
         stdio: ['ignore', fd, fd],
       });
     } finally {
@@ -106,7 +121,12 @@ export class Supervisor {
         resolve();
         if (this.shuttingDown) return;
         const delay = slot.expectExit ? slot.restartAfterMs : UNEXPECTED_RESTART_MS;
-        if (!slot.expectExit)
+        const point = slot.armed;
+        // An armed instance that SIGKILLed itself died at its crash point: expected, and disarmed.
+        if (point && !slot.expectExit && signal === 'SIGKILL') {
+          slot.armed = undefined;
+          this.crashHits.push({ name: slot.spec.name, point, atMs: Date.now() - this.startedAt });
+        } else if (!slot.expectExit)
           this.unexpected.push({
             name: slot.spec.name,
             atMs: Date.now() - this.startedAt,
@@ -154,6 +174,29 @@ export class Supervisor {
     child.kill(signal);
     await slot.exited;
     return true;
+  }
+
+  /**
+   * Restarts `name` with the crash point `point` armed (SIGKILL, then a new instance with
+   * `CRASH_POINTS=point`) and waits up to `waitMs` for it to die there; an instance that did not
+   * reach the point in time is restarted unarmed.
+   * @returns whether the point was hit.
+   */
+  async arm(name: string, point: string, waitMs: number): Promise<boolean> {
+    const slot = this.slot(name);
+    if (!slot.child?.pid) return false;
+    slot.armed = point;
+    const hits = this.crashHits.length;
+    await this.kill(name, 'SIGKILL', 0);
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && !this.shuttingDown) {
+      if (this.crashHits.length > hits) return true;
+      await sleep(100, this.ending.signal);
+    }
+    if (this.crashHits.length > hits) return true;
+    slot.armed = undefined;
+    if (!this.shuttingDown) await this.kill(name, 'SIGKILL', 0);
+    return false;
   }
 
   /** SIGSTOP for `pauseMs`, then SIGCONT. Returns false when the process was not running. */
