@@ -30,6 +30,8 @@ export interface HistoryEvidence {
   applied: readonly { subscriber: string; eventId: string }[];
   /** A read-model lag longer than this is a violation. */
   maxLagMs: number;
+  /** When (ms, the history's clock) every fault had been healed and every process was back. */
+  healedAtMs: number;
 }
 
 export interface HistoryCheck {
@@ -232,6 +234,34 @@ export function expectedDeliveries(
   return [...out.values()];
 }
 
+/** Grace after the heal for retries already in their backoff. */
+const ANSWER_GRACE_MS = 30_000;
+
+/**
+ * 10. Once healed, every request gets a final answer: an operation still unanswered well after
+ * the heal was refused (5xx) or dropped by a healthy system, which a client cannot tell from a loss.
+ */
+function answeredOnceHealed(h: HistoryEvidence): CheckResult {
+  const v: string[] = [];
+  const invoked = invokeTimes(h.events);
+  let n = 0;
+  for (const e of h.events) {
+    if (e.type === 'invoke' || e.op === 'read-model') continue;
+    n += 1;
+    if (e.type !== 'unknown' || e.t < h.healedAtMs + ANSWER_GRACE_MS) continue;
+    const since = invoked.get(e.id) ?? e.t;
+    v.push(
+      `${e.op} of order #${e.order}${e.orderId ? ` (${e.orderId})` : ''}: no final answer from ${since}ms to ${e.t}ms`,
+    );
+  }
+  return {
+    id: 10,
+    name: 'history: once healed, every request gets a final answer',
+    violations: v,
+    covered: `${n} operations`,
+  };
+}
+
 /**
  * Checks the operation history of a run.
  *
@@ -241,7 +271,7 @@ export function expectedDeliveries(
 export function checkHistory(h: HistoryEvidence): HistoryCheck {
   const lag = readModelLag(h);
   return {
-    checks: [acknowledgedEnded(h), readsMonotonic(h), lag.check, deliveredOnce(h)],
+    checks: [acknowledgedEnded(h), readsMonotonic(h), lag.check, deliveredOnce(h), answeredOnceHealed(h)],
     readModelLag: { placed: lag.placed, ended: lag.ended },
   };
 }

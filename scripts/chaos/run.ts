@@ -119,6 +119,7 @@ async function main(args: ChaosArgs): Promise<number> {
     await injector.settled();
     await supervisor.healAll(READY_TIMEOUT_MS);
     await waitForApi(baseUrl, supervisor);
+    const healedAtMs = Date.now() - windowStart;
     const runs: OrderRun[] = await workload;
     log(`workload done: ${runs.filter((r) => r.orderId).length}/${runs.length} orders acknowledged`);
 
@@ -145,6 +146,7 @@ async function main(args: ChaosArgs): Promise<number> {
       expectedDeliveries: expectedDeliveries(snapshot.outbox, consumers),
       applied: snapshot.processed.map((p) => ({ subscriber: p.consumer, eventId: p.event_id })),
       maxLagMs: args.quiesceTimeoutS * 1000,
+      healedAtMs,
     });
     const checks: CheckResult[] = checkInvariants({
       runs,

@@ -36,6 +36,7 @@ function clean(overrides: Partial<HistoryEvidence> = {}): HistoryEvidence {
       { subscriber: 'audit', eventId: 'e1' },
     ],
     maxLagMs: 1_000,
+    healedAtMs: 600,
     ...overrides,
   };
 }
@@ -123,6 +124,19 @@ describe('chaos history checker', () => {
       9,
       /never committed for it: audit e2/,
     );
+  });
+
+  it('reports a request still unanswered well after the heal, not one given up on during the faults', () => {
+    const h = clean();
+    h.events = h.events.concat(
+      history([{ at: 40_000, type: 'unknown', op: 'cancel', order: 1, key: 'cancel-k1', orderId: A }]).map((e) => ({
+        ...e,
+        id: 99,
+      })),
+    );
+    reportsOnly(h, 10, /cancel of order #1 .*no final answer/);
+    h.healedAtMs = 20_000;
+    for (const [id, v] of violations(h)) assert.deepEqual(v, [], `check ${id}`);
   });
 
   it('computes nearest-rank percentiles', () => {
