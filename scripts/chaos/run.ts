@@ -16,7 +16,7 @@ import { sleep } from '../../lib/wait';
 import { STREAMS } from '../../events/streams';
 import { parseChaosArgs, replayCommand, USAGE, UsageError, type ChaosArgs } from './args';
 import { ChaosClient, History } from './client';
-import { listConsumers, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
+import { listConsumers, orderEndTimes, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
 import { FaultInjector } from './faults';
 import { checkHistory, expectedDeliveries } from './history-check';
 import { checkInvariants, type CheckResult } from './invariants';
@@ -143,6 +143,7 @@ async function main(args: ChaosArgs): Promise<number> {
     const historyCheck = checkHistory({
       events: ops.events,
       finalStatus: new Map(snapshot.orders.map((o) => [o.id, o.status])),
+      endedAtMs: await orderEndTimes(db, windowStart),
       expectedDeliveries: expectedDeliveries(snapshot.outbox, consumers),
       applied: snapshot.processed.map((p) => ({ subscriber: p.consumer, eventId: p.event_id })),
       maxLagMs: args.quiesceTimeoutS * 1000,

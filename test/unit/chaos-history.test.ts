@@ -64,6 +64,9 @@ describe('chaos history checker', () => {
     assert.equal(lag.placed.n, 1);
     assert.equal(lag.placed.p50, 100);
     assert.equal(lag.ended.p99, 100);
+    // Measured from the row's end when known: the read model showed the end at 510ms.
+    const fromRow = checkHistory(clean({ endedAtMs: new Map([[A, 300]]) })).readModelLag;
+    assert.equal(fromRow.ended.p50, 210);
   });
 
   it('reports an acknowledged order that never ended', () => {
