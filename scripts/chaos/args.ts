@@ -33,6 +33,8 @@ export interface ChaosArgs {
   report: string | undefined;
   /** Leave the isolated stack running afterwards, for inspection. */
   keep: boolean;
+  /** Toxiproxy's API port; its proxies listen on the ports right after it (dev topology). */
+  toxiproxyPort: number;
 }
 
 export const USAGE = `usage: npm run chaos -- [--seed N] [--orders M] [--duration S] [options]
@@ -48,6 +50,8 @@ export const USAGE = `usage: npm run chaos -- [--seed N] [--orders M] [--duratio
   --report FILE         also write the JSON summary to FILE
   --keep                leave the isolated chaos stack running at the end
   --stack-dir DIR       STACK_DIR of the isolated stack (default .stack/chaos)
+  --toxiproxy-port N    toxiproxy's API port; one proxy per process and dependency listens on
+                        the 27 ports after it (default 18474; dev topology only)
   --pg-port, --nats-port, --nats-monitor-port, --temporal-port, --temporal-ui-port, --api-port
                         ports of the isolated stack (default 55452, 4252, 8252, 7253, 8253, 3052;
                         with --ha only --api-port applies, default 3072)`;
@@ -89,6 +93,7 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
         keep: { type: 'boolean' },
         ha: { type: 'boolean' },
         'stack-dir': { type: 'string' },
+        'toxiproxy-port': { type: 'string' },
         ...PORT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -114,6 +119,7 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
     ),
     report: values.report,
     keep: values.keep ?? false,
+    toxiproxyPort: int('toxiproxy-port', values['toxiproxy-port'], 18474, 1, 65_000),
   };
 }
 

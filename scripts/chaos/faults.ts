@@ -2,6 +2,8 @@ import type { NatsConnection } from 'nats';
 import type { Db } from '../../lib/db';
 import { sleep } from '../../lib/wait';
 import { publishDuplicate, publishPoison, type InjectedDuplicate, type InjectedPoison } from './messages';
+import type { NetworkHops } from './network';
+import { NET_KINDS, type NetFault } from './net-plan';
 import type { FaultKind, FaultPlan, InfraFault, PlannedFault } from './plan';
 import { Rng } from './rng';
 import type { Supervisor } from './supervisor';
@@ -29,9 +31,15 @@ function isInfra(fault: PlannedFault): fault is InfraFault {
   return 'downMs' in fault;
 }
 
+function isNet(fault: PlannedFault): fault is NetFault {
+  return (NET_KINDS as readonly string[]).includes(fault.kind);
+}
+
 export interface FaultDeps {
   supervisor: Supervisor;
   infra: InfraFaults;
+  /** The proxies on every hop; absent on a topology without them. */
+  net: NetworkHops | undefined;
   nc: NatsConnection;
   db: Db;
   seed: number;
@@ -69,6 +77,7 @@ export class FaultInjector {
       this.lane(this.plan.pause),
       this.lane(this.plan.infra),
       this.lane(this.plan.message),
+      this.lane(this.plan.network),
       ...this.plan.crash.map((f) => this.lane([f])),
     ]);
   }
@@ -103,6 +112,11 @@ export class FaultInjector {
     const { supervisor, infra } = this.deps;
     if (isInfra(fault)) {
       await infra.inject(fault, record);
+      return;
+    }
+    if (isNet(fault)) {
+      if (this.deps.net) await this.deps.net.inject(fault, record);
+      else record.note = 'no proxies on this topology';
       return;
     }
     switch (fault.kind) {

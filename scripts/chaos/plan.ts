@@ -1,5 +1,6 @@
 import type { CrashPointName } from '../../lib/crash-points';
 import { planCrashPoints } from './crash-plan';
+import { NET_KINDS, planNetwork, type NetFault, type NetKind } from './net-plan';
 import { Rng } from './rng';
 
 /** What the client means to happen to an order; the checker derives the expected outcome from it. */
@@ -116,14 +117,14 @@ export type DevInfraKind = (typeof DEV_INFRA_KINDS)[number];
 export type HaInfraKind = (typeof HA_INFRA_KINDS)[number];
 export type InfraKind = DevInfraKind | HaInfraKind;
 
-export type FaultKind = 'sigkill' | 'sigstop' | InfraKind | 'poison' | 'duplicate' | 'crash-point';
+export type FaultKind = 'sigkill' | 'sigstop' | InfraKind | NetKind | 'poison' | 'duplicate' | 'crash-point';
 
 /** The kinds a run on `topology` can inject (the report lists each, even at zero). */
 export function faultKinds(topology: Topology): readonly FaultKind[] {
   return [
     'sigkill',
     'sigstop',
-    ...(topology === 'ha' ? HA_INFRA_KINDS : DEV_INFRA_KINDS),
+    ...(topology === 'ha' ? HA_INFRA_KINDS : [...DEV_INFRA_KINDS, ...NET_KINDS]),
     'poison',
     'duplicate',
     'crash-point',
@@ -146,6 +147,7 @@ export type PlannedFault =
   | { kind: 'sigkill'; atMs: number; target: ProcessName; restartAfterMs: number }
   | { kind: 'sigstop'; atMs: number; target: ProcessName; pauseMs: number }
   | InfraFault
+  | NetFault
   | { kind: 'poison'; atMs: number; subject: string; variant: PoisonVariant; nonce: number }
   | { kind: 'duplicate'; atMs: number; pick: number }
   /** Restarts `target` with `point` armed; it dies there at its first pass (within `waitMs`, or is disarmed). */
@@ -157,6 +159,8 @@ export interface FaultPlan {
   pause: PlannedFault[];
   infra: PlannedFault[];
   message: PlannedFault[];
+  /** Faults on the hops between processes and their dependencies (dev topology only). */
+  network: PlannedFault[];
   /** One fault per crash point; each runs in a lane of its own. */
   crash: PlannedFault[];
 }
@@ -174,7 +178,7 @@ const POISON_SUBJECTS = [
 ];
 
 /** Planned times of one lane: every kind of `first` once (shuffled) early, then `more` at random. */
-function lane(
+export function lane(
   rng: Rng,
   windowMs: number,
   first: readonly string[],
@@ -247,7 +251,14 @@ export function planFaults(seed: number, windowMs: number, topology: Topology = 
         }
       : { kind: 'duplicate', atMs, pick: m.int(0, 2 ** 30) },
   );
-  return { process: kills, pause: pauses, infra, message, crash: planCrashPoints(seed, windowMs) };
+  return {
+    process: kills,
+    pause: pauses,
+    infra,
+    message,
+    network: topology === 'dev' ? planNetwork(seed, windowMs) : [],
+    crash: planCrashPoints(seed, windowMs),
+  };
 }
 
 function planDevInfra(seed: number, windowMs: number): PlannedFault[] {

@@ -18,6 +18,7 @@ import { parseChaosArgs, replayCommand, USAGE, UsageError, type ChaosArgs } from
 import { ChaosClient, History } from './client';
 import { listConsumers, orderEndTimes, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
 import { FaultInjector } from './faults';
+import { startNetwork } from './network';
 import { checkHistory, expectedDeliveries } from './history-check';
 import { checkInvariants, type CheckResult } from './invariants';
 import { OpLog } from './oplog';
@@ -71,7 +72,10 @@ async function main(args: ChaosArgs): Promise<number> {
   const config = chaosConfig(env, process.env);
   const say = (line: string) => log(`stack | ${line.trim()}`);
   const stack = chaosStack(args, config, say);
-  const supervisor = new Supervisor({ ...process.env, ...env }, join(runDir, 'logs'), startedAt);
+  let net: Awaited<ReturnType<typeof startNetwork>> | undefined;
+  const supervisor = new Supervisor({ ...process.env, ...env }, join(runDir, 'logs'), startedAt, (name) =>
+    net ? net.hops.envFor(name, env) : {},
+  );
   let db: Db | undefined;
   let nc: NatsConnection | undefined;
   let temporal: Client | undefined;
@@ -83,6 +87,22 @@ async function main(args: ChaosArgs): Promise<number> {
     nc = await connectNats(config.nats, 'checkout-chaos');
     await declareStreams(nc, config.nats);
     temporal = await createTemporalClient(config.temporal);
+    if (args.topology === 'dev') {
+      net = await startNetwork({
+        binDir: config.stack.binDir,
+        port: args.toxiproxyPort,
+        logFile: join(runDir, 'logs', 'toxiproxy.log'),
+        upstreams: {
+          postgres: `127.0.0.1:${args.ports.postgres}`,
+          nats: `127.0.0.1:${args.ports.nats}`,
+          temporal: `127.0.0.1:${args.ports.temporal}`,
+        },
+        processes: PROCESSES.map((p) => p.name),
+      });
+      log(
+        `toxiproxy on 127.0.0.1:${args.toxiproxyPort}: every process reaches PostgreSQL, NATS and Temporal through it`,
+      );
+    }
     for (const p of PROCESSES) supervisor.start(p);
     const baseUrl = `http://127.0.0.1:${args.ports.api}`;
     await waitForApi(baseUrl, supervisor);
@@ -100,7 +120,7 @@ async function main(args: ChaosArgs): Promise<number> {
     const watching = readWatch.run();
     const { infra } = stack;
     const injector = new FaultInjector(
-      { supervisor, infra, nc, db, seed: args.seed, log },
+      { supervisor, infra, net: net?.hops, nc, db, seed: args.seed, log },
       faultPlan,
       windowStart,
       windowMs,
@@ -115,6 +135,7 @@ async function main(args: ChaosArgs): Promise<number> {
     const faultsMs = Date.now() - windowStart;
     log('fault window over; healing');
     await infra.healAll();
+    await net?.hops.healAll();
     // Pauses run to their end (past the ack wait) and poison publishes get their acks.
     await injector.settled();
     await supervisor.healAll(READY_TIMEOUT_MS);
@@ -203,6 +224,7 @@ async function main(args: ChaosArgs): Promise<number> {
   } finally {
     readWatch?.stop();
     await supervisor.stopAll(15_000);
+    await net?.server.stop();
     await nc?.close();
     await temporal?.connection.close();
     await db?.end();

@@ -73,6 +73,8 @@ export class Supervisor {
     private readonly env: NodeJS.ProcessEnv,
     private readonly logDir: string,
     private readonly startedAt: number,
+    /** Per-process addresses over `env` (the proxies on its hops). */
+    private readonly overlay: (name: string) => Record<string, string> = () => ({}),
   ) {
     mkdirSync(logDir, { recursive: true });
   }
@@ -97,14 +99,15 @@ export class Supervisor {
     const logFile = this.logFile(slot);
     const fd = openSync(logFile, 'a');
     slot.logOffset = statSync(logFile).size;
+    const base = { ...this.env, ...this.overlay(slot.spec.name) };
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, ['--import', 'tsx', slot.spec.file], {
         cwd: repoRoot,
         // Each of the checkout's processes runs as its own principal, as in production.
         env: {
-          ...this.env,
-          ...entryPointEnv(slot.spec.file, [], this.env),
+          ...base,
+          ...entryPointEnv(slot.spec.file, [], base),
           ...(slot.armed ? { CRASH_POINTS: slot.armed } : {}),
         },
         stdio: ['ignore', fd, fd],
