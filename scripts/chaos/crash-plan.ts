@@ -16,7 +16,8 @@ export const CRASH_TARGETS: readonly { point: CrashPointName; target: ProcessNam
 
 /**
  * Every crash point armed once, at a seeded moment in the first half of the window, each waiting
- * at most a quarter of the window (and 30 s) for traffic to reach it.
+ * 25 s or a third of the window (at most 40 s) for
+ * the restarted process to come up and traffic to reach the point.
  *
  * @example
  * const crash = planCrashPoints(42, 60_000);
@@ -29,6 +30,6 @@ export function planCrashPoints(seed: number, windowMs: number): PlannedFault[] 
     atMs: rng.int(1_500, latest),
     target,
     point,
-    waitMs: Math.min(30_000, Math.max(5_000, Math.floor(windowMs / 4))),
+    waitMs: Math.min(40_000, Math.max(25_000, Math.floor(windowMs / 3))),
   }));
 }

@@ -152,12 +152,15 @@ export class FaultInjector {
       }
       case 'duplicate': {
         const msgId = `chaos-dup-${this.deps.seed}-${this.duplicates.length}-${fault.pick}`;
-        const dup = await publishDuplicate(this.deps.nc, this.deps.db, fault.pick, msgId, Date.now() + 10_000);
+        // Two copies at once: two instances of a subscriber get the same event at the same moment.
+        const ids = [`${msgId}-a`, `${msgId}-b`];
+        const dups = await publishDuplicate(this.deps.nc, this.deps.db, fault.pick, ids, Date.now() + 10_000);
+        const dup = dups[0];
         if (!dup) {
           record.note = 'no published event yet';
           return;
         }
-        this.duplicates.push(dup);
+        this.duplicates.push(...dups);
         record.injected = true;
         record.target = dup.subject;
         return;

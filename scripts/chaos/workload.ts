@@ -24,6 +24,8 @@ export interface OrderRun {
 
 const POLL_MS = 500;
 const WATCH_MS = 1_000;
+const CONCURRENT_EVERY = 5;
+const CONCURRENT_CLIENTS = 3;
 const TERMINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'COMPENSATING']);
 
 async function placeOne(api: ChaosClient, o: PlannedOrder, run: OrderRun): Promise<void> {
@@ -39,7 +41,20 @@ async function placeOne(api: ChaosClient, o: PlannedOrder, run: OrderRun): Promi
       country: o.country,
     },
   };
-  const r = await api.request(o.index, 'place', 'POST', '/checkouts', { key: o.idempotencyKey, body });
+  const place = () => api.request(o.index, 'place', 'POST', '/checkouts', { key: o.idempotencyKey, body });
+  // Every fifth order is sent by several clients at once with the same Idempotency-Key (during
+  // faults, as the rest): each must get the same order, and only one order may exist.
+  const [r, ...twins] = await Promise.all(
+    Array.from({ length: o.index % CONCURRENT_EVERY === 0 ? CONCURRENT_CLIENTS : 1 }, place),
+  );
+  for (const t of twins) {
+    if (!t || !r) continue;
+    const [a, b] = [r.body, t.body].map((x) => (x as { orderId?: unknown } | undefined)?.orderId);
+    if (t.status !== r.status || a !== b)
+      run.unexpected.push(
+        `concurrent placements with one key answered ${r.status} ${String(a)} and ${t.status} ${String(b)}`,
+      );
+  }
   run.placeStatus = r?.status;
   if (r?.status === 202) {
     const id = (r.body as { orderId?: unknown }).orderId;
