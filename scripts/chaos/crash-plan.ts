@@ -1,6 +1,5 @@
 import type { CrashPointName } from '../../lib/crash-points';
 import type { PlannedFault, ProcessName } from './plan';
-import { Rng } from './rng';
 
 /**
  * Which process each crash point is armed in. One instance per point: a single audit subscriber
@@ -15,21 +14,24 @@ export const CRASH_TARGETS: readonly { point: CrashPointName; target: ProcessNam
 ];
 
 /**
- * Every crash point armed once, at a seeded moment in the first half of the window, each waiting
- * 25 s or a third of the window (at most 40 s) for
- * the restarted process to come up and traffic to reach the point.
+ * Every crash point, armed in its process from the start (restarting a process to arm it took
+ * longer than the window on a loaded machine): each fault waits for the first pass through its
+ * point, until the end of the window.
  *
  * @example
- * const crash = planCrashPoints(42, 60_000);
+ * const crash = planCrashPoints(60_000);
  */
-export function planCrashPoints(seed: number, windowMs: number): PlannedFault[] {
-  const rng = Rng.stream(seed, 'faults:crash-points');
-  const latest = Math.max(2_000, Math.floor(windowMs / 2));
+export function planCrashPoints(windowMs: number): PlannedFault[] {
   return CRASH_TARGETS.map(({ point, target }) => ({
     kind: 'crash-point' as const,
-    atMs: rng.int(1_500, latest),
+    atMs: 0,
     target,
     point,
-    waitMs: Math.min(40_000, Math.max(25_000, Math.floor(windowMs / 3))),
+    waitMs: windowMs,
   }));
+}
+
+/** The crash point `process` is started with, if any. */
+export function armedAtStart(process: string): CrashPointName | undefined {
+  return CRASH_TARGETS.find((t) => t.target === process)?.point;
 }

@@ -146,7 +146,7 @@ export class FaultInjector {
       }
       case 'crash-point': {
         record.target = `${fault.target} ${fault.point}`;
-        record.injected = await supervisor.arm(fault.target, fault.point, fault.waitMs);
+        record.injected = await supervisor.awaitCrash(fault.target, fault.point, fault.waitMs);
         if (!record.injected) record.note = `not reached within ${Math.round(fault.waitMs / 1000)}s`;
         return;
       }

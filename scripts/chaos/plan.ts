@@ -257,7 +257,7 @@ export function planFaults(seed: number, windowMs: number, topology: Topology = 
     infra,
     message,
     network: topology === 'dev' ? planNetwork(seed, windowMs) : [],
-    crash: planCrashPoints(seed, windowMs),
+    crash: planCrashPoints(windowMs),
   };
 }
 

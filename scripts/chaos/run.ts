@@ -17,6 +17,7 @@ import { STREAMS } from '../../events/streams';
 import { parseChaosArgs, replayCommand, USAGE, UsageError, type ChaosArgs } from './args';
 import { ChaosClient, History } from './client';
 import { listConsumers, orderEndTimes, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
+import { armedAtStart } from './crash-plan';
 import { FaultInjector } from './faults';
 import { startNetwork } from './network';
 import { checkHistory, expectedDeliveries } from './history-check';
@@ -103,7 +104,7 @@ async function main(args: ChaosArgs): Promise<number> {
         `toxiproxy on 127.0.0.1:${args.toxiproxyPort}: every process reaches PostgreSQL, NATS and Temporal through it`,
       );
     }
-    for (const p of PROCESSES) supervisor.start(p);
+    for (const p of PROCESSES) supervisor.start(p, armedAtStart(p.name));
     const baseUrl = `http://127.0.0.1:${args.ports.api}`;
     await waitForApi(baseUrl, supervisor);
     log('all processes up; starting workload and faults');

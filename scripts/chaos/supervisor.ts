@@ -79,7 +79,8 @@ export class Supervisor {
     mkdirSync(logDir, { recursive: true });
   }
 
-  start(spec: ProcessSpec): void {
+  /** Starts `spec`; with `armed`, its instances run with `CRASH_POINTS=armed` until one dies there. */
+  start(spec: ProcessSpec, armed?: string): void {
     const slot: Slot = {
       spec,
       child: undefined,
@@ -89,7 +90,7 @@ export class Supervisor {
       starts: 0,
       exited: Promise.resolve(),
       logOffset: 0,
-      armed: undefined,
+      armed,
     };
     this.slots.set(spec.name, slot);
     this.spawn(slot);
@@ -180,26 +181,21 @@ export class Supervisor {
   }
 
   /**
-   * Restarts `name` with the crash point `point` armed (SIGKILL, then a new instance with
-   * `CRASH_POINTS=point`) and waits up to `waitMs` for it to die there; an instance that did not
-   * reach the point in time is restarted unarmed.
+   * Waits up to `waitMs` for `name`, started with `point` armed, to die there (an instance killed
+   * by another fault restarts still armed). Not reached by then: restarted unarmed.
    * @returns whether the point was hit.
    */
-  async arm(name: string, point: string, waitMs: number): Promise<boolean> {
+  async awaitCrash(name: string, point: string, waitMs: number): Promise<boolean> {
     const slot = this.slot(name);
-    if (!slot.child?.pid) return false;
-    slot.armed = point;
-    const hits = this.crashHits.length;
-    await this.kill(name, 'SIGKILL', 0);
+    const hit = () => this.crashHits.some((h) => h.name === name && h.point === point);
     const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline && !this.shuttingDown) {
-      if (this.crashHits.length > hits) return true;
-      await sleep(100, this.ending.signal);
+    while (Date.now() < deadline && !this.shuttingDown && !hit()) await sleep(100, this.ending.signal);
+    if (hit()) return true;
+    if (slot.armed === point) {
+      slot.armed = undefined;
+      if (!this.shuttingDown) await this.kill(name, 'SIGKILL', 0);
     }
-    if (this.crashHits.length > hits) return true;
-    slot.armed = undefined;
-    if (!this.shuttingDown) await this.kill(name, 'SIGKILL', 0);
-    return false;
+    return hit();
   }
 
   /** SIGSTOP for `pauseMs`, then SIGCONT. Returns false when the process was not running. */

@@ -7,15 +7,15 @@ import { toxicFor } from '../../scripts/chaos/network';
 import { planFaults, PROCESSES } from '../../scripts/chaos/plan';
 
 describe('chaos crash points', () => {
-  it('arms every crash point once, in a process that runs it, within the first half of the window', () => {
+  it('arms every crash point once, in a process that runs it, for the whole window', () => {
     for (const seed of [1, 19, 42]) {
-      const planned = planCrashPoints(seed, 45_000);
+      const planned = planCrashPoints(45_000);
       assert.deepEqual(
         planned.map((f) => (f.kind === 'crash-point' ? f.point : '')).sort(),
         [...CRASH_POINT_NAMES].sort(),
       );
       for (const f of planned) {
-        assert.ok(f.atMs < 22_500, `seed ${seed}: ${JSON.stringify(f)}`);
+        assert.ok(f.kind === 'crash-point' && f.waitMs === 45_000, `seed ${seed}: ${JSON.stringify(f)}`);
         assert.ok(
           'target' in f && PROCESSES.some((p) => p.name === f.target),
           `seed ${seed}: unknown target in ${JSON.stringify(f)}`,
