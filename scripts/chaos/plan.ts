@@ -299,3 +299,22 @@ function planHaInfra(seed: number, windowMs: number): PlannedFault[] {
     return { kind, atMs, downMs, pick: i.int(0, 2 ** 30) };
   });
 }
+
+/**
+ * The plan with only the faults of `kinds` (`--faults`); the draws are unchanged, so a kind's
+ * faults are the same with or without the others.
+ *
+ * @example
+ * const plan = onlyKinds(planFaults(42, 60_000), ['net-cut', 'sigkill']);
+ */
+export function onlyKinds(plan: FaultPlan, kinds: readonly FaultKind[]): FaultPlan {
+  const keep = (lane: PlannedFault[]) => lane.filter((f) => kinds.includes(f.kind));
+  return {
+    process: keep(plan.process),
+    pause: keep(plan.pause),
+    infra: keep(plan.infra),
+    message: keep(plan.message),
+    network: keep(plan.network),
+    crash: keep(plan.crash),
+  };
+}

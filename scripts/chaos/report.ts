@@ -1,7 +1,7 @@
 import type { FaultRecord } from './faults';
 import type { LagStats } from './history-check';
 import type { CheckResult } from './invariants';
-import { faultKinds, type Topology } from './plan';
+import type { FaultKind, Topology } from './plan';
 import type { UnexpectedExit } from './supervisor';
 import type { DbSnapshot } from './collect';
 
@@ -30,6 +30,8 @@ export interface ChaosReport {
 export function buildReport(input: {
   seed: number;
   topology: Topology;
+  /** The kinds the run injects: each is listed, even at zero. */
+  kinds: readonly FaultKind[];
   replay: string;
   planned: number;
   acknowledged: number;
@@ -51,7 +53,7 @@ export function buildReport(input: {
     byOutcome[k] = (byOutcome[k] ?? 0) + 1;
   }
   const byKind: Record<string, { injected: number; attempted: number }> = {};
-  for (const kind of faultKinds(input.topology)) byKind[kind] = { injected: 0, attempted: 0 };
+  for (const kind of input.kinds) byKind[kind] = { injected: 0, attempted: 0 };
   for (const f of input.faults) {
     const k = byKind[f.kind] ?? { injected: 0, attempted: 0 };
     k.attempted += 1;

@@ -23,7 +23,7 @@ import { startNetwork } from './network';
 import { checkHistory, expectedDeliveries } from './history-check';
 import { checkInvariants, type CheckResult } from './invariants';
 import { OpLog } from './oplog';
-import { PROCESSES, planFaults, planOrders } from './plan';
+import { onlyKinds, PROCESSES, planFaults, planOrders } from './plan';
 import { waitForQuiescence } from './quiesce';
 import { ReadModelWatch } from './read-watch';
 import { buildReport, formatReport } from './report';
@@ -104,14 +104,15 @@ async function main(args: ChaosArgs): Promise<number> {
         `toxiproxy on 127.0.0.1:${args.toxiproxyPort}: every process reaches PostgreSQL, NATS and Temporal through it`,
       );
     }
-    for (const p of PROCESSES) supervisor.start(p, armedAtStart(p.name));
+    const arm = args.faults.includes('crash-point');
+    for (const p of PROCESSES) supervisor.start(p, arm ? armedAtStart(p.name) : undefined);
     const baseUrl = `http://127.0.0.1:${args.ports.api}`;
     await waitForApi(baseUrl, supervisor);
     log('all processes up; starting workload and faults');
 
     const windowMs = args.durationS * 1000;
     const orders = planOrders(args.seed, args.orders, windowMs);
-    const faultPlan = planFaults(args.seed, windowMs, args.topology);
+    const faultPlan = onlyKinds(planFaults(args.seed, windowMs, args.topology), args.faults);
     const windowStart = Date.now();
     const history = new History(join(runDir, 'history.jsonl'), windowStart);
     const clientDeadline = windowStart + windowMs + args.quiesceTimeoutS * 1000;
@@ -197,6 +198,7 @@ async function main(args: ChaosArgs): Promise<number> {
     const report = buildReport({
       seed: args.seed,
       topology: args.topology,
+      kinds: args.faults,
       replay,
       planned: orders.length,
       acknowledged: runs.filter((r) => r.orderId).length,

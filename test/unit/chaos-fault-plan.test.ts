@@ -4,7 +4,8 @@ import { CRASH_POINT_NAMES } from '../../lib/crash-points';
 import { planCrashPoints } from '../../scripts/chaos/crash-plan';
 import { HOPS, NET_KINDS, planNetwork } from '../../scripts/chaos/net-plan';
 import { toxicFor } from '../../scripts/chaos/network';
-import { planFaults, PROCESSES } from '../../scripts/chaos/plan';
+import { parseChaosArgs, replayCommand, type ChaosArgs } from '../../scripts/chaos/args';
+import { onlyKinds, planFaults, PROCESSES, type PlannedFault } from '../../scripts/chaos/plan';
 
 describe('chaos crash points', () => {
   it('arms every crash point once, in a process that runs it, for the whole window', () => {
@@ -50,5 +51,24 @@ describe('chaos network faults', () => {
     const base = { atMs: 0, target: 'api' as const, dependency: 'postgres' as const, durationMs: 1_000, amount: 7_000 };
     const types = NET_KINDS.map((kind) => toxicFor({ ...base, kind })?.type);
     assert.deepEqual(types, ['latency', 'reset_peer', 'timeout', 'bandwidth', 'limit_data', undefined]);
+  });
+});
+
+describe('chaos --faults', () => {
+  it('keeps only the chosen kinds, with the same draws, and replays with them', () => {
+    const args = parseChaosArgs(['--seed', '5', '--faults', 'net-cut,sigkill']) as ChaosArgs;
+    assert.deepEqual(args.faults, ['net-cut', 'sigkill']);
+    assert.match(replayCommand(args), /--faults net-cut,sigkill$/);
+    const all = planFaults(5, 60_000);
+    const some = onlyKinds(all, args.faults);
+    const kinds = new Set(Object.values(some).flatMap((lane: PlannedFault[]) => lane.map((f) => f.kind)));
+    assert.deepEqual([...kinds].sort(), ['net-cut', 'sigkill']);
+    assert.deepEqual(some.process, all.process);
+    assert.doesNotMatch(replayCommand(parseChaosArgs(['--seed', '5']) as ChaosArgs), /--faults/);
+  });
+
+  it('refuses an unknown kind, and a kind of the other topology', () => {
+    assert.throws(() => parseChaosArgs(['--faults', 'net-cut,meteor']), /--faults expects kinds among/);
+    assert.throws(() => parseChaosArgs(['--ha', '--faults', 'net-cut']), /--faults expects kinds among/);
   });
 });
