@@ -24,6 +24,8 @@ export const TABLE_GRANTS: Readonly<Partial<Record<PrincipalName, TableGrants>>>
     read_orders: ['SELECT'],
     // UPDATE: a cancel before the saga starts locks its queued start (SELECT … FOR UPDATE).
     saga_starts: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+    // SELECT: that cancel checks that no unrecorded saga has reserved already.
+    stock_reservations: ['SELECT'],
     outbox: ['INSERT'],
     provider_events: ['SELECT', 'INSERT', 'UPDATE'],
     api_rate_limits: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],

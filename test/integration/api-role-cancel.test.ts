@@ -31,6 +31,8 @@ describe('the API role can cancel an order whose saga has not started', () => {
     const orderId = randomUUID();
     await withTransaction(api, async (tx) => {
       assert.equal(await lockUnstartedSaga(tx, orderId), false);
+      await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+      await tx.query('SELECT 1 FROM stock_reservations WHERE order_id = $1', [orderId]);
       await dropUnstartedSaga(tx, orderId);
     });
   });
