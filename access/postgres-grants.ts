@@ -22,7 +22,10 @@ export const TABLE_GRANTS: Readonly<Partial<Record<PrincipalName, TableGrants>>>
     products: ['SELECT', 'INSERT', 'UPDATE'],
     idempotency_keys: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
     read_orders: ['SELECT'],
-    saga_starts: ['SELECT', 'INSERT', 'DELETE'],
+    // UPDATE: a cancel before the saga starts locks its queued start (SELECT … FOR UPDATE).
+    saga_starts: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+    // SELECT: that cancel checks that no unrecorded saga has reserved already.
+    stock_reservations: ['SELECT'],
     outbox: ['INSERT'],
     provider_events: ['SELECT', 'INSERT', 'UPDATE'],
     api_rate_limits: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],

@@ -1,3 +1,4 @@
+import type { CrashPoints } from '../lib/crash-points';
 import type { Clock, Ids } from '../lib/runtime';
 import type { Db } from '../lib/db';
 import { createInventoryActivities } from './inventory';
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   db: Db;
   clock: Clock;
   ids: Ids;
+  /** Test-only deaths (lib/crash-points.ts); none by default. */
+  crashPoints?: CrashPoints;
 }
 
 export interface AllActivityDeps extends ActivityDeps {

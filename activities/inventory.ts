@@ -86,6 +86,7 @@ export function createInventoryActivities(deps: ActivityDeps) {
           });
           return { kind: 'reserved', items: lines };
         });
+        deps.crashPoints?.reach('saga-worker.activity-after-commit');
 
         if (outcome.kind === 'failed') {
           throw new OutOfStockError(`not enough stock for ${outcome.shortages.map((s) => s.sku).join(', ')}`, {

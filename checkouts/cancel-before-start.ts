@@ -12,6 +12,17 @@ export interface CancelBeforeStartDeps {
   ids: Ids;
 }
 
+/**
+ * Whether a saga, started but not recorded, has already run its first step. The order's row is
+ * locked first: `reserveStock` locks it too, so it cannot commit between this check and the
+ * cancel (it would then find the order CANCELLED and reserve nothing).
+ */
+async function sagaHasActed(tx: Tx, orderId: string): Promise<boolean> {
+  await tx.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+  const { rowCount } = await tx.query('SELECT 1 FROM stock_reservations WHERE order_id = $1', [orderId]);
+  return (rowCount ?? 0) > 0;
+}
+
 /** What a step shows when its saga never ran. */
 export const NOT_STARTED_DETAIL = 'cancelled before the saga started';
 
@@ -29,7 +40,9 @@ const LOCK_TIMEOUT = '5s';
  *
  * Should a start have been accepted by Temporal without being recorded (a starter that crashed
  * or timed out just then), that saga finds the order CANCELLED at its first step and ends
- * CANCELLED without taking effect (`reserveStock`, ORDER_CANCELLED_BEFORE_START).
+ * CANCELLED without taking effect (`reserveStock`, ORDER_CANCELLED_BEFORE_START). If that saga's
+ * first step has already committed, the order is not cancelled here: the saga is asked (and
+ * compensates), as for a recorded start.
  *
  * @returns the cancelled order (also for a retry, by `retryKey`, of a cancel that applied here),
  *   or `undefined` when its saga has already started (then the saga must be asked).
@@ -49,6 +62,8 @@ export async function cancelBeforeStart(
       // A retry of a cancel that already applied here answers as the first one did.
       return retryKey !== undefined && (await cancelledWith(tx, orderId, retryKey));
     }
+    // Queued, yet its saga may run: started by a starter that died before recording it.
+    if (await sagaHasActed(tx, orderId)) return false;
     const now = deps.clock.now();
     const steps: StepStatus[] = SAGA_STEPS.map((s) => ({
       name: s.name,

@@ -15,6 +15,12 @@ export const CRASH_POINT_NAMES = [
   'api.after-commit',
   /** The saga starter got Temporal's acceptance of a start and has not recorded it yet. */
   'saga-starter.after-start',
+  /** An activity (reserveStock) has committed its transaction and not returned to Temporal yet. */
+  'saga-worker.activity-after-commit',
+  /** The relay got JetStream's acknowledgements of publishes and has not marked the rows yet. */
+  'relay.after-ack',
+  /** A subscriber's consumer has committed an event's effects and not acknowledged it yet. */
+  'subscriber.after-commit',
 ] as const;
 
 export type CrashPointName = (typeof CRASH_POINT_NAMES)[number];

@@ -7,7 +7,7 @@ import {
   type Handlers,
   type ParsedEvent,
 } from 'checkout-saga/events';
-import type { Subscriber } from './definition';
+import { afterCommitCrash, type Subscriber } from './definition';
 
 /** Durable name of the audit subscriber's consumers (one per service stream). */
 export const AUDIT_CONSUMER = 'order-audit';
@@ -28,7 +28,7 @@ const record: HandlerFn<ParsedEvent> = async (event, { tx, message }) => {
 export const audit: Subscriber = {
   name: 'audit-subscriber',
   appName: 'checkout-audit-subscriber',
-  consumers: (deps) =>
+  consumers: (deps, context) =>
     STREAMS.filter((s) => s.name !== 'DLQ').map((stream) => {
       const handlers = Object.fromEntries(
         EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record]),
@@ -40,6 +40,7 @@ export const audit: Subscriber = {
         filterSubjects: [...stream.subjects],
         // Batch mode: its only effect is an insert: batches of events commit together.
         mode: 'batch',
+        ...afterCommitCrash(context),
       });
     }),
 };

@@ -1,5 +1,6 @@
 import type { ConsumerDeps, EventConsumer } from 'checkout-saga/events';
 import type { Config } from '../lib/config';
+import type { CrashPoints } from '../lib/crash-points';
 import type { Logger } from '../lib/logger';
 
 /**
@@ -16,6 +17,27 @@ export interface SubscriberContext {
   config: Config;
   logger: Logger;
   placement: ConsumerPlacement;
+  /** Test-only deaths (lib/crash-points.ts); none by default. */
+  crashPoints?: CrashPoints;
+}
+
+/**
+ * The consumer option that reaches `subscriber.after-commit` between a commit and its ack, when
+ * crash points are given; nothing otherwise.
+ *
+ * @example
+ * createConsumer(deps, { name, stream, handlers, ...afterCommitCrash(context) });
+ */
+export function afterCommitCrash(context: Pick<SubscriberContext, 'crashPoints'>): {
+  afterCommit?: () => Promise<void>;
+} {
+  const points = context.crashPoints;
+  if (!points) return {};
+  return {
+    afterCommit: async () => {
+      points.reach('subscriber.after-commit');
+    },
+  };
 }
 
 /**

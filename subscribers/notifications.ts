@@ -1,6 +1,6 @@
 import { createConsumer, type EventOf, type HandlerContext } from 'checkout-saga/events';
 import type { Logger } from '../lib/logger';
-import type { Subscriber } from './definition';
+import { afterCommitCrash, type Subscriber } from './definition';
 
 /** Durable consumer name of the notifications subscriber. */
 export const NOTIFICATIONS_CONSUMER = 'notifications';
@@ -58,17 +58,18 @@ async function notify(event: Terminal, { tx }: HandlerContext, logger: Logger): 
 export const notifications: Subscriber = {
   name: 'notifications',
   appName: 'checkout-notifications',
-  consumers: (deps, { logger, placement }) => [
+  consumers: (deps, context) => [
     createConsumer(deps, {
-      name: placement.name ?? NOTIFICATIONS_CONSUMER,
-      ...(placement.deliverFrom ? { deliverFrom: placement.deliverFrom } : {}),
+      name: context.placement.name ?? NOTIFICATIONS_CONSUMER,
+      ...(context.placement.deliverFrom ? { deliverFrom: context.placement.deliverFrom } : {}),
+      ...afterCommitCrash(context),
       stream: 'CHECKOUT',
       // Batch mode: sending is a row here (delivered from it, keyed by order), so batches are safe.
       mode: 'batch',
       handlers: {
-        'checkout.order.completed': (e, ctx) => notify(e, ctx, logger),
-        'checkout.order.cancelled': (e, ctx) => notify(e, ctx, logger),
-        'checkout.order.failed': (e, ctx) => notify(e, ctx, logger),
+        'checkout.order.completed': (e, ctx) => notify(e, ctx, context.logger),
+        'checkout.order.cancelled': (e, ctx) => notify(e, ctx, context.logger),
+        'checkout.order.failed': (e, ctx) => notify(e, ctx, context.logger),
       },
     }),
   ],

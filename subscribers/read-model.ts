@@ -1,5 +1,5 @@
 import { createConsumer, type EventOf, type HandlerContext, type Handlers } from 'checkout-saga/events';
-import type { Subscriber } from './definition';
+import { afterCommitCrash, type Subscriber } from './definition';
 
 /** Default durable consumer name of the order read model (`READ_MODEL_CONSUMER`). */
 export const READ_MODEL_CONSUMER = 'order-read-model';
@@ -46,7 +46,8 @@ export const readModelHandlers: Handlers = {
 export const readModel: Subscriber = {
   name: 'read-model',
   appName: 'checkout-read-model',
-  consumers: (deps, { config, placement }) => {
+  consumers: (deps, context) => {
+    const { config, placement } = context;
     const deliverFrom = placement.deliverFrom ?? config.readModel.deliverFrom;
     return [
       createConsumer(deps, {
@@ -56,6 +57,7 @@ export const readModel: Subscriber = {
         // Batch mode: projection rows only: batches of events commit together.
         mode: 'batch',
         handlers: readModelHandlers,
+        ...afterCommitCrash(context),
       }),
     ];
   },

@@ -5,6 +5,7 @@ import { runIfMain } from '../lib/main';
 import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
 import { connectWhenReachable } from '../lib/connect-retry';
 import { connectNats, declareStreams, isNatsUnreachable } from '../lib/nats';
+import { createCrashPoints } from '../lib/crash-points';
 import { createRelayMetrics } from '../outbox/metrics';
 import { OUTBOX_PARTITIONS, OutboxRelay } from '../outbox/relay';
 
@@ -38,7 +39,15 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
       metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
     await declareStreams(nc, config.nats);
     const relay = new OutboxRelay(
-      { db, js: nc.jetstream(), logger, metrics },
+      {
+        db,
+        js: nc.jetstream(),
+        logger,
+        metrics,
+        crashPoints: createCrashPoints(config.crashPoints, (name) =>
+          logger.warn({ crashPoint: name }, 'crash point reached: dying'),
+        ),
+      },
       {
         batchSize: config.relay.batchSize,
         windowSize: config.relay.window,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createCrashPoints } from '../lib/crash-points';
 import { createSimulatedCarrier } from '../activities/providers/carrier';
 import { createSimulatedPaymentProvider } from '../activities/providers/payment-provider';
 import { durationToMs, type Config } from '../lib/config';
@@ -47,6 +48,9 @@ export async function runSagaWorker(
       ids,
       provider: createSimulatedPaymentProvider({ db, ids }),
       carrier: createSimulatedCarrier({ db, ids }),
+      crashPoints: createCrashPoints(config.crashPoints, (name) =>
+        logger.warn({ crashPoint: name }, 'crash point reached: dying'),
+      ),
     });
     const worker = await Worker.create({
       connection,

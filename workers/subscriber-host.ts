@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createConsumerMetrics, type ConsumerDeps, type EventConsumer } from 'checkout-saga/events';
 import type { Config } from '../lib/config';
+import { createCrashPoints } from '../lib/crash-points';
 import { createDb } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
@@ -64,7 +65,18 @@ export async function runSubscriber(
   placement: ConsumerPlacement = {},
 ): Promise<void> {
   await hostConsumers(config, logger, signal, subscriber.appName, (deps) =>
-    subscriber.consumers(deps, { config, logger, placement }),
+    subscriber.consumers(deps, {
+      config,
+      logger,
+      placement,
+      ...(config.crashPoints.length > 0
+        ? {
+            crashPoints: createCrashPoints(config.crashPoints, (name) =>
+              logger.warn({ crashPoint: name }, 'crash point reached: dying'),
+            ),
+          }
+        : {}),
+    }),
   );
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/logger';
 import { sleep, Wakeup } from '../../lib/wait';
 import { OUTBOX_CHANNEL } from '../append';
 import { noopRelayMetrics, type RelayMetrics } from '../metrics';
+import type { CrashPoints } from '../../lib/crash-points';
 import { claimBatch, markPublished } from './claim';
 import { joinRelays, PartitionOwnership } from './partitions';
 import { deletePublishedRows } from './retention';
@@ -94,7 +95,14 @@ export class OutboxRelay {
   private readonly metrics: RelayMetrics;
 
   constructor(
-    private readonly deps: { db: Db; js: Pick<JetStreamClient, 'publish'>; logger: Logger; metrics?: RelayMetrics },
+    private readonly deps: {
+      db: Db;
+      js: Pick<JetStreamClient, 'publish'>;
+      logger: Logger;
+      metrics?: RelayMetrics;
+      /** Test-only deaths (lib/crash-points.ts); none by default. */
+      crashPoints?: CrashPoints;
+    },
     private readonly options: RelayOptions,
   ) {
     this.metrics = deps.metrics ?? noopRelayMetrics;
@@ -273,6 +281,7 @@ export class OutboxRelay {
         // in flight: one UPDATE per ack would cost the database a statement and a WAL flush each.
         if (window.unmarked >= Math.ceil(capacity / 8) || (window.unmarked > 0 && window.pending === 0)) {
           const acked = window.takeAcked();
+          this.deps.crashPoints?.reach('relay.after-ack');
           await markPublished(client, acked);
           window.release(acked);
         }
@@ -285,7 +294,10 @@ export class OutboxRelay {
       await window.close();
     }
     const rest = window.takeAcked();
-    if (rest.length > 0) await markPublished(client, rest);
+    if (rest.length > 0) {
+      this.deps.crashPoints?.reach('relay.after-ack');
+      await markPublished(client, rest);
+    }
     this.lastBatchSize = window.ackedTotal;
     const errors = window.errors;
     return {

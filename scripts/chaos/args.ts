@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../lib/config';
 import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../stack/isolated';
-import type { Topology } from './plan';
+import { faultKinds, type FaultKind, type Topology } from './plan';
 
 /** Everything a chaos run is parameterised by; the seed and these make a run replayable. */
 /** Ports of the chaos stack: beside the dev stack (55432/4222/7233) and the bench's. */
@@ -33,6 +33,10 @@ export interface ChaosArgs {
   report: string | undefined;
   /** Leave the isolated stack running afterwards, for inspection. */
   keep: boolean;
+  /** Toxiproxy's API port; its proxies listen on the ports right after it (dev topology). */
+  toxiproxyPort: number;
+  /** `--faults`: the kinds this run injects (default: every kind of its topology). */
+  faults: readonly FaultKind[];
 }
 
 export const USAGE = `usage: npm run chaos -- [--seed N] [--orders M] [--duration S] [options]
@@ -48,6 +52,10 @@ export const USAGE = `usage: npm run chaos -- [--seed N] [--orders M] [--duratio
   --report FILE         also write the JSON summary to FILE
   --keep                leave the isolated chaos stack running at the end
   --stack-dir DIR       STACK_DIR of the isolated stack (default .stack/chaos)
+  --faults K1,K2,...    only these fault kinds (default: all of the topology's, network faults
+                        and crash points included)
+  --toxiproxy-port N    toxiproxy's API port; one proxy per process and dependency listens on
+                        the 27 ports after it (default 18474; dev topology only)
   --pg-port, --nats-port, --nats-monitor-port, --temporal-port, --temporal-ui-port, --api-port
                         ports of the isolated stack (default 55452, 4252, 8252, 7253, 8253, 3052;
                         with --ha only --api-port applies, default 3072)`;
@@ -89,6 +97,8 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
         keep: { type: 'boolean' },
         ha: { type: 'boolean' },
         'stack-dir': { type: 'string' },
+        'toxiproxy-port': { type: 'string' },
+        faults: { type: 'string' },
         ...PORT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -101,6 +111,11 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
   if (!/^\d+(ms|s|m)$/.test(confirmTimeout))
     throw new UsageError(`--confirm-timeout expects a duration such as 20s, got ${confirmTimeout}`);
   const ha = values.ha ?? false;
+  const kinds = faultKinds(ha ? 'ha' : 'dev');
+  const faults = values.faults === undefined ? kinds : values.faults.split(',').map((k) => k.trim());
+  const unknown = faults.filter((k) => !(kinds as readonly string[]).includes(k));
+  if (unknown.length > 0 || faults.length === 0)
+    throw new UsageError(`--faults expects kinds among ${kinds.join(', ')}; got ${values.faults ?? ''}`);
   return {
     seed: int('seed', values.seed, randomInt(1, 2 ** 31 - 1), 0, 2 ** 31 - 1),
     topology: ha ? 'ha' : 'dev',
@@ -114,10 +129,13 @@ export function parseChaosArgs(argv: string[]): ChaosArgs | 'help' {
     ),
     report: values.report,
     keep: values.keep ?? false,
+    toxiproxyPort: int('toxiproxy-port', values['toxiproxy-port'], 18474, 1, 65_000),
+    faults: faults as FaultKind[],
   };
 }
 
 /** The command that replays this run: same seed, size and duration. */
 export function replayCommand(args: ChaosArgs): string {
-  return `npm run chaos -- ${args.topology === 'ha' ? '--ha ' : ''}--seed ${args.seed} --orders ${args.orders} --duration ${args.durationS} --confirm-timeout ${args.confirmTimeout}`;
+  const some = args.faults.length < faultKinds(args.topology).length ? ` --faults ${args.faults.join(',')}` : '';
+  return `npm run chaos -- ${args.topology === 'ha' ? '--ha ' : ''}--seed ${args.seed} --orders ${args.orders} --duration ${args.durationS} --confirm-timeout ${args.confirmTimeout}${some}`;
 }

@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { sleep } from '../../lib/wait';
+import type { OpLog, OpEvent } from './oplog';
 
 /** One request as the client saw it: a status, or the network error instead. */
 export interface HistoryEntry {
@@ -38,6 +39,19 @@ export interface ApiResponse {
   body: unknown;
 }
 
+/** What a read's answer says about the order: its status and each step's state. */
+function readFields(body: unknown): Pick<OpEvent, 'orderStatus' | 'steps'> {
+  const b = body as { status?: unknown; steps?: unknown } | undefined;
+  const out: Pick<OpEvent, 'orderStatus' | 'steps'> = {};
+  if (typeof b?.status === 'string') out.orderStatus = b.status;
+  if (Array.isArray(b?.steps)) {
+    out.steps = (b.steps as { name?: unknown; kind?: unknown; state?: unknown }[]).map(
+      (st) => `${String(st.name)}:${String(st.kind)}=${String(st.state)}`,
+    );
+  }
+  return out;
+}
+
 /**
  * A client that behaves like a well-written real one: on a network error, a timeout or a 5xx it
  * retries the same request with the same `Idempotency-Key`, with capped backoff, until `deadline`.
@@ -53,9 +67,38 @@ export class ChaosClient {
     private readonly token: string,
     private readonly history: History,
     private readonly deadline: number,
+    private readonly ops?: OpLog,
   ) {}
 
+  /**
+   * One operation, retried as a client would, written to the operation history as `invoke` and
+   * then `ok` (2xx), `fail` (4xx) or `unknown` (no final answer).
+   */
   async request(
+    order: number,
+    op: HistoryEntry['op'],
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { key?: string; body?: unknown; once?: boolean; orderId?: string } = {},
+  ): Promise<ApiResponse | undefined> {
+    const fields = { op, order, key: opts.key, orderId: opts.orderId };
+    const id = this.ops?.invoke(fields);
+    const r = await this.attempts(order, op, method, path, opts);
+    if (id === undefined || !this.ops) return r;
+    if (!r) this.ops.complete(id, 'unknown', fields);
+    else {
+      const orderId = opts.orderId ?? (r.body as { orderId?: unknown } | undefined)?.orderId;
+      this.ops.complete(id, r.status < 400 ? 'ok' : 'fail', {
+        ...fields,
+        orderId: typeof orderId === 'string' ? orderId : undefined,
+        status: r.status,
+        ...(op === 'get' && r.status === 200 ? readFields(r.body) : {}),
+      });
+    }
+    return r;
+  }
+
+  private async attempts(
     order: number,
     op: HistoryEntry['op'],
     method: 'GET' | 'POST',

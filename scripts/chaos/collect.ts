@@ -129,6 +129,14 @@ export async function snapshotDb(db: Db): Promise<DbSnapshot> {
   };
 }
 
+/** When each ended order took its final status, in ms since `since` (the runner's and the database's clocks are the same machine's). */
+export async function orderEndTimes(db: Db, since: number): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ id: string; at: string }>(
+    `SELECT id, (extract(epoch FROM updated_at) * 1000)::bigint AS at FROM orders WHERE status IN ('COMPLETED', 'CANCELLED', 'FAILED')`,
+  );
+  return new Map(rows.map((r) => [r.id, Number(r.at) - since]));
+}
+
 /** How Temporal ended each order's saga: execution status and the status in its result. */
 export interface SagaOutcome {
   execution: string;

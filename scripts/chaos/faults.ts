@@ -2,6 +2,8 @@ import type { NatsConnection } from 'nats';
 import type { Db } from '../../lib/db';
 import { sleep } from '../../lib/wait';
 import { publishDuplicate, publishPoison, type InjectedDuplicate, type InjectedPoison } from './messages';
+import type { NetworkHops } from './network';
+import { NET_KINDS, type NetFault } from './net-plan';
 import type { FaultKind, FaultPlan, InfraFault, PlannedFault } from './plan';
 import { Rng } from './rng';
 import type { Supervisor } from './supervisor';
@@ -29,9 +31,15 @@ function isInfra(fault: PlannedFault): fault is InfraFault {
   return 'downMs' in fault;
 }
 
+function isNet(fault: PlannedFault): fault is NetFault {
+  return (NET_KINDS as readonly string[]).includes(fault.kind);
+}
+
 export interface FaultDeps {
   supervisor: Supervisor;
   infra: InfraFaults;
+  /** The proxies on every hop; absent on a topology without them. */
+  net: NetworkHops | undefined;
   nc: NatsConnection;
   db: Db;
   seed: number;
@@ -69,6 +77,8 @@ export class FaultInjector {
       this.lane(this.plan.pause),
       this.lane(this.plan.infra),
       this.lane(this.plan.message),
+      this.lane(this.plan.network),
+      ...this.plan.crash.map((f) => this.lane([f])),
     ]);
   }
 
@@ -104,6 +114,11 @@ export class FaultInjector {
       await infra.inject(fault, record);
       return;
     }
+    if (isNet(fault)) {
+      if (this.deps.net) await this.deps.net.inject(fault, record);
+      else record.note = 'no proxies on this topology';
+      return;
+    }
     switch (fault.kind) {
       case 'sigkill':
         record.injected = await supervisor.kill(fault.target, 'SIGKILL', fault.restartAfterMs);
@@ -129,14 +144,23 @@ export class FaultInjector {
         record.target = `${fault.subject} (${fault.variant})`;
         return;
       }
+      case 'crash-point': {
+        record.target = `${fault.target} ${fault.point}`;
+        record.injected = await supervisor.awaitCrash(fault.target, fault.point, fault.waitMs);
+        if (!record.injected) record.note = `not reached within ${Math.round(fault.waitMs / 1000)}s`;
+        return;
+      }
       case 'duplicate': {
         const msgId = `chaos-dup-${this.deps.seed}-${this.duplicates.length}-${fault.pick}`;
-        const dup = await publishDuplicate(this.deps.nc, this.deps.db, fault.pick, msgId, Date.now() + 10_000);
+        // Two copies at once: two instances of a subscriber get the same event at the same moment.
+        const ids = [`${msgId}-a`, `${msgId}-b`];
+        const dups = await publishDuplicate(this.deps.nc, this.deps.db, fault.pick, ids, Date.now() + 10_000);
+        const dup = dups[0];
         if (!dup) {
           record.note = 'no published event yet';
           return;
         }
-        this.duplicates.push(dup);
+        this.duplicates.push(...dups);
         record.injected = true;
         record.target = dup.subject;
         return;

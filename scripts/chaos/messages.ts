@@ -102,35 +102,31 @@ export async function publishPoison(
 }
 
 /**
- * Re-publishes an event already relayed (chosen by `pick` among the published outbox rows) with
- * a new `Nats-Msg-Id`: JetStream stores it again, so only the consumers' processed marks stand
- * between it and a second effect. Returns undefined when nothing is published yet.
+ * Re-publishes an event already relayed (chosen by `pick` among the published outbox rows) once
+ * per id of `msgIds`, all at once: JetStream stores each copy, back to back, so consumer
+ * instances sharing a durable consumer get them at the same moment, and only the consumers'
+ * processed marks stand between them and a second effect. Returns nothing when nothing is
+ * published yet.
  */
 export async function publishDuplicate(
   nc: NatsConnection,
   db: Db,
   pick: number,
-  msgId: string,
+  msgIds: readonly string[],
   deadline: number,
-): Promise<InjectedDuplicate | undefined> {
+): Promise<InjectedDuplicate[]> {
   const { rows: count } = await db.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NOT NULL',
   );
   const n = count[0]?.n ?? 0;
-  if (n === 0) return undefined;
+  if (n === 0) return [];
   const { rows } = await db.query<{ event_id: string; subject: string; body: string; headers: Record<string, string> }>(
     'SELECT event_id, subject, envelope::text AS body, headers FROM outbox WHERE published_at IS NOT NULL ORDER BY id OFFSET $1 LIMIT 1',
     [pick % n],
   );
   const row = rows[0];
-  if (!row) return undefined;
-  await publishUntilAcked(
-    nc,
-    row.subject,
-    row.body,
-    msgId,
-    { 'Content-Type': 'application/cloudevents+json', ...row.headers },
-    deadline,
-  );
-  return { eventId: row.event_id, subject: row.subject, msgId };
+  if (!row) return [];
+  const headers = { 'Content-Type': 'application/cloudevents+json', ...row.headers };
+  await Promise.all(msgIds.map((id) => publishUntilAcked(nc, row.subject, row.body, id, headers, deadline)));
+  return msgIds.map((msgId) => ({ eventId: row.event_id, subject: row.subject, msgId }));
 }

@@ -1,3 +1,6 @@
+import type { CrashPointName } from '../../lib/crash-points';
+import { planCrashPoints } from './crash-plan';
+import { NET_KINDS, planNetwork, type NetFault, type NetKind } from './net-plan';
 import { Rng } from './rng';
 
 /** What the client means to happen to an order; the checker derives the expected outcome from it. */
@@ -114,11 +117,18 @@ export type DevInfraKind = (typeof DEV_INFRA_KINDS)[number];
 export type HaInfraKind = (typeof HA_INFRA_KINDS)[number];
 export type InfraKind = DevInfraKind | HaInfraKind;
 
-export type FaultKind = 'sigkill' | 'sigstop' | InfraKind | 'poison' | 'duplicate';
+export type FaultKind = 'sigkill' | 'sigstop' | InfraKind | NetKind | 'poison' | 'duplicate' | 'crash-point';
 
 /** The kinds a run on `topology` can inject (the report lists each, even at zero). */
 export function faultKinds(topology: Topology): readonly FaultKind[] {
-  return ['sigkill', 'sigstop', ...(topology === 'ha' ? HA_INFRA_KINDS : DEV_INFRA_KINDS), 'poison', 'duplicate'];
+  return [
+    'sigkill',
+    'sigstop',
+    ...(topology === 'ha' ? HA_INFRA_KINDS : [...DEV_INFRA_KINDS, ...NET_KINDS]),
+    'poison',
+    'duplicate',
+    'crash-point',
+  ];
 }
 
 /** Which stack a run uses: the development stack, or the production-shaped `--ha` topology. */
@@ -137,8 +147,11 @@ export type PlannedFault =
   | { kind: 'sigkill'; atMs: number; target: ProcessName; restartAfterMs: number }
   | { kind: 'sigstop'; atMs: number; target: ProcessName; pauseMs: number }
   | InfraFault
+  | NetFault
   | { kind: 'poison'; atMs: number; subject: string; variant: PoisonVariant; nonce: number }
-  | { kind: 'duplicate'; atMs: number; pick: number };
+  | { kind: 'duplicate'; atMs: number; pick: number }
+  /** Restarts `target` with `point` armed; it dies there at its first pass (within `waitMs`, or is disarmed). */
+  | { kind: 'crash-point'; atMs: number; target: ProcessName; point: CrashPointName; waitMs: number };
 
 /** The lanes run concurrently; faults of one lane run one after another. */
 export interface FaultPlan {
@@ -146,6 +159,10 @@ export interface FaultPlan {
   pause: PlannedFault[];
   infra: PlannedFault[];
   message: PlannedFault[];
+  /** Faults on the hops between processes and their dependencies (dev topology only). */
+  network: PlannedFault[];
+  /** One fault per crash point; each runs in a lane of its own. */
+  crash: PlannedFault[];
 }
 
 /** The consumer kit's default ack wait; a pause must outlast it so the server redelivers. */
@@ -161,7 +178,7 @@ const POISON_SUBJECTS = [
 ];
 
 /** Planned times of one lane: every kind of `first` once (shuffled) early, then `more` at random. */
-function lane(
+export function lane(
   rng: Rng,
   windowMs: number,
   first: readonly string[],
@@ -234,7 +251,14 @@ export function planFaults(seed: number, windowMs: number, topology: Topology = 
         }
       : { kind: 'duplicate', atMs, pick: m.int(0, 2 ** 30) },
   );
-  return { process: kills, pause: pauses, infra, message };
+  return {
+    process: kills,
+    pause: pauses,
+    infra,
+    message,
+    network: topology === 'dev' ? planNetwork(seed, windowMs) : [],
+    crash: planCrashPoints(windowMs),
+  };
 }
 
 function planDevInfra(seed: number, windowMs: number): PlannedFault[] {
@@ -274,4 +298,23 @@ function planHaInfra(seed: number, windowMs: number): PlannedFault[] {
     const downMs = kind === 'nats-node-sigstop' ? i.int(6_000, 15_000) : i.int(1_000, 5_000);
     return { kind, atMs, downMs, pick: i.int(0, 2 ** 30) };
   });
+}
+
+/**
+ * The plan with only the faults of `kinds` (`--faults`); the draws are unchanged, so a kind's
+ * faults are the same with or without the others.
+ *
+ * @example
+ * const plan = onlyKinds(planFaults(42, 60_000), ['net-cut', 'sigkill']);
+ */
+export function onlyKinds(plan: FaultPlan, kinds: readonly FaultKind[]): FaultPlan {
+  const keep = (lane: PlannedFault[]) => lane.filter((f) => kinds.includes(f.kind));
+  return {
+    process: keep(plan.process),
+    pause: keep(plan.pause),
+    infra: keep(plan.infra),
+    message: keep(plan.message),
+    network: keep(plan.network),
+    crash: keep(plan.crash),
+  };
 }

@@ -1,6 +1,7 @@
 import type { FaultRecord } from './faults';
+import type { LagStats } from './history-check';
 import type { CheckResult } from './invariants';
-import { faultKinds, type Topology } from './plan';
+import type { FaultKind, Topology } from './plan';
 import type { UnexpectedExit } from './supervisor';
 import type { DbSnapshot } from './collect';
 
@@ -13,18 +14,24 @@ export interface ChaosReport {
   faults: { byKind: Record<string, { injected: number; attempted: number }>; total: number };
   poison: number;
   duplicates: number;
+  /** Each crash point: how often it was armed, and how often a process died there. */
+  crashPoints: Record<string, { armed: number; hit: number }>;
   checks: { id: number; name: string; pass: boolean; violations: number; covered: string; examples: string[] }[];
   violations: number;
   quiescence: { quiet: boolean; tookMs: number; backlog: unknown };
   unexpectedExits: UnexpectedExit[];
   restarts: Record<string, number>;
   durationMs: { faults: number; total: number };
+  /** How long the read model took to show an acknowledged order, and its end (history check 8). */
+  readModelLag?: { placed: LagStats; ended: LagStats };
 }
 
 /** Builds the report from what the run observed. */
 export function buildReport(input: {
   seed: number;
   topology: Topology;
+  /** The kinds the run injects: each is listed, even at zero. */
+  kinds: readonly FaultKind[];
   replay: string;
   planned: number;
   acknowledged: number;
@@ -38,6 +45,7 @@ export function buildReport(input: {
   unexpectedExits: UnexpectedExit[];
   restarts: Record<string, number>;
   durationMs: ChaosReport['durationMs'];
+  readModelLag?: ChaosReport['readModelLag'];
 }): ChaosReport {
   const byOutcome: Record<string, number> = {};
   for (const o of input.db?.orders ?? []) {
@@ -45,12 +53,20 @@ export function buildReport(input: {
     byOutcome[k] = (byOutcome[k] ?? 0) + 1;
   }
   const byKind: Record<string, { injected: number; attempted: number }> = {};
-  for (const kind of faultKinds(input.topology)) byKind[kind] = { injected: 0, attempted: 0 };
+  for (const kind of input.kinds) byKind[kind] = { injected: 0, attempted: 0 };
   for (const f of input.faults) {
     const k = byKind[f.kind] ?? { injected: 0, attempted: 0 };
     k.attempted += 1;
     if (f.injected) k.injected += 1;
     byKind[f.kind] = k;
+  }
+  const crashPoints: Record<string, { armed: number; hit: number }> = {};
+  for (const f of input.faults.filter((x) => x.kind === 'crash-point')) {
+    const point = f.target?.split(' ')[1] ?? '?';
+    const c = crashPoints[point] ?? { armed: 0, hit: 0 };
+    c.armed += 1;
+    if (f.injected) c.hit += 1;
+    crashPoints[point] = c;
   }
   const checks = input.checks.map((c) => ({
     id: c.id,
@@ -78,12 +94,14 @@ export function buildReport(input: {
     faults: { byKind, total: input.faults.filter((f) => f.injected).length },
     poison: input.poison,
     duplicates: input.duplicates,
+    crashPoints,
     checks,
     violations: checks.reduce((n, c) => n + c.violations, 0),
     quiescence: input.quiescence,
     unexpectedExits: input.unexpectedExits,
     restarts: input.restarts,
     durationMs: input.durationMs,
+    readModelLag: input.readModelLag,
   };
 }
 
@@ -121,6 +139,13 @@ export function formatReport(r: ChaosReport): string {
       ...Object.entries(r.faults.byKind).map(([k, v]) => [k, String(v.injected), String(v.attempted)]),
     ]),
   );
+  out.push('\ncrash points');
+  out.push(
+    table([
+      ['point', 'hit', 'armed'],
+      ...Object.entries(r.crashPoints).map(([k, v]) => [k, String(v.hit), String(v.armed)]),
+    ]),
+  );
   out.push(`poison messages ${r.poison}, duplicates ${r.duplicates}; process restarts ${JSON.stringify(r.restarts)}`);
   const logged = r.unexpectedExits.filter((x) => x.kind === 'logged');
   if (logged.length > 0)
@@ -130,6 +155,11 @@ export function formatReport(r: ChaosReport): string {
   out.push(
     `quiescence: ${r.quiescence.quiet ? 'reached' : 'NOT reached'} in ${(r.quiescence.tookMs / 1000).toFixed(1)}s`,
   );
+  const lag = r.readModelLag;
+  if (lag)
+    out.push(
+      `read-model lag: placed p50 ${lag.placed.p50}ms p99 ${lag.placed.p99}ms max ${lag.placed.max}ms (${lag.placed.n} orders); ended p50 ${lag.ended.p50}ms p99 ${lag.ended.p99}ms max ${lag.ended.max}ms (${lag.ended.n})`,
+    );
   out.push('\nchecks');
   out.push(
     table([

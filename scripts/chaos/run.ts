@@ -16,11 +16,16 @@ import { sleep } from '../../lib/wait';
 import { STREAMS } from '../../events/streams';
 import { parseChaosArgs, replayCommand, USAGE, UsageError, type ChaosArgs } from './args';
 import { ChaosClient, History } from './client';
-import { listConsumers, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
+import { listConsumers, orderEndTimes, readStream, sagaOutcomes, snapshotDb, type DbSnapshot } from './collect';
+import { armedAtStart } from './crash-plan';
 import { FaultInjector } from './faults';
+import { startNetwork } from './network';
+import { checkHistory, expectedDeliveries } from './history-check';
 import { checkInvariants, type CheckResult } from './invariants';
-import { PROCESSES, planFaults, planOrders } from './plan';
+import { OpLog } from './oplog';
+import { onlyKinds, PROCESSES, planFaults, planOrders } from './plan';
 import { waitForQuiescence } from './quiesce';
+import { ReadModelWatch } from './read-watch';
 import { buildReport, formatReport } from './report';
 import { CHAOS_TOKEN, chaosConfig, chaosDb, chaosEnv, chaosStack, freshStack, setupDatabase } from './stack';
 import { Supervisor } from './supervisor';
@@ -68,10 +73,14 @@ async function main(args: ChaosArgs): Promise<number> {
   const config = chaosConfig(env, process.env);
   const say = (line: string) => log(`stack | ${line.trim()}`);
   const stack = chaosStack(args, config, say);
-  const supervisor = new Supervisor({ ...process.env, ...env }, join(runDir, 'logs'), startedAt);
+  let net: Awaited<ReturnType<typeof startNetwork>> | undefined;
+  const supervisor = new Supervisor({ ...process.env, ...env }, join(runDir, 'logs'), startedAt, (name) =>
+    net ? net.hops.envFor(name, env) : {},
+  );
   let db: Db | undefined;
   let nc: NatsConnection | undefined;
   let temporal: Client | undefined;
+  let readWatch: ReadModelWatch | undefined;
   try {
     await freshStack(config, stack);
     db = chaosDb(config);
@@ -79,21 +88,41 @@ async function main(args: ChaosArgs): Promise<number> {
     nc = await connectNats(config.nats, 'checkout-chaos');
     await declareStreams(nc, config.nats);
     temporal = await createTemporalClient(config.temporal);
-    for (const p of PROCESSES) supervisor.start(p);
+    if (args.topology === 'dev') {
+      net = await startNetwork({
+        binDir: config.stack.binDir,
+        port: args.toxiproxyPort,
+        logFile: join(runDir, 'logs', 'toxiproxy.log'),
+        upstreams: {
+          postgres: `127.0.0.1:${args.ports.postgres}`,
+          nats: `127.0.0.1:${args.ports.nats}`,
+          temporal: `127.0.0.1:${args.ports.temporal}`,
+        },
+        processes: PROCESSES.map((p) => p.name),
+      });
+      log(
+        `toxiproxy on 127.0.0.1:${args.toxiproxyPort}: every process reaches PostgreSQL, NATS and Temporal through it`,
+      );
+    }
+    const arm = args.faults.includes('crash-point');
+    for (const p of PROCESSES) supervisor.start(p, arm ? armedAtStart(p.name) : undefined);
     const baseUrl = `http://127.0.0.1:${args.ports.api}`;
     await waitForApi(baseUrl, supervisor);
     log('all processes up; starting workload and faults');
 
     const windowMs = args.durationS * 1000;
     const orders = planOrders(args.seed, args.orders, windowMs);
-    const faultPlan = planFaults(args.seed, windowMs, args.topology);
+    const faultPlan = onlyKinds(planFaults(args.seed, windowMs, args.topology), args.faults);
     const windowStart = Date.now();
     const history = new History(join(runDir, 'history.jsonl'), windowStart);
     const clientDeadline = windowStart + windowMs + args.quiesceTimeoutS * 1000;
-    const api = new ChaosClient(baseUrl, CHAOS_TOKEN, history, clientDeadline);
+    const ops = new OpLog(join(runDir, 'operations.jsonl'), windowStart);
+    const api = new ChaosClient(baseUrl, CHAOS_TOKEN, history, clientDeadline, ops);
+    readWatch = new ReadModelWatch(db, ops);
+    const watching = readWatch.run();
     const { infra } = stack;
     const injector = new FaultInjector(
-      { supervisor, infra, nc, db, seed: args.seed, log },
+      { supervisor, infra, net: net?.hops, nc, db, seed: args.seed, log },
       faultPlan,
       windowStart,
       windowMs,
@@ -101,16 +130,19 @@ async function main(args: ChaosArgs): Promise<number> {
     const workload = runWorkload(api, orders, windowStart, {
       concurrency: 32,
       confirmWindowMs: durationToMs(args.confirmTimeout) + 60_000,
+      watchUntil: clientDeadline,
     });
 
     await injector.run();
     const faultsMs = Date.now() - windowStart;
     log('fault window over; healing');
     await infra.healAll();
+    await net?.hops.healAll();
     // Pauses run to their end (past the ack wait) and poison publishes get their acks.
     await injector.settled();
     await supervisor.healAll(READY_TIMEOUT_MS);
     await waitForApi(baseUrl, supervisor);
+    const healedAtMs = Date.now() - windowStart;
     const runs: OrderRun[] = await workload;
     log(`workload done: ${runs.filter((r) => r.orderId).length}/${runs.length} orders acknowledged`);
 
@@ -125,9 +157,21 @@ async function main(args: ChaosArgs): Promise<number> {
         : `NOT quiescent after ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`,
     );
 
+    readWatch.stop();
+    await watching;
     const snapshot: DbSnapshot = await snapshotDb(db);
     const events = [];
     for (const s of STREAMS.filter((x) => x.name !== 'DLQ')) events.push(...(await readStream(nc, jsm, s.name)));
+    const consumers = await listConsumers(jsm);
+    const historyCheck = checkHistory({
+      events: ops.events,
+      finalStatus: new Map(snapshot.orders.map((o) => [o.id, o.status])),
+      endedAtMs: await orderEndTimes(db, windowStart),
+      expectedDeliveries: expectedDeliveries(snapshot.outbox, consumers),
+      applied: snapshot.processed.map((p) => ({ subscriber: p.consumer, eventId: p.event_id })),
+      maxLagMs: args.quiesceTimeoutS * 1000,
+      healedAtMs,
+    });
     const checks: CheckResult[] = checkInvariants({
       runs,
       history: history.entries,
@@ -139,9 +183,9 @@ async function main(args: ChaosArgs): Promise<number> {
       initialStock,
       events,
       dlq: await readStream(nc, jsm, 'DLQ'),
-      consumers: await listConsumers(jsm),
+      consumers,
       poison: injector.poison,
-    });
+    }).concat(historyCheck.checks);
     const extra: string[] = [];
     if (!quiescence.quiet)
       extra.push(`no quiescence within ${args.quiesceTimeoutS}s: ${JSON.stringify(quiescence.backlog)}`);
@@ -154,6 +198,7 @@ async function main(args: ChaosArgs): Promise<number> {
     const report = buildReport({
       seed: args.seed,
       topology: args.topology,
+      kinds: args.faults,
       replay,
       planned: orders.length,
       acknowledged: runs.filter((r) => r.orderId).length,
@@ -167,6 +212,7 @@ async function main(args: ChaosArgs): Promise<number> {
       unexpectedExits: supervisor.unexpected,
       restarts: supervisor.starts(),
       durationMs: { faults: faultsMs, total: Date.now() - startedAt },
+      readModelLag: historyCheck.readModelLag,
     });
     const json = `${JSON.stringify({ ...report, faultLog: injector.records, duplicatesInjected: injector.duplicates, poisonInjected: injector.poison }, null, 2)}\n`;
     writeFileSync(join(runDir, 'report.json'), json);
@@ -179,7 +225,9 @@ async function main(args: ChaosArgs): Promise<number> {
     log(`seed ${args.seed}; replay: ${replay}`);
     return 1;
   } finally {
+    readWatch?.stop();
     await supervisor.stopAll(15_000);
+    await net?.server.stop();
     await nc?.close();
     await temporal?.connection.close();
     await db?.end();

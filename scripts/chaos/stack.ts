@@ -12,7 +12,7 @@ import { isolatedStackEnv } from '../stack/isolated';
 import { stackLayout } from '../stack/layout';
 import { locateCluster } from '../stack/postgres-cluster';
 import { findBinaries, runAsOwnerChecked } from '../stack/postgres-tools';
-import { isProcessAlive, ownedPid, stopProcess } from '../stack/processes';
+import { isProcessAlive, ownedPid } from '../stack/processes';
 import type { ChaosArgs } from './args';
 import type { FaultRecord, InfraFaults } from './faults';
 import { CHAOS_HA_PORTS, haChaosStackDown, haChaosStackUp, HaInfraFaults } from './ha-stack';
@@ -212,11 +212,15 @@ export class DevInfraFaults implements InfraFaults {
     await this.up('postgres');
   }
 
-  /** Stops the Temporal dev server (SIGTERM, SIGKILL after 15 s) and restarts it on the same SQLite file. */
+  /**
+   * SIGKILLs the Temporal dev server (no clean shutdown: whatever SQLite had not synced is lost, as
+   * in a machine crash) and restarts it on the same file.
+   */
   async restartTemporal(downMs: number): Promise<void> {
     const pid = ownedPid(join(stackLayout(this.config).runDir, 'temporal.pid'), 'temporal');
     if (pid === undefined) throw new Error('the Temporal dev server of the chaos stack is not running');
-    await stopProcess('temporal', pid, 15_000);
+    process.kill(pid, 'SIGKILL');
+    if (!(await waitGone(pid, 15_000))) throw new Error(`the Temporal dev server (pid ${pid}) outlived SIGKILL`);
     await sleep(downMs);
     await this.up('temporal');
   }

@@ -36,6 +36,15 @@ interface Slot {
   exited: Promise<void>;
   /** Size of its log when the current instance started: where that instance's output begins. */
   logOffset: number;
+  /** `CRASH_POINTS` of the next instance (and of the current one, while it runs armed). */
+  armed: string | undefined;
+}
+
+/** A crash point that killed its process. */
+export interface CrashHit {
+  name: string;
+  point: string;
+  atMs: number;
 }
 
 const UNEXPECTED_RESTART_MS = 1_000;
@@ -56,6 +65,7 @@ export class Supervisor {
   /** Aborted by `stopAll`, which ends every pause early. */
   private readonly ending = new AbortController();
   readonly unexpected: UnexpectedExit[] = [];
+  readonly crashHits: CrashHit[] = [];
   /** Children that could not even be spawned; the runner fails the run on any. */
   readonly spawnErrors: string[] = [];
 
@@ -63,11 +73,14 @@ export class Supervisor {
     private readonly env: NodeJS.ProcessEnv,
     private readonly logDir: string,
     private readonly startedAt: number,
+    /** Per-process addresses over `env` (the proxies on its hops). */
+    private readonly overlay: (name: string) => Record<string, string> = () => ({}),
   ) {
     mkdirSync(logDir, { recursive: true });
   }
 
-  start(spec: ProcessSpec): void {
+  /** Starts `spec`; with `armed`, its instances run with `CRASH_POINTS=armed` until one dies there. */
+  start(spec: ProcessSpec, armed?: string): void {
     const slot: Slot = {
       spec,
       child: undefined,
@@ -77,6 +90,7 @@ export class Supervisor {
       starts: 0,
       exited: Promise.resolve(),
       logOffset: 0,
+      armed,
     };
     this.slots.set(spec.name, slot);
     this.spawn(slot);
@@ -86,12 +100,17 @@ export class Supervisor {
     const logFile = this.logFile(slot);
     const fd = openSync(logFile, 'a');
     slot.logOffset = statSync(logFile).size;
+    const base = { ...this.env, ...this.overlay(slot.spec.name) };
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, ['--import', 'tsx', slot.spec.file], {
         cwd: repoRoot,
         // Each of the checkout's processes runs as its own principal, as in production.
-        env: { ...this.env, ...entryPointEnv(slot.spec.file, [], this.env) },
+        env: {
+          ...base,
+          ...entryPointEnv(slot.spec.file, [], base),
+          ...(slot.armed ? { CRASH_POINTS: slot.armed } : {}),
+        },
         stdio: ['ignore', fd, fd],
       });
     } finally {
@@ -106,7 +125,12 @@ export class Supervisor {
         resolve();
         if (this.shuttingDown) return;
         const delay = slot.expectExit ? slot.restartAfterMs : UNEXPECTED_RESTART_MS;
-        if (!slot.expectExit)
+        const point = slot.armed;
+        // An armed instance that SIGKILLed itself died at its crash point: expected, and disarmed.
+        if (point && !slot.expectExit && signal === 'SIGKILL') {
+          slot.armed = undefined;
+          this.crashHits.push({ name: slot.spec.name, point, atMs: Date.now() - this.startedAt });
+        } else if (!slot.expectExit)
           this.unexpected.push({
             name: slot.spec.name,
             atMs: Date.now() - this.startedAt,
@@ -154,6 +178,24 @@ export class Supervisor {
     child.kill(signal);
     await slot.exited;
     return true;
+  }
+
+  /**
+   * Waits up to `waitMs` for `name`, started with `point` armed, to die there (an instance killed
+   * by another fault restarts still armed). Not reached by then: restarted unarmed.
+   * @returns whether the point was hit.
+   */
+  async awaitCrash(name: string, point: string, waitMs: number): Promise<boolean> {
+    const slot = this.slot(name);
+    const hit = () => this.crashHits.some((h) => h.name === name && h.point === point);
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && !this.shuttingDown && !hit()) await sleep(100, this.ending.signal);
+    if (hit()) return true;
+    if (slot.armed === point) {
+      slot.armed = undefined;
+      if (!this.shuttingDown) await this.kill(name, 'SIGKILL', 0);
+    }
+    return hit();
   }
 
   /** SIGSTOP for `pauseMs`, then SIGCONT. Returns false when the process was not running. */

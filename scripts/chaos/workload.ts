@@ -23,6 +23,9 @@ export interface OrderRun {
 }
 
 const POLL_MS = 500;
+const WATCH_MS = 1_000;
+const CONCURRENT_EVERY = 5;
+const CONCURRENT_CLIENTS = 3;
 const TERMINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'COMPENSATING']);
 
 async function placeOne(api: ChaosClient, o: PlannedOrder, run: OrderRun): Promise<void> {
@@ -38,7 +41,20 @@ async function placeOne(api: ChaosClient, o: PlannedOrder, run: OrderRun): Promi
       country: o.country,
     },
   };
-  const r = await api.request(o.index, 'place', 'POST', '/checkouts', { key: o.idempotencyKey, body });
+  const place = () => api.request(o.index, 'place', 'POST', '/checkouts', { key: o.idempotencyKey, body });
+  // Every fifth order is sent by several clients at once with the same Idempotency-Key (during
+  // faults, as the rest): each must get the same order, and only one order may exist.
+  const [r, ...twins] = await Promise.all(
+    Array.from({ length: o.index % CONCURRENT_EVERY === 0 ? CONCURRENT_CLIENTS : 1 }, place),
+  );
+  for (const t of twins) {
+    if (!t || !r) continue;
+    const [a, b] = [r.body, t.body].map((x) => (x as { orderId?: unknown } | undefined)?.orderId);
+    if (t.status !== r.status || a !== b)
+      run.unexpected.push(
+        `concurrent placements with one key answered ${r.status} ${String(a)} and ${t.status} ${String(b)}`,
+      );
+  }
   run.placeStatus = r?.status;
   if (r?.status === 202) {
     const id = (r.body as { orderId?: unknown }).orderId;
@@ -57,7 +73,7 @@ async function awaitConfirmationRequest(
   until: number,
 ): Promise<boolean> {
   while (Date.now() < until) {
-    const r = await api.request(o.index, 'get', 'GET', `/checkouts/${orderId}`, { once: true });
+    const r = await api.request(o.index, 'get', 'GET', `/checkouts/${orderId}`, { once: true, orderId });
     const status = (r?.body as { status?: unknown } | undefined)?.status;
     if (status === 'AWAITING_PAYMENT_CONFIRMATION') return true;
     if (typeof status === 'string' && TERMINAL.has(status)) return false;
@@ -74,6 +90,7 @@ async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confir
     run.cancelSent = true;
     const r = await api.request(o.index, 'cancel', 'POST', `/checkouts/${orderId}/cancel`, {
       key: `cancel-${o.idempotencyKey}`,
+      orderId,
     });
     run.cancelStatus = r?.status;
     if (r && r.status !== 202 && r.status !== 409) run.unexpected.push(`cancel answered ${r.status}`);
@@ -85,9 +102,23 @@ async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confir
     const r = await api.request(o.index, 'confirm', 'POST', `/checkouts/${orderId}/payment-confirmation`, {
       key: `confirm-${o.idempotencyKey}`,
       body: { approved: o.intent === '3ds-approve' },
+      orderId,
     });
     run.confirmStatus = r?.status;
     if (r && r.status !== 202 && r.status !== 409) run.unexpected.push(`payment-confirmation answered ${r.status}`);
+  }
+}
+
+/**
+ * Reads the order until it ends (or `until`), so the history holds a sequence of status reads
+ * for the checker: a status that goes back, or a step that un-happens, shows there.
+ */
+async function watchUntilEnd(api: ChaosClient, o: PlannedOrder, orderId: string, until: number): Promise<void> {
+  while (Date.now() < until) {
+    const r = await api.request(o.index, 'get', 'GET', `/checkouts/${orderId}`, { once: true, orderId });
+    const status = (r?.body as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'string' && TERMINAL.has(status) && status !== 'COMPENSATING') return;
+    await sleep(WATCH_MS);
   }
 }
 
@@ -96,13 +127,13 @@ async function followUp(api: ChaosClient, o: PlannedOrder, run: OrderRun, confir
  * At most `concurrency` orders are being placed at once.
  *
  * @example
- * const runs = await runWorkload(api, orders, Date.now(), { concurrency: 24, confirmWindowMs: 20_000 });
+ * const runs = await runWorkload(api, orders, Date.now(), { concurrency: 24, confirmWindowMs: 20_000, watchUntil: Date.now() + 300_000 });
  */
 export async function runWorkload(
   api: ChaosClient,
   orders: readonly PlannedOrder[],
   startedAt: number,
-  opts: { concurrency: number; confirmWindowMs: number },
+  opts: { concurrency: number; confirmWindowMs: number; watchUntil: number },
 ): Promise<OrderRun[]> {
   const limit = pLimit(opts.concurrency);
   return Promise.all(
@@ -113,6 +144,7 @@ export async function runWorkload(
       // Only placing is bounded: a follow-up mostly waits (cancel delay, 3-D Secure polling).
       await limit(() => placeOne(api, o, run));
       await followUp(api, o, run, opts.confirmWindowMs);
+      if (run.orderId) await watchUntilEnd(api, o, run.orderId, opts.watchUntil);
       return run;
     }),
   );

@@ -25,7 +25,7 @@ test(
     const r = JSON.parse(readFileSync(report, 'utf8')) as ChaosReport;
     assert.equal(r.seed, SEED);
     assert.equal(r.violations, 0);
-    assert.equal(r.checks.length, 5, 'all five invariants were checked');
+    assert.equal(r.checks.length, 10, 'all five invariants and all five history checks were checked');
     assert.ok(r.checks.every((c) => c.pass));
     assert.ok(r.quiescence.quiet);
     assert.equal(r.orders.acknowledged, 40);
@@ -34,6 +34,7 @@ test(
     // Every process was killed and restarted at least once.
     for (const [name, starts] of Object.entries(r.restarts)) assert.ok(starts >= 2, `${name} was never restarted`);
     assert.ok(r.poison >= 1 && r.duplicates >= 1);
+    for (const [point, c] of Object.entries(r.crashPoints)) assert.ok(c.hit >= 1, `crash point ${point} was never hit`);
   },
 );
 

@@ -34,10 +34,11 @@ describe('chaos fault plan', () => {
 
   it('draws the same plan from the same seed, and the dev plan is the one earlier versions drew', () => {
     assert.deepEqual(planFaults(42, 120_000, 'ha'), planFaults(42, 120_000, 'ha'));
-    // The process, pause and message lanes do not depend on the topology.
-    const { infra: _ha, ...haRest } = planFaults(42, 120_000, 'ha');
-    const { infra: _dev, ...devRest } = planFaults(42, 120_000, 'dev');
+    // The process, pause and message lanes do not depend on the topology (network faults are the dev stack's).
+    const { infra: _ha, network: haNet, ...haRest } = planFaults(42, 120_000, 'ha');
+    const { infra: _dev, network: _devNet, ...devRest } = planFaults(42, 120_000, 'dev');
     assert.deepEqual(haRest, devRest);
+    assert.deepEqual(haNet, []);
   });
 
   it('parses --ha into the HA topology, its own stack folder and API port, and replays with --ha', () => {
