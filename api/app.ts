@@ -10,7 +10,7 @@ import { authorization, unguardedRoutes, type WriteQuotas } from './authorizatio
 import { CheckoutError } from '../checkouts/errors';
 import type { CheckoutService } from '../checkouts/service';
 import { problemOf } from './domain-problems';
-import { ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from './problem';
+import { notFoundResponse, ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from './problem';
 import { BODY_LIMIT_BYTES, nulFieldErrors, requestGate } from './request-gate';
 import { checkoutRoutes } from './routes/checkouts';
 import { metricsMiddleware, type HttpMetrics } from './metrics';
@@ -108,14 +108,7 @@ export function createApp(deps: AppDeps) {
       detail: 'an unexpected error occurred; it has been logged',
     });
   });
-  app.notFound((c) =>
-    problemResponse(c, {
-      type: `${PROBLEM_BASE}not-found`,
-      title: 'Not Found',
-      status: 404,
-      detail: `no route for ${c.req.method} ${c.req.path}`,
-    }),
-  );
+  app.notFound(notFoundResponse);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -100,3 +100,13 @@ export function problemResponse(c: Context, problem: Problem, headers: Record<st
     ...headers,
   });
 }
+
+/** The 404 of a path no route serves, shared by every Hono app of the project (`app.notFound(notFoundResponse)`). */
+export function notFoundResponse(c: Context): Response {
+  return problemResponse(c, {
+    type: `${PROBLEM_BASE}not-found`,
+    title: 'Not Found',
+    status: 404,
+    detail: `no route for ${c.req.method} ${c.req.path}`,
+  });
+}

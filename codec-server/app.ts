@@ -5,7 +5,7 @@ import { cors } from 'hono/cors';
 import type { Authenticator } from '../auth/authenticate';
 import type { Scope } from '../auth/principal';
 import { authenticate, bearerChallenge, type AuthEnv } from '../api/auth';
-import { problemResponse, ProblemError, PROBLEM_BASE } from '../api/problem';
+import { notFoundResponse, problemResponse, ProblemError, PROBLEM_BASE } from '../api/problem';
 import { PayloadDecryptionError } from '../lib/payload-codec';
 import type { Logger } from '../lib/logger';
 import { payloadsFromJson, payloadsJson, payloadsToJson } from './payloads-json';
@@ -121,13 +121,6 @@ export function createCodecApp(deps: CodecAppDeps) {
       detail: 'the payloads could not be processed',
     });
   });
-  app.notFound((c) =>
-    problemResponse(c, {
-      type: `${PROBLEM_BASE}not-found`,
-      title: 'Not Found',
-      status: 404,
-      detail: `no route for ${c.req.method} ${c.req.path}`,
-    }),
-  );
+  app.notFound(notFoundResponse);
   return app;
 }
