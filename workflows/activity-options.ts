@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { CheckoutActivities } from '../activities';
 import { ErrorType } from '../domain/errors';
 
@@ -56,6 +56,19 @@ export function withSummary(base: ActivityOptions, summary: string): ActivityOpt
 
 /** The saga's activities. Every call passes its own options (`executeWithOptions`); DB_STEP is only the default. */
 export const acts = proxyActivities<CheckoutActivities>(DB_STEP);
+
+/**
+ * The order's final record as a local activity: the same timeouts and retries as the activity it
+ * replaces, without a heartbeat (a local activity cannot heartbeat; a worker that dies mid-call
+ * fails the workflow task, and the next worker runs the call again: it is idempotent).
+ */
+export function asLocal(options: ActivityOptions): LocalActivityOptions {
+  const { startToCloseTimeout, retry, summary } = options;
+  return { startToCloseTimeout, retry, summary };
+}
+
+/** The saga's local activities: only the final record of the order (LOCAL_FINALIZE_PATCH). */
+export const localActs = proxyLocalActivities<Pick<CheckoutActivities, 'finalizeOrder'>>({ startToCloseTimeout: '15s' });
 
 /** Activities that take just the order id: the saga's forward steps and their compensations. */
 export type OrderActivity = {

@@ -9,7 +9,7 @@ import { SagaState } from './saga-state';
 import { SAGA_STEPS, forwardRun } from './steps';
 
 export { cancelUpdate, confirmPaymentUpdate, getStateQuery } from './messages';
-export { CANCEL_WINS_PATCH, COMPENSATION_ALERT_PATCH } from './patches';
+export { CANCEL_WINS_PATCH, COMPENSATION_ALERT_PATCH, LOCAL_FINALIZE_PATCH } from './patches';
 
 /**
  * The checkout saga: the steps of `SAGA_STEPS` in order (reserveStock -> chargePayment (-> wait

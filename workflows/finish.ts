@@ -1,10 +1,10 @@
 import { CancellationScope, log, patched, type ActivityOptions } from '@temporalio/workflow';
 import type { FinalOutcome } from '../activities/orders';
 import { FailureReason, OrderStatus, type CheckoutState } from '../domain/order';
-import { COMPENSATION, DB_STEP, acts, withSummary } from './activity-options';
+import { COMPENSATION, DB_STEP, acts, asLocal, localActs, withSummary } from './activity-options';
 import type { Outcome } from './classify-failure';
 import type { Compensations } from './compensations';
-import { INTERNAL_ERROR_PATCH } from './patches';
+import { INTERNAL_ERROR_PATCH, LOCAL_FINALIZE_PATCH } from './patches';
 import type { SagaState } from './saga-state';
 
 /** How one kind of outcome ends the order. */
@@ -94,9 +94,10 @@ export function finish(saga: SagaState, undo: Compensations, outcome: Outcome): 
     const applies = ending.patch === undefined || patched(ending.patch);
     if (ending.failureReason && applies) saga.state.failureReason = ending.failureReason;
     if (ending.finalize && applies) {
-      await acts.finalizeOrder.executeWithOptions(ending.finalize.options, [
-        { ...saga.order, outcome: ending.finalize.outcome, steps: saga.state.steps },
-      ]);
+      const args = [{ ...saga.order, outcome: ending.finalize.outcome, steps: saga.state.steps }] as const;
+      await (patched(LOCAL_FINALIZE_PATCH)
+        ? localActs.finalizeOrder.executeWithOptions(asLocal(ending.finalize.options), [...args])
+        : acts.finalizeOrder.executeWithOptions(ending.finalize.options, [...args]));
     }
     if (outcome.kind === 'unexpected') {
       log.error('checkout saga failed unexpectedly; compensated', {

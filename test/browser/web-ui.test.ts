@@ -223,6 +223,22 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
     });
   });
 
+  // Since LOCAL_FINALIZE_PATCH the order's final record is a local activity: a marker in the
+  // history, not an Activity Task Scheduled row. Operators must still find it by name.
+  it('shows the final record, finalizeOrder (a local activity), by name after shipOrder', async () => {
+    await withFailureScreenshot('workflow-finalize', async () => {
+      await page.goto(new URL(historyPath(), config.temporal.uiUrl).toString());
+      await page.getByTestId('workflow-id-heading').filter({ hasText: workflowId }).waitFor({ state: 'visible' });
+      const events = page.getByTestId('event-summary-table').getByTestId('event-summary-row');
+      const finalize = events.filter({ hasText: 'finalizeOrder' });
+      await finalize.first().waitFor({ state: 'visible' });
+      const idOf = async (row: typeof finalize) => Number((await row.first().getByRole('link').first().innerText()).trim());
+      const shipped = events.filter({ hasText: 'Activity Task Scheduled' }).filter({ hasText: 'shipOrder' });
+      assert.ok((await idOf(finalize)) > (await idOf(shipped)), 'finalizeOrder is recorded after shipOrder was scheduled');
+      await page.locator('svg text', { hasText: 'finalizeOrder' }).first().waitFor({ state: 'visible' });
+    });
+  });
+
   it("shows the saga's input decoded through the codec server, while Temporal stores it encrypted", async () => {
     await withFailureScreenshot('workflow-input', async () => {
       const client = await createTemporalClient(config.temporal);

@@ -57,6 +57,10 @@ async function raceCancelAgainstLastStep(env: TestWorkflowEnvironment): Promise<
       workflowsPath: WORKFLOWS_PATH,
       maxCachedWorkflows: 0,
       dataConverter,
+      // The saga's final record is a local activity (LOCAL_FINALIZE_PATCH): it runs on the
+      // workflow's own worker, which takes no activity tasks from the queue.
+      activities: { finalizeOrder: activities.finalizeOrder },
+      enableNonLocalActivities: false,
     });
 
   return activityWorker.runUntil(async () => {

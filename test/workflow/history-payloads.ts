@@ -7,11 +7,13 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /**
  * Where a history (as JSON) may hold a plain payload with an encrypted codec: what the SDK never
- * runs through a codec (search attributes, headers), and the patch markers Temporal's core
- * writes itself (they hold a patch id).
+ * runs through a codec (search attributes, headers), and what Temporal's core writes itself in
+ * its markers: a patch marker's patch id, and a local activity marker's `data` (sequence number,
+ * activity type, attempt and times; the activity's result beside it is encrypted).
  */
 function mayStayPlain(path: readonly string[]): boolean {
-  return path.includes('searchAttributes') || path.includes('header') || path.includes('patch-data');
+  const markerData = path.includes('markerRecordedEventAttributes') && path[path.indexOf('details') + 1] === 'data';
+  return path.includes('searchAttributes') || path.includes('header') || path.includes('patch-data') || markerData;
 }
 
 function isPayload(value: Json): value is Json & PayloadJson {
