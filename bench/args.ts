@@ -5,6 +5,13 @@ import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../scripts/stac
 export const SCENARIOS = ['engine', 'saga', 'burst', 'relay', 'consumer', 'scale-out', 'api'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
+/**
+ * What `--ha` runs on the production-shaped topology (issue 18): the saga and the relay. The others
+ * compare the dev server with itself (engine) or measure the API or a consumer alone, which the
+ * topology does not change.
+ */
+export const HA_SCENARIOS: readonly ScenarioId[] = ['saga', 'relay'];
+
 /** Ports of the bench's own stack instance, so it never touches the dev stack (55432/4222/7233). */
 export type BenchPorts = IsolatedPorts;
 
@@ -21,6 +28,8 @@ export interface BenchArgs {
   quick: boolean;
   /** Leave the bench stack running at the end. */
   keep: boolean;
+  /** Run on the production-shaped topology (its own HA stack instance) instead of the dev stack. */
+  ha: boolean;
   only: ScenarioId[];
   ports: BenchPorts;
   /** Child processes (by name, e.g. `outbox-relay`) to run under `node --cpu-prof`. */
@@ -29,12 +38,15 @@ export interface BenchArgs {
   reps: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--keep] [--only ${SCENARIOS.join(',')}] [--reps N]
+export const USAGE = `usage: npm run bench -- [--quick] [--keep] [--ha] [--only ${SCENARIOS.join(',')}] [--reps N]
                           [--pg-port 55442] [--nats-port 4242] [--nats-monitor-port 8242]
                           [--temporal-port 7243] [--temporal-ui-port 8243] [--api-port 3142]
                           [--cpu-prof outbox-relay,saga-worker,...]
   --quick        smaller workloads (about 5 minutes with cached binaries)
   --keep         leave the bench stack (STACK_DIR .stack/bench) running afterwards
+  --ha           on the production-shaped topology (PostgreSQL primary + synchronous standby,
+                 three NATS nodes with R3 streams, Temporal server on PostgreSQL; STACK_DIR
+                 .stack/bench-ha, its own ports): ${HA_SCENARIOS.join(' and ')} only
   --only LIST    run only these scenarios (memory is measured within saga)
   --reps N       repetitions per measurement after the warm-up (default 3, minimum 3)
   --cpu-prof     run these child processes with node --cpu-prof (profiles in .stack/bench/profiles)`;
@@ -66,6 +78,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       options: {
         quick: { type: 'boolean' },
         keep: { type: 'boolean' },
+        ha: { type: 'boolean' },
         only: { type: 'string' },
         reps: { type: 'string' },
         'cpu-prof': { type: 'string' },
@@ -77,9 +90,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (values.help) throw new UsageError('');
+  const ha = values.ha ?? false;
   const only =
     values.only === undefined
-      ? [...SCENARIOS]
+      ? [...(ha ? HA_SCENARIOS : SCENARIOS)]
       : values.only
           .split(',')
           .map((s) => s.trim())
@@ -87,12 +101,16 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   const unknown = only.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
   if (unknown.length > 0 || only.length === 0)
     throw new UsageError(`--only takes a comma-separated list of ${SCENARIOS.join(', ')}; got ${values.only}`);
+  const notOnHa = only.filter((s) => !(HA_SCENARIOS as readonly string[]).includes(s));
+  if (ha && notOnHa.length > 0)
+    throw new UsageError(`--ha runs only ${HA_SCENARIOS.join(', ')}; not ${notOnHa.join(', ')}`);
   const reps = values.reps === undefined ? 3 : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 3 || reps > 50)
     throw new UsageError(`--reps must be an integer from 3 to 50, got ${values.reps}`);
   return {
     quick: values.quick ?? false,
     keep: values.keep ?? false,
+    ha,
     only: SCENARIOS.filter((s) => only.includes(s)),
     reps,
     cpuProf: (values['cpu-prof'] ?? '')

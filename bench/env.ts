@@ -1,10 +1,33 @@
 import { join } from 'node:path';
 import { loadConfig, repoRoot, type Config } from '../lib/config';
+import { haStackEnv, type HaPorts } from '../scripts/stack/ha/topology';
 import { isolatedStackEnv } from '../scripts/stack/isolated';
 import type { BenchPorts } from './args';
 
 /** The bench's own stack lives here (git-ignored with the rest of `.stack/`). */
 export const BENCH_STACK_DIR = join(repoRoot, '.stack', 'bench');
+
+/** The HA bench's own stack (`--ha`): its own data, so `stack:up -- --ha` and chaos keep theirs. */
+export const BENCH_HA_STACK_DIR = join(repoRoot, '.stack', 'bench-ha');
+
+/** Ports of the HA bench stack: twenty above `stack:up -- --ha`'s, ten above the chaos runner's. */
+export const BENCH_HA_PORTS: HaPorts = {
+  postgres: 55482,
+  postgresNodes: [55483, 55484],
+  nats: [4282, 4283, 4284],
+  natsMonitor: [8282, 8283, 8284],
+  natsCluster: [6282, 6283, 6284],
+  temporal: 7283,
+  temporalHttp: 7284,
+  temporalHistory: 7285,
+  temporalMatching: 7286,
+  temporalWorker: 7287,
+  temporalMembership: [6983, 6985, 6986, 6987],
+  temporalMetrics: 9283,
+  temporalUi: 8281,
+  api: 3082,
+  metricsBase: 9582,
+};
 
 /** Environment and parsed configuration of the bench's isolated stack instance. */
 export interface BenchEnv {
@@ -14,15 +37,23 @@ export interface BenchEnv {
 }
 
 /**
- * Builds the isolated stack's environment: own STACK_DIR and ports, the shared binary cache of
+ * Builds the isolated stack's environment (with `ha`, the HA bench stack's): own STACK_DIR and ports, the shared binary cache of
  * `base` (so nothing is rebuilt), development token, info logging as in production.
  *
  * @example
  * const { vars, config } = benchEnv(ports, loadConfigOrExit().stack.cacheDir);
  */
-export function benchEnv(ports: BenchPorts, cacheDir: string, extra: Record<string, string> = {}): BenchEnv {
+export function benchEnv(
+  ports: BenchPorts,
+  cacheDir: string,
+  extra: Record<string, string> = {},
+  { ha = false }: { ha?: boolean } = {},
+): BenchEnv {
+  const stack = ha
+    ? { NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...haStackEnv(BENCH_HA_PORTS, BENCH_HA_STACK_DIR) }
+    : isolatedStackEnv(ports, BENCH_STACK_DIR);
   const vars: Record<string, string> = {
-    ...isolatedStackEnv(ports, BENCH_STACK_DIR),
+    ...stack,
     STACK_CACHE_DIR: cacheDir,
     SHUTDOWN_GRACE_PERIOD: '20s',
     ...extra,

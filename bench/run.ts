@@ -10,7 +10,7 @@ import { connectNats } from '../lib/nats';
 import { createTemporalClient } from '../lib/temporal';
 import { parseBenchArgs, USAGE, UsageError, type BenchArgs, type ScenarioId } from './args';
 import type { BenchContext } from './context';
-import { BENCH_STACK_DIR, benchEnv } from './env';
+import { benchEnv } from './env';
 import { loadAverageNow, machineFacts } from './machine';
 import { ProcessPool } from './processes';
 import { writeReport } from './report/write';
@@ -86,17 +86,20 @@ async function main(): Promise<void> {
     // The bench offers up to 800 POST/s with the one service token: the default service quota
     // (6000/1m) would make it measure the rate limiter's 429s, not the checkout path.
     RATE_LIMIT_SERVICE_WRITES: 'off',
-  });
-  const logsDir = join(BENCH_STACK_DIR, 'logs');
-  say(`bench (${args.quick ? 'quick' : 'full'}, ${args.reps} repetitions): isolated stack in ${BENCH_STACK_DIR}`);
-  await benchStackUp(config, say);
+  }, { ha: args.ha });
+  const stackDir = config.stack.dir;
+  const logsDir = join(stackDir, 'logs');
+  const topology = args.ha ? 'production-shaped (--ha) stack' : 'isolated stack';
+  say(`bench (${args.quick ? 'quick' : 'full'}, ${args.reps} repetitions): ${topology} in ${stackDir}`);
+  await benchStackUp(config, say, { ha: args.ha });
   const db = createDb(config.database.url, { max: 12, applicationName: 'checkout-bench' });
   const nc = await connectNats(config.nats, 'checkout-bench');
   const temporal = await createTemporalClient(config.temporal);
-  const pool = new ProcessPool(vars, nc, { logs: logsDir, profiles: join(BENCH_STACK_DIR, 'profiles') }, args.cpuProf);
+  const pool = new ProcessPool(vars, nc, { logs: logsDir, profiles: join(stackDir, 'profiles') }, args.cpuProf);
   const report: BenchReport = {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     mode: args.quick ? 'quick' : 'full',
+    topology: args.ha ? 'ha' : 'dev',
     reps: args.reps,
     startedAt: startedAt.toISOString(),
     finishedAt: '',
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
       pool,
       quick: args.quick,
       reps: args.reps,
-      apiUrl: `http://127.0.0.1:${args.ports.api}`,
+      apiUrl: `http://127.0.0.1:${config.http.port}`,
       apiToken: config.api.tokens[0] ?? '',
       logsDir,
       say,
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
     await nc.drain();
     await temporal.connection.close();
     await db.end();
-    if (!args.keep) await benchStackDown(config, say);
+    if (!args.keep) await benchStackDown(config, say, { ha: args.ha });
   }
   const finishedAt = new Date();
   report.finishedAt = finishedAt.toISOString();

@@ -9,7 +9,9 @@ import { migrate } from '../lib/migrate';
 import { declareStreams } from '../lib/nats';
 import { seedCatalog } from '../lib/seed';
 import { STREAMS } from '../events/streams';
-import { stackDown, stackUp } from '../scripts/stack/index';
+import { haContext, haStackDown, haStackUp } from '../scripts/stack/ha';
+import { ensureNatsCli, formatReport, stackDown, stackUp, temporalBinary } from '../scripts/stack/index';
+import { BENCH_HA_PORTS } from './env';
 
 const exec = promisify(execFile);
 
@@ -23,13 +25,25 @@ const BENCH_STOCK = 100_000_000;
  * @example
  * await benchStackUp(config, console.log);
  */
-export async function benchStackUp(config: Config, say: (line: string) => void): Promise<void> {
-  await stackUp(config, { natscli: true, say: (line) => say(`  ${line}`) });
+export async function benchStackUp(config: Config, say: (line: string) => void, { ha = false } = {}): Promise<void> {
+  const indented = (line: string): void => say(`  ${line}`);
+  if (!ha) {
+    await stackUp(config, { natscli: true, say: indented });
+    return;
+  }
+  await haStackUp(config, { ports: BENCH_HA_PORTS, say: indented });
+  // What the dev stack brings and the HA stack does not: natscli for `nats bench`, and the
+  // Temporal CLI that terminates a previous run's leftover workflows.
+  const ctx = haContext(config, indented, BENCH_HA_PORTS);
+  indented(formatReport(await ensureNatsCli(ctx)));
+  await temporalBinary(ctx);
 }
 
 /** Stops what `benchStackUp` started (the dev stack is never touched: other STACK_DIR, other ports). */
-export async function benchStackDown(config: Config, say: (line: string) => void): Promise<void> {
-  await stackDown(config, { say: (line) => say(`  ${line}`) });
+export async function benchStackDown(config: Config, say: (line: string) => void, { ha = false } = {}): Promise<void> {
+  const indented = (line: string): void => say(`  ${line}`);
+  if (ha) await haStackDown(config, { ports: BENCH_HA_PORTS, say: indented });
+  else await stackDown(config, { say: indented });
 }
 
 /**

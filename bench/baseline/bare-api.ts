@@ -48,6 +48,11 @@ export async function runBareApi(config: Config, logger: Logger, signal: AbortSi
     });
     return c.json({ orderId, status: 'PENDING' }, 202);
   });
+  // Logged, so a baseline that cannot work (a schema or grant it lacks) says why in its log.
+  app.onError((err, c) => {
+    logger.error({ err }, 'bare handler failed');
+    return c.text('bare handler failed', 500);
+  });
   const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, (info) =>
     logger.info({ port: info.port }, 'bare API listening'),
   );

@@ -45,12 +45,18 @@ export function renderMarkdown(report: BenchReport): string {
   const m = report.machine;
   const targets = report.scenarios.flatMap((s) => s.targets);
   const lines = [
-    `# Benchmark results (${report.mode})`,
+    `# Benchmark results (${report.mode}${report.topology === 'ha' ? ', production-shaped topology' : ''})`,
     '',
     `\`${report.command}\` — ${report.startedAt}, ${Math.round(report.durationMs / 1000)} s, ${report.reps} repetitions after a warm-up; figures are medians of the repetitions, latency percentiles pooled over them.`,
     '',
     '![throughput and latency](latest.svg)',
     '',
+    ...(report.topology === 'ha'
+      ? [
+          'Topology (`--ha`): PostgreSQL primary with a synchronous standby behind a session-mode proxy, three NATS servers with every stream at R3 and `sync_interval: always`, the Temporal server on PostgreSQL. All on this one machine.',
+          '',
+        ]
+      : []),
     '## Machine',
     '',
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; ${m.os}; Node ${m.node}`,

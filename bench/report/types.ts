@@ -69,6 +69,8 @@ export interface MachineFacts {
 export interface BenchReport {
   command: string;
   mode: 'quick' | 'full';
+  /** The dev stack, or the production-shaped one (`--ha`); absent in reports written before it. */
+  topology?: 'dev' | 'ha';
   reps: number;
   startedAt: string;
   finishedAt: string;

@@ -10,7 +10,8 @@ export const RESULTS_DIR = join(repoRoot, 'bench', 'results');
 
 /**
  * Writes `latest.json`, `latest.md` and `latest.svg` (and a copy of each named after the mode, so
- * the last quick and the last full run are both kept).
+ * the last quick and the last full run are both kept); a run on the HA topology writes
+ * `latest-ha.*` and `<mode>-ha.*`.
  *
  * @example
  * const files = await writeReport(report);
@@ -23,13 +24,14 @@ export async function writeReport(report: BenchReport, dir = RESULTS_DIR): Promi
     ['svg', renderChart(report)],
   ];
   const files: string[] = [];
+  // The HA topology's runs are kept beside the dev stack's, never over them.
+  const suffix = report.topology === 'ha' ? '-ha' : '';
+  const latest = `latest${suffix}`;
+  const named = `${report.mode}${suffix}`;
   for (const [ext, content] of outputs) {
-    for (const base of ['latest', report.mode]) {
+    for (const base of [latest, named]) {
       const file = join(dir, `${base}.${ext}`);
-      await writeFile(
-        file,
-        base === report.mode && ext === 'md' ? content.replace('(latest.svg)', `(${report.mode}.svg)`) : content,
-      );
+      await writeFile(file, ext === 'md' ? content.replace('(latest.svg)', `(${base}.svg)`) : content);
       files.push(file);
     }
   }

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { RetentionPolicy, StorageType } from 'nats';
 import { OUTBOX_CHANNEL } from '../../outbox/append';
 import { RELAY_LOCKS } from '../../outbox/relay';
+import { natsCredentials } from '../../lib/nats';
 import { until, type BenchContext } from '../context';
 import { epochMs, lastSeq, storedTimes } from '../jetstream';
 import { measurement, type Rep } from '../measure';
@@ -132,9 +133,18 @@ async function natsBenchRep(ctx: BenchContext, n: number, size: number): Promise
     subjects: [CEILING_SUBJECT],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
+    // As many replicas as the product's streams: R3 on the HA topology.
+    num_replicas: ctx.config.nats.streamReplicas,
   });
   const nats = join(ctx.config.stack.binDir, 'nats');
-  const server = ctx.config.nats.servers[0] ?? '';
+  // As the bench's own connection authenticates; natscli reads these variables, so no secret is
+  // on its command line.
+  const creds = await natsCredentials(ctx.config.nats);
+  const authEnv: Record<string, string> = {};
+  if (creds.user !== undefined) Object.assign(authEnv, { NATS_USER: creds.user, NATS_PASSWORD: creds.pass ?? '' });
+  if (creds.token !== undefined) authEnv.NATS_TOKEN = String(creds.token);
+  if (ctx.config.nats.credsFile) authEnv.NATS_CREDS = ctx.config.nats.credsFile;
+  const server = ctx.config.nats.servers.join(',');
   const { stdout, stderr } = await exec(
     nats,
     [
@@ -155,6 +165,7 @@ async function natsBenchRep(ctx: BenchContext, n: number, size: number): Promise
     ],
     {
       timeout: 120_000,
+      env: { ...process.env, ...authEnv },
     },
   );
   const out = `${stdout}\n${stderr}`;

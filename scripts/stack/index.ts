@@ -25,6 +25,8 @@ export { chromiumVersion, ensureChromium, findChromium } from './browser';
 export { TEMPORAL_PERSISTENCES, type TemporalPersistence } from './temporal-persistence';
 export { StackError, describeError } from './errors';
 export { formatReport } from './report';
+export { ensureNatsCli } from './nats';
+export { temporalBinary } from './temporal';
 export {
   componentNames,
   type ComponentName,

@@ -231,7 +231,8 @@ function temporalPaths(ctx: StackContext): TemporalPaths {
   };
 }
 
-async function temporalBinary(ctx: StackContext): Promise<string> {
+/** The Temporal CLI (dev server and operator commands): found on the PATH or in the cache, else built. */
+export async function temporalBinary(ctx: StackContext): Promise<string> {
   const found = await findExecutable('temporal', [join(ctx.layout.binDir, 'temporal')]);
   return (
     found ?? goInstall(TEMPORAL_CLI, ctx.layout.binDir, join(ctx.layout.logsDir, 'go-install-temporal.log'), ctx.say)

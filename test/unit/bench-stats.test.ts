@@ -66,6 +66,15 @@ describe('bench arguments', () => {
     assert.throws(() => parseBenchArgs(['--pg-port', '70000']), UsageError);
     assert.deepEqual(parseBenchArgs(['--quick', '--only', 'relay,saga']).only, ['saga', 'relay']);
   });
+
+  it('--ha runs the saga and the relay by default, and refuses the scenarios it does not run', () => {
+    const a = parseBenchArgs(['--ha', '--quick']);
+    assert.equal(a.ha, true);
+    assert.deepEqual(a.only, ['saga', 'relay']);
+    assert.deepEqual(parseBenchArgs(['--ha', '--only', 'relay']).only, ['relay']);
+    assert.throws(() => parseBenchArgs(['--ha', '--only', 'saga,api']), /--ha runs only saga, relay; not api/);
+    assert.equal(parseBenchArgs([]).ha, false);
+  });
 });
 
 describe('bench report', () => {
