@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { isolatedPorts, PORT_OPTIONS, type IsolatedPorts } from '../scripts/stack/isolated';
 
-/** Every scenario (issues 7 and 14), in the order they run. */
-export const SCENARIOS = ['engine', 'saga', 'burst', 'relay', 'consumer', 'scale-out', 'api'] as const;
+/** Every scenario (issues 7, 14 and 15), in the order they run. */
+export const SCENARIOS = ['engine', 'saga', 'burst', 'relay', 'consumer', 'scale-out', 'api', 'big-tables'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /**

@@ -16,6 +16,7 @@ import { ProcessPool } from './processes';
 import { writeReport } from './report/write';
 import type { BenchReport, ScenarioResult } from './report/types';
 import { apiScenario } from './scenarios/api';
+import { bigTablesScenario } from './scenarios/big-tables';
 import { burstScenario } from './scenarios/burst';
 import { consumerScenario } from './scenarios/consumer';
 import { engineScenario } from './scenarios/engine';
@@ -69,6 +70,8 @@ async function runScenarios(ctx: BenchContext, args: BenchArgs, report: BenchRep
   await run('scale-out', () => scaleOutScenario(ctx));
   // Last: it stops the saga starter, worker and relay, so the API has the cores to itself.
   await run('api', () => apiScenario(ctx));
+  // After the API's: it fills the tables with millions of rows and empties them again.
+  await run('big-tables', () => bigTablesScenario(ctx));
 }
 
 async function main(): Promise<void> {

@@ -81,7 +81,8 @@ async function rawRep(ctx: BenchContext, name: string, total: number): Promise<R
   return { count, elapsedMs: performance.now() - started };
 }
 
-async function kitRep(
+/** One run of the kit over `total` published events (`unique` of them distinct), checking exactly-once. */
+export async function kitRep(
   ctx: BenchContext,
   name: string,
   total: number,

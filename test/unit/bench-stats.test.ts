@@ -53,7 +53,7 @@ describe('bench statistics', () => {
 describe('bench arguments', () => {
   it('defaults to every scenario, 3 repetitions and the isolated ports', () => {
     const a = parseBenchArgs([]);
-    assert.deepEqual(a.only, ['engine', 'saga', 'burst', 'relay', 'consumer', 'scale-out', 'api']);
+    assert.deepEqual(a.only, ['engine', 'saga', 'burst', 'relay', 'consumer', 'scale-out', 'api', 'big-tables']);
     assert.equal(a.reps, 3);
     assert.equal(a.ports.postgres, 55442);
     assert.equal(a.ports.nats, 4242);
