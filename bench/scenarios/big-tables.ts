@@ -100,7 +100,7 @@ async function sizes(ctx: BenchContext): Promise<string> {
 }
 
 /**
- * Scenario 8: the consumer kit (batch mode, 5 % duplicates) and POST /checkouts on empty tables,
+ * Scenario 9: the consumer kit (batch mode, 5 % duplicates) and POST /checkouts on empty tables,
  * then again once `rows` orders with expired Idempotency-Keys and `rows` processed marks are
  * stored. Runs with the saga's processes stopped, as the API scenario does.
  */
@@ -167,7 +167,7 @@ export async function bigTablesScenario(ctx: BenchContext): Promise<ScenarioResu
   const rp = ratio(postsFull.median, postsEmpty.median);
   return {
     id: 'big-tables',
-    title: '8. Grown tables: processed marks and expired Idempotency-Keys',
+    title: '9. Grown tables: processed marks and expired Idempotency-Keys',
     params: { rowsStored: load.rows, eventsPerRep: load.events, duplicatesPerRep: load.duplicates, postsPerRep: load.posts },
     measurements: [kitFull, kitEmpty, postsFull, postsEmpty],
     ratios: [
