@@ -46,6 +46,9 @@ interface RateRun {
   offered: number;
   answered: number;
   latencies: number[];
+  /** Answers other than 2xx, by status, and request errors (timeouts, resets), after the settling second. */
+  otherStatuses: Record<number, number>;
+  errors: number;
 }
 
 /**
@@ -62,6 +65,8 @@ const SETTLE_SECONDS = 1;
 function fixedRate(url: string, token: string, rate: number, seconds: number, connections: number): Promise<RateRun> {
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
+    const otherStatuses: Record<number, number> = {};
+    let errors = 0;
     const countFrom = performance.now() + SETTLE_SECONDS * 1000;
     const instance = autocannon(
       {
@@ -83,10 +88,18 @@ function fixedRate(url: string, token: string, rate: number, seconds: number, co
           },
         ],
       },
-      (err) => (err ? reject(err) : resolve({ offered: rate * seconds, answered: latencies.length, latencies })),
+      (err) =>
+        err
+          ? reject(err)
+          : resolve({ offered: rate * seconds, answered: latencies.length, latencies, otherStatuses, errors }),
     );
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-      if (statusCode >= 200 && statusCode < 300 && performance.now() >= countFrom) latencies.push(responseTime);
+      if (performance.now() < countFrom) return;
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+      else otherStatuses[statusCode] = (otherStatuses[statusCode] ?? 0) + 1;
+    });
+    instance.on('reqError', () => {
+      if (performance.now() >= countFrom) errors += 1;
     });
   });
 }
@@ -101,15 +114,26 @@ const answeredShare = (runs: RateRun[]) =>
  * The highest rate of `ladder` answered (98 %) with p99 under CAPACITY_P99_MS, climbing until the
  * first rate that is not; 0 when even the first is not.
  */
-async function capacity(url: string, token: string, ladder: number[], seconds: number): Promise<number> {
+async function capacity(
+  url: string,
+  token: string,
+  ladder: number[],
+  seconds: number,
+): Promise<{ best: number; stoppedBy: string }> {
   let best = 0;
   for (const rate of ladder) {
     const run = await fixedRate(url, token, rate, seconds, CAPACITY_CONNECTIONS);
     const p99 = run.latencies.length > 0 ? summarize(run.latencies).p99 : Number.POSITIVE_INFINITY;
-    if (answeredShare([run]) < ANSWERED_TARGET || p99 >= CAPACITY_P99_MS) break;
+    if (answeredShare([run]) < ANSWERED_TARGET || p99 >= CAPACITY_P99_MS) {
+      const others = Object.entries(run.otherStatuses).map(([code, n]) => `${n} x ${code}`);
+      // Why the search stopped, for the report: a capacity of 0 must say what went wrong.
+      const detail = [`${run.answered} of ${run.offered} answered 2xx`, `p99 ${p99} ms`, ...others];
+      if (run.errors > 0) detail.push(`${run.errors} request errors`);
+      return { best, stoppedBy: `${rate} req/s (${detail.join(', ')})` };
+    }
     best = rate;
   }
-  return best;
+  return { best, stoppedBy: 'none: every rate passed' };
 }
 
 /** Fixed-rate measurements of the API, with the issue's targets at 100 and 200 req/s. */
@@ -174,10 +198,15 @@ export async function apiScenario(ctx: BenchContext): Promise<ScenarioResult> {
     await fixedRate(bareUrl, ctx.apiToken, 50, load.warmupSeconds, CONNECTIONS);
     const { measurements, targets } = await fixedRates(ctx, apiUrl, load);
     const found = { api: [] as number[], bare: [] as number[] };
+    const stops = { api: [] as string[], bare: [] as string[] };
     for (let i = 1; i <= load.searches; i += 1) {
       ctx.say(`  capacity search ${i}/${load.searches}: rates ${load.ladder.join(', ')} (${load.ladderSeconds}s each)`);
-      found.api.push(await capacity(apiUrl, ctx.apiToken, load.ladder, load.ladderSeconds));
-      found.bare.push(await capacity(bareUrl, ctx.apiToken, load.ladder, load.ladderSeconds));
+      const api = await capacity(apiUrl, ctx.apiToken, load.ladder, load.ladderSeconds);
+      const bare = await capacity(bareUrl, ctx.apiToken, load.ladder, load.ladderSeconds);
+      found.api.push(api.best);
+      found.bare.push(bare.best);
+      stops.api.push(api.stoppedBy);
+      stops.bare.push(bare.stoppedBy);
     }
     const apiCapacity = median(found.api);
     const bareCapacity = median(found.bare);
@@ -203,6 +232,7 @@ export async function apiScenario(ctx: BenchContext): Promise<ScenarioResult> {
       targets,
       notes: [
         `Capacity searches (highest passing rate of each): API ${found.api.join(', ')} req/s; bare handler ${found.bare.join(', ')} req/s. A rate passes when >= ${ANSWERED_TARGET} of the offered requests are answered 2xx and their p99 < ${CAPACITY_P99_MS} ms; the search stops at the first rate that does not.`,
+        `Where each search stopped: API ${stops.api.join('; ')}. Bare handler ${stops.bare.join('; ')}.`,
         'The API commits the order, its checkout.order.placed event, its queued saga start and the Idempotency-Key in one transaction (advisory lock on the key, key lookup, catalogue pricing, event schema validation, NOTIFY); the bare handler writes the order, an outbox row and a key row in one transaction, nothing else.',
       ],
       durationMs: Date.now() - started,
