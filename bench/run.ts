@@ -8,7 +8,7 @@ import { loadConfigOrExit } from '../lib/main';
 import { createDb } from '../lib/db';
 import { connectNats } from '../lib/nats';
 import { createTemporalClient } from '../lib/temporal';
-import { parseBenchArgs, USAGE, UsageError, type BenchArgs, type ScenarioId } from './args';
+import { HA_SCENARIOS, parseBenchArgs, SCENARIOS, USAGE, UsageError, type BenchArgs, type ScenarioId } from './args';
 import type { BenchContext } from './context';
 import { benchEnv } from './env';
 import { loadAverageNow, machineFacts } from './machine';
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     mode: args.quick ? 'quick' : 'full',
     topology: args.ha ? 'ha' : 'dev',
+    ...(args.only.length < (args.ha ? HA_SCENARIOS : SCENARIOS).length ? { only: args.only } : {}),
     reps: args.reps,
     startedAt: startedAt.toISOString(),
     finishedAt: '',

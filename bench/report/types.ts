@@ -71,6 +71,8 @@ export interface BenchReport {
   mode: 'quick' | 'full';
   /** The dev stack, or the production-shaped one (`--ha`); absent in reports written before it. */
   topology?: 'dev' | 'ha';
+  /** The scenarios run, when `--only` left some of the topology's scenarios out. */
+  only?: string[];
   reps: number;
   startedAt: string;
   finishedAt: string;
