@@ -50,7 +50,12 @@ export function benchEnv(
   { ha = false }: { ha?: boolean } = {},
 ): BenchEnv {
   const stack = ha
-    ? { NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...haStackEnv(BENCH_HA_PORTS, BENCH_HA_STACK_DIR) }
+    ? {
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+        ...haStackEnv(BENCH_HA_PORTS, BENCH_HA_STACK_DIR),
+      }
     : isolatedStackEnv(ports, BENCH_STACK_DIR);
   const vars: Record<string, string> = {
     ...stack,

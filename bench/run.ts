@@ -81,15 +81,20 @@ async function main(): Promise<void> {
   const base = loadConfigOrExit();
   // The tuning knobs of the invoking environment reach the processes under test, so a knob's
   // effect can be measured: RELAY_BATCH_SIZE=1000 npm run bench -- --only relay.
-  const { vars, config } = benchEnv(args.ports, base.stack.cacheDir, {
-    RELAY_BATCH_SIZE: String(base.relay.batchSize),
-    RELAY_WINDOW: String(base.relay.window),
-    RELAY_POLL_INTERVAL: base.relay.pollInterval,
-    DATABASE_POOL_MAX: String(base.database.poolMax),
-    // The bench offers up to 800 POST/s with the one service token: the default service quota
-    // (6000/1m) would make it measure the rate limiter's 429s, not the checkout path.
-    RATE_LIMIT_SERVICE_WRITES: 'off',
-  }, { ha: args.ha });
+  const { vars, config } = benchEnv(
+    args.ports,
+    base.stack.cacheDir,
+    {
+      RELAY_BATCH_SIZE: String(base.relay.batchSize),
+      RELAY_WINDOW: String(base.relay.window),
+      RELAY_POLL_INTERVAL: base.relay.pollInterval,
+      DATABASE_POOL_MAX: String(base.database.poolMax),
+      // The bench offers up to 800 POST/s with the one service token: the default service quota
+      // (6000/1m) would make it measure the rate limiter's 429s, not the checkout path.
+      RATE_LIMIT_SERVICE_WRITES: 'off',
+    },
+    { ha: args.ha },
+  );
   const stackDir = config.stack.dir;
   const logsDir = join(stackDir, 'logs');
   const topology = args.ha ? 'production-shaped (--ha) stack' : 'isolated stack';

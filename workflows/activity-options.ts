@@ -1,4 +1,9 @@
-import { proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { CheckoutActivities } from '../activities';
 import { ErrorType } from '../domain/errors';
 
@@ -68,7 +73,9 @@ export function asLocal(options: ActivityOptions): LocalActivityOptions {
 }
 
 /** The saga's local activities: only the final record of the order (LOCAL_FINALIZE_PATCH). */
-export const localActs = proxyLocalActivities<Pick<CheckoutActivities, 'finalizeOrder'>>({ startToCloseTimeout: '15s' });
+export const localActs = proxyLocalActivities<Pick<CheckoutActivities, 'finalizeOrder'>>({
+  startToCloseTimeout: '15s',
+});
 
 /** Activities that take just the order id: the saga's forward steps and their compensations. */
 export type OrderActivity = {

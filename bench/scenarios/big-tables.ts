@@ -122,7 +122,9 @@ export async function bigTablesScenario(ctx: BenchContext): Promise<ScenarioResu
     const kit: Rep[] = [];
     const posts: Rep[] = [];
     for (let rep = 1; rep <= ctx.reps; rep += 1) {
-      ctx.say(`  ${label}, rep ${rep}/${ctx.reps}: ${load.events} events + ${load.duplicates} duplicates, ${load.posts} posts`);
+      ctx.say(
+        `  ${label}, rep ${rep}/${ctx.reps}: ${load.events} events + ${load.duplicates} duplicates, ${load.posts} posts`,
+      );
       total = await publishEvents(ctx, load.events, load.duplicates);
       kit.push(await kitRep(ctx, `bench-big-${label}-${rep}`, total, load.events, 'batch'));
       posts.push(await postsRep(ctx, load.posts));
@@ -171,7 +173,12 @@ export async function bigTablesScenario(ctx: BenchContext): Promise<ScenarioResu
   return {
     id: 'big-tables',
     title: '9. Grown tables: processed marks and expired Idempotency-Keys',
-    params: { rowsStored: load.rows, eventsPerRep: load.events, duplicatesPerRep: load.duplicates, postsPerRep: load.posts },
+    params: {
+      rowsStored: load.rows,
+      eventsPerRep: load.events,
+      duplicatesPerRep: load.duplicates,
+      postsPerRep: load.posts,
+    },
     measurements: [kitFull, kitEmpty, postsFull, postsEmpty],
     ratios: [
       { label: `kit, ${load.rows} marks stored / empty`, value: rk },

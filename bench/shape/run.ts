@@ -26,7 +26,11 @@ const VARIANTS: { name: string; shape: Shape }[] = [
 ];
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '8' }, reps: { type: 'string', default: '3' } },
+  options: {
+    n: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '8' },
+    reps: { type: 'string', default: '3' },
+  },
 });
 const n = Number(values.n);
 const concurrency = Number(values.concurrency);
@@ -48,7 +52,11 @@ async function runOne(shape: Shape): Promise<{ rate: number; p99: number }> {
   const { elapsedMs, latencies } = await closedLoop(n, concurrency, async () => {
     const started = performance.now();
     const id = randomUUID();
-    await client.workflow.execute(shapeWorkflow, { taskQueue: SHAPE_TASK_QUEUE, workflowId: `shape-${id}`, args: [id, shape] });
+    await client.workflow.execute(shapeWorkflow, {
+      taskQueue: SHAPE_TASK_QUEUE,
+      workflowId: `shape-${id}`,
+      args: [id, shape],
+    });
     return performance.now() - started;
   });
   return { rate: (n / elapsedMs) * 1000, p99: summarize(latencies).p99 };
@@ -56,7 +64,11 @@ async function runOne(shape: Shape): Promise<{ rate: number; p99: number }> {
 
 async function historyOf(shape: Shape): Promise<{ events: number; tasks: number }> {
   const id = randomUUID();
-  const handle = await client.workflow.start(shapeWorkflow, { taskQueue: SHAPE_TASK_QUEUE, workflowId: `shape-${id}`, args: [id, shape] });
+  const handle = await client.workflow.start(shapeWorkflow, {
+    taskQueue: SHAPE_TASK_QUEUE,
+    workflowId: `shape-${id}`,
+    args: [id, shape],
+  });
   await handle.result();
   const history = await handle.fetchHistory();
   const events = history.events ?? [];

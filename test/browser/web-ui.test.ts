@@ -232,9 +232,13 @@ describe('Temporal Web UI (real dev server, headless Chromium)', () => {
       const events = page.getByTestId('event-summary-table').getByTestId('event-summary-row');
       const finalize = events.filter({ hasText: 'finalizeOrder' });
       await finalize.first().waitFor({ state: 'visible' });
-      const idOf = async (row: typeof finalize) => Number((await row.first().getByRole('link').first().innerText()).trim());
+      const idOf = async (row: typeof finalize) =>
+        Number((await row.first().getByRole('link').first().innerText()).trim());
       const shipped = events.filter({ hasText: 'Activity Task Scheduled' }).filter({ hasText: 'shipOrder' });
-      assert.ok((await idOf(finalize)) > (await idOf(shipped)), 'finalizeOrder is recorded after shipOrder was scheduled');
+      assert.ok(
+        (await idOf(finalize)) > (await idOf(shipped)),
+        'finalizeOrder is recorded after shipOrder was scheduled',
+      );
       await page.locator('svg text', { hasText: 'finalizeOrder' }).first().waitFor({ state: 'visible' });
     });
   });
