@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, repoRoot, type Config } from '../lib/config';
-import { haStackEnv, type HaPorts } from '../scripts/stack/ha/topology';
+import { HA_PORTS, haStackEnv, shiftHaPorts, type HaPorts } from '../scripts/stack/ha/topology';
 import { isolatedStackEnv } from '../scripts/stack/isolated';
 import type { BenchPorts } from './args';
 
@@ -11,23 +11,7 @@ export const BENCH_STACK_DIR = join(repoRoot, '.stack', 'bench');
 export const BENCH_HA_STACK_DIR = join(repoRoot, '.stack', 'bench-ha');
 
 /** Ports of the HA bench stack: twenty above `stack:up -- --ha`'s, ten above the chaos runner's. */
-export const BENCH_HA_PORTS: HaPorts = {
-  postgres: 55482,
-  postgresNodes: [55483, 55484],
-  nats: [4282, 4283, 4284],
-  natsMonitor: [8282, 8283, 8284],
-  natsCluster: [6282, 6283, 6284],
-  temporal: 7283,
-  temporalHttp: 7284,
-  temporalHistory: 7285,
-  temporalMatching: 7286,
-  temporalWorker: 7287,
-  temporalMembership: [6983, 6985, 6986, 6987],
-  temporalMetrics: 9283,
-  temporalUi: 8281,
-  api: 3082,
-  metricsBase: 9582,
-};
+export const BENCH_HA_PORTS: HaPorts = shiftHaPorts(HA_PORTS, 20);
 
 /** Environment and parsed configuration of the bench's isolated stack instance. */
 export interface BenchEnv {
@@ -49,13 +33,10 @@ export function benchEnv(
   extra: Record<string, string> = {},
   { ha = false }: { ha?: boolean } = {},
 ): BenchEnv {
+  // As the chaos runner does (scripts/chaos/stack.ts): the isolated stack's settings, with every
+  // address of the HA topology over them.
   const stack = ha
-    ? {
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'info',
-        HOST: '127.0.0.1',
-        ...haStackEnv(BENCH_HA_PORTS, BENCH_HA_STACK_DIR),
-      }
+    ? { ...isolatedStackEnv(ports, BENCH_HA_STACK_DIR), ...haStackEnv(BENCH_HA_PORTS, BENCH_HA_STACK_DIR) }
     : isolatedStackEnv(ports, BENCH_STACK_DIR);
   const vars: Record<string, string> = {
     ...stack,

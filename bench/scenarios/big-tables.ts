@@ -1,18 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { closedLoop, type BenchContext } from '../context';
 import { measurement, type Rep } from '../measure';
-import { benchEvents, publishRaw } from '../payloads';
 import type { ScenarioResult } from '../report/types';
 import { ratio } from '../stats';
 import { truncateRunTables } from '../stack';
-import { kitRep } from './consumer';
-import { CHECKOUT_BODY } from './saga';
+import { kitRep, republish } from './consumer';
+import { postCheckout } from './saga';
 
 // Issue 15's last target: the consumer kit and POST /checkouts keep their speed once the tables
 // they look up on every event or request have grown: millions of processed marks and of expired
 // Idempotency-Keys already stored, against the same workloads on empty tables.
 
-const STREAM = 'CHECKOUT';
 const RATIO_TARGET = 0.9;
 /** POST /checkouts in flight: enough to keep the API's pool busy, below its rate limit (off in the bench). */
 const POSTS_IN_FLIGHT = 16;
@@ -29,32 +26,15 @@ export function bigTablesLoad(quick: boolean): { rows: number; events: number; d
 
 /** Empties the stream and the kit's effects (not its marks), then publishes `n` events and `d` duplicates. */
 async function publishEvents(ctx: BenchContext, n: number, d: number): Promise<number> {
-  const jsm = await ctx.nc.jetstreamManager();
-  for await (const c of jsm.consumers.list(STREAM)) await jsm.consumers.delete(STREAM, c.name);
-  await jsm.streams.purge(STREAM);
   await ctx.db.query('DELETE FROM seen_events');
-  const events = benchEvents(n);
-  const js = ctx.nc.jetstream();
-  await publishRaw(js, events, 256);
-  await publishRaw(js, events.slice(0, d), 256, (e) => `${e.id}:republished`);
-  return n + d;
+  return republish(ctx, n, d);
 }
 
 /** `n` POST /checkouts, POSTS_IN_FLIGHT at a time, each with a fresh Idempotency-Key. */
 async function postsRep(ctx: BenchContext, n: number): Promise<Rep> {
   const { elapsedMs, latencies } = await closedLoop(n, POSTS_IN_FLIGHT, async () => {
     const started = performance.now();
-    const res = await fetch(`${ctx.apiUrl}/checkouts`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${ctx.apiToken}`,
-        'content-type': 'application/json',
-        'idempotency-key': randomUUID(),
-      },
-      body: CHECKOUT_BODY,
-    });
-    const text = await res.text();
-    if (res.status !== 202) throw new Error(`POST /checkouts answered ${res.status}: ${text.slice(0, 300)}`);
+    await postCheckout(ctx);
     return performance.now() - started;
   });
   return { count: n, elapsedMs, latencies };

@@ -40,10 +40,18 @@ async function recordSeen(tx: Tx, consumer: string, event: ParsedEvent, streamSe
 
 /** Empties the stream and the marks, then publishes `n` events plus `d` republished duplicates (same event id, new Nats-Msg-Id). */
 async function fill(ctx: BenchContext, n: number, d: number): Promise<number> {
+  await ctx.db.query('TRUNCATE processed_events, seen_events, parked_events');
+  return republish(ctx, n, d);
+}
+
+/**
+ * Empties the stream (and drops its consumers), then publishes `n` events plus `d` republished
+ * duplicates; the database is left as it is.
+ */
+export async function republish(ctx: BenchContext, n: number, d: number): Promise<number> {
   const jsm = await ctx.nc.jetstreamManager();
   for await (const c of jsm.consumers.list(STREAM)) await jsm.consumers.delete(STREAM, c.name);
   await jsm.streams.purge(STREAM);
-  await ctx.db.query('TRUNCATE processed_events, seen_events, parked_events');
   const events = benchEvents(n);
   const js = ctx.nc.jetstream();
   await publishRaw(js, events, 256);

@@ -15,6 +15,8 @@ import {
   signalNatsNode,
   signalTemporalServer,
   temporalServerUp,
+  HA_PORTS,
+  shiftHaPorts,
   type HaContext,
   type HaPorts,
 } from '../stack/ha';
@@ -25,23 +27,7 @@ import type { FaultRecord, InfraFaults } from './faults';
 import type { InfraFault } from './plan';
 
 /** Every port of the chaos HA stack: ten above `stack:up -- --ha`'s, so both can run at once. */
-export const CHAOS_HA_PORTS: HaPorts = {
-  postgres: 55472,
-  postgresNodes: [55473, 55474],
-  nats: [4272, 4273, 4274],
-  natsMonitor: [8272, 8273, 8274],
-  natsCluster: [6272, 6273, 6274],
-  temporal: 7273,
-  temporalHttp: 7274,
-  temporalHistory: 7275,
-  temporalMatching: 7276,
-  temporalWorker: 7277,
-  temporalMembership: [6973, 6975, 6976, 6977],
-  temporalMetrics: 9273,
-  temporalUi: 8271,
-  api: 3072,
-  metricsBase: 9572,
-};
+export const CHAOS_HA_PORTS: HaPorts = shiftHaPorts(HA_PORTS, 10);
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

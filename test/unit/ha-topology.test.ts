@@ -9,7 +9,7 @@ import { proxyConf } from '../../scripts/stack/ha/pg-proxy';
 import type { PgNode } from '../../scripts/stack/ha/postgres-nodes';
 import { temporalServerConfig } from '../../scripts/stack/ha/temporal-server';
 import { temporalUiConfig } from '../../scripts/stack/ha/temporal-ui';
-import { HA_PORTS, haStackEnv } from '../../scripts/stack/ha/topology';
+import { HA_PORTS, haStackEnv, shiftHaPorts } from '../../scripts/stack/ha/topology';
 
 // The generated configs of the HA stack, checked as text/YAML; `npm run test:ha` runs them for real.
 const env = haStackEnv(HA_PORTS, '/tmp/checkout-ha-unit');
@@ -120,5 +120,30 @@ describe('HA stack configuration', () => {
       { address: `127.0.0.1:${HA_PORTS.temporal}`, port: HA_PORTS.temporalUi, enableUi: true },
     );
     assert.equal(yaml.codec.endpoint, ctx.config.codecServer.url);
+  });
+});
+
+describe('shiftHaPorts', () => {
+  it('moves every port of the topology, lists included, and leaves the original alone', () => {
+    const chaos = shiftHaPorts(HA_PORTS, 10);
+    assert.deepEqual(chaos, {
+      postgres: 55472,
+      postgresNodes: [55473, 55474],
+      nats: [4272, 4273, 4274],
+      natsMonitor: [8272, 8273, 8274],
+      natsCluster: [6272, 6273, 6274],
+      temporal: 7273,
+      temporalHttp: 7274,
+      temporalHistory: 7275,
+      temporalMatching: 7276,
+      temporalWorker: 7277,
+      temporalMembership: [6973, 6975, 6976, 6977],
+      temporalMetrics: 9273,
+      temporalUi: 8271,
+      api: 3072,
+      metricsBase: 9572,
+    });
+    assert.equal(HA_PORTS.postgres, 55462);
+    assert.equal(shiftHaPorts(HA_PORTS, 20).nats[2], 4284);
   });
 });

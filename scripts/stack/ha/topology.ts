@@ -54,6 +54,23 @@ export const HA_PORTS: HaPorts = {
   metricsBase: 9562,
 };
 
+type Tuple<T> = readonly [T, ...T[]];
+const shift = <T extends number | Tuple<number>>(value: T, by: number): T =>
+  (typeof value === 'number' ? value + by : value.map((v) => v + by)) as T;
+
+/**
+ * Every port of `ports` moved by `by`: another copy of the topology beside it (the chaos runner's
+ * is ten above `stack:up -- --ha`'s, the bench's twenty), so they can all run at once.
+ *
+ * @example
+ * const chaos = shiftHaPorts(HA_PORTS, 10); // chaos.postgres === 55472
+ */
+export function shiftHaPorts(ports: HaPorts, by: number): HaPorts {
+  return Object.fromEntries(
+    Object.entries(ports).map(([name, value]) => [name, shift(value as number | Tuple<number>, by)]),
+  ) as unknown as HaPorts;
+}
+
 /** Replicas of every stream (and the DLQ) on the three-node cluster: a minority may fail. */
 export const HA_STREAM_REPLICAS = 3;
 
