@@ -12,7 +12,7 @@ const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
  */
 export function principalRolesSql(stackDir: string): string[] {
   return PRINCIPALS.flatMap((p) => {
-    if (!('pgRole' in p)) return [];
+    if (!p.pgRole) return [];
     const role = ident(p.pgRole);
     return [
       `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(p.pgRole)}) THEN CREATE ROLE ${role}; END IF; END $$;`,

@@ -1,22 +1,19 @@
-import { AUDIT_CONSUMER } from '../subscribers/audit';
-import { NOTIFICATIONS_CONSUMER } from '../subscribers/notifications';
-import { READ_MODEL_CONSUMER } from '../subscribers/read-model';
+import type { Subscriber } from '../subscribers/definition';
+import { SUBSCRIBERS, type SubscriberName } from '../subscribers/index';
+import type { Durable } from './types';
+
+export type { Durable } from './types';
 
 /** The streams that carry domain events (every stream but the DLQ). */
 export const EVENT_STREAMS = ['CHECKOUT', 'INVENTORY', 'PAYMENTS', 'SHIPPING'] as const;
 /** The subjects of those streams: what only the relay (and a DLQ replay) may publish. */
 export const EVENT_SUBJECTS = ['checkout.>', 'inventory.>', 'payments.>', 'shipping.>'] as const;
 
-/** A durable consumer a principal may create, read from, ack on and (for a team) delete. */
-export interface Durable {
-  stream: string;
-  name: string;
-}
-
 /**
  * Who a process is, to NATS and to PostgreSQL. One entry per kind of process: each gets a NATS
  * user and a PostgreSQL role of its own, with only the permissions its code needs
- * (access/nats-permissions.ts, access/postgres-grants.ts). `admin` is the local stack's operator
+ * (access/nats-permissions.ts, access/postgres-grants.ts). A subscriber's principal comes from its
+ * definition (subscribers/definition.ts), listed in SUBSCRIBERS. `admin` is the local stack's operator
  * (tests, bench, chaos, `stack:up`'s own probe): every NATS permission, and PostgreSQL's owner role
  * from DATABASE_URL, which also runs the migrations.
  */
@@ -32,41 +29,34 @@ export interface Principal {
   entryPoints: readonly string[];
 }
 
-const onEvents = (name: string): Durable[] => EVENT_STREAMS.map((stream) => ({ stream, name }));
-
-export const PRINCIPALS = [
+/** The checkout's own processes, before the subscribers. */
+const PROCESSES = [
   { name: 'api', pgRole: 'checkout_api', nats: true, entryPoints: ['api/server.ts'] },
   { name: 'saga-worker', pgRole: 'checkout_saga_worker', nats: false, entryPoints: ['workers/saga-worker.ts'] },
   { name: 'saga-starter', pgRole: 'checkout_saga_starter', nats: false, entryPoints: ['workers/saga-starter.ts'] },
   { name: 'outbox-relay', pgRole: 'checkout_outbox_relay', nats: true, entryPoints: ['workers/relay.ts'] },
-  {
-    name: 'audit-subscriber',
-    pgRole: 'checkout_audit',
-    nats: true,
-    durables: onEvents(AUDIT_CONSUMER),
-    entryPoints: ['workers/audit.ts'],
-  },
-  {
-    name: 'read-model',
-    pgRole: 'checkout_read_model',
-    nats: true,
-    durables: [{ stream: 'CHECKOUT', name: READ_MODEL_CONSUMER }],
-    entryPoints: ['workers/read-model.ts'],
-  },
-  {
-    name: 'notifications',
-    pgRole: 'checkout_notifications',
-    nats: true,
-    durables: [{ stream: 'CHECKOUT', name: NOTIFICATIONS_CONSUMER }],
-    entryPoints: ['workers/notifications.ts'],
-  },
+] as const satisfies readonly Principal[];
+
+/** Tools and operators, after the subscribers. */
+const TOOLS = [
   // Holds the payload keys and decodes for the Web UI: no NATS, no PostgreSQL.
   { name: 'codec-server', nats: false, entryPoints: ['workers/codec-server.ts'] },
   { name: 'dlq', nats: true, entryPoints: ['scripts/dlq.ts'] },
   { name: 'admin', nats: true, entryPoints: [] },
 ] as const satisfies readonly Principal[];
 
-export type PrincipalName = (typeof PRINCIPALS)[number]['name'];
+export type PrincipalName = (typeof PROCESSES)[number]['name'] | SubscriberName | (typeof TOOLS)[number]['name'];
+
+/** A subscriber's principal: its NATS user and PostgreSQL role, from its definition. */
+function subscriberPrincipal<N extends SubscriberName>(s: Subscriber<N>): Principal & { name: N } {
+  return { name: s.name, pgRole: s.pgRole, nats: true, durables: s.durables, entryPoints: s.entryPoints ?? [] };
+}
+
+export const PRINCIPALS: readonly (Principal & { name: PrincipalName })[] = [
+  ...PROCESSES,
+  ...SUBSCRIBERS.map((s) => subscriberPrincipal(s)),
+  ...TOOLS,
+];
 
 /**
  * Another team reading the checkout's events: read-only, through the durables listed here. NATS

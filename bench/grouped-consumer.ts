@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, nanos, type JsMsg, type NatsConnection } from 'nats';
+import { orderLockKey } from '../events/consumer/inbox';
 import { parseEvent, type ParsedEvent } from '../events/envelope';
 import { withTransaction, type Db, type Tx } from '../lib/db';
 
@@ -85,7 +86,7 @@ async function applyGroup(
   const orders = [...new Set(events.map((e) => e.event.subject))].sort();
   // The kit's per-(consumer, order) lock, taken in one sorted pass so two groups cannot deadlock.
   await tx.query(
-    'SELECT pg_advisory_xact_lock(hashtext($1), hashtext(o)) FROM (SELECT o FROM unnest($2::text[]) AS o ORDER BY o) AS sorted',
+    `SELECT pg_advisory_xact_lock(${orderLockKey('$1', 'o')}) FROM (SELECT o FROM unnest($2::text[]) AS o ORDER BY o) AS sorted`,
     [options.name, orders],
   );
   const { rows } = await tx.query<{ event_id: string }>(

@@ -7,10 +7,13 @@ import {
   type Handlers,
   type ParsedEvent,
 } from 'checkout-saga/events';
-import { afterCommitCrash, type Subscriber } from './definition';
+import { afterCommitCrash, defineSubscriber } from './definition';
 
 /** Durable name of the audit subscriber's consumers (one per service stream). */
 export const AUDIT_CONSUMER = 'order-audit';
+
+/** Every service stream: the audit runs one consumer on each. */
+const AUDITED = STREAMS.filter((s) => s.name !== 'DLQ');
 
 /** Records the event, once, with its stream sequence. */
 const record: HandlerFn<ParsedEvent> = async (event, { tx, message }) => {
@@ -25,11 +28,15 @@ const record: HandlerFn<ParsedEvent> = async (event, { tx, message }) => {
  * of every service stream, once, with its stream sequence. Its consumers are always named
  * `AUDIT_CONSUMER` (the name it records), whatever the placement.
  */
-export const audit: Subscriber = {
+export const audit = defineSubscriber({
   name: 'audit-subscriber',
   appName: 'checkout-audit-subscriber',
+  pgRole: 'checkout_audit',
+  durables: AUDITED.map((stream) => ({ stream: stream.name, name: AUDIT_CONSUMER })),
+  tables: { seen_events: ['SELECT', 'INSERT'] },
+  entryPoints: ['workers/audit.ts'],
   consumers: (deps, context) =>
-    STREAMS.filter((s) => s.name !== 'DLQ').map((stream) => {
+    AUDITED.map((stream) => {
       const handlers = Object.fromEntries(
         EVENT_TYPES.filter((t) => streamFor(t) === stream.name).map((t) => [t, record]),
       ) as Handlers;
@@ -43,4 +50,4 @@ export const audit: Subscriber = {
         ...afterCommitCrash(context),
       });
     }),
-};
+});

@@ -1,4 +1,5 @@
 import type { ConsumerDeps, EventConsumer } from 'checkout-saga/events';
+import type { Durable, TableGrants } from '../access/types';
 import type { Config } from '../lib/config';
 import type { CrashPoints } from '../lib/crash-points';
 import type { Logger } from '../lib/logger';
@@ -41,14 +42,38 @@ export function afterCommitCrash(context: Pick<SubscriberContext, 'crashPoints'>
 }
 
 /**
- * One subscriber: its handlers, wired to kit consumers. `workers/subscriber-host.ts` runs it in a
- * process of its own; listing it in `subscribers/index.ts` is what makes `npm start` run it.
+ * One subscriber: its handlers, wired to kit consumers, and what it may do. `workers/subscriber-host.ts`
+ * runs it in a process of its own; listing it in `subscribers/index.ts` is what makes `npm start`
+ * run it and gives it a principal (access/principals.ts): a NATS user limited to `durables`, and
+ * a PostgreSQL role with `tables`, the consumer kit's tables (only its durables' rows) and the
+ * kit's per-order lock.
  */
-export interface Subscriber {
-  /** Process name: its logger, its tracing service and `npm start`'s label for it. */
-  name: string;
+export interface Subscriber<N extends string = string> {
+  /** Process and principal name: its logger, tracing service, NATS user and `npm start`'s label. */
+  name: N;
   /** NATS connection name and Postgres application_name. */
   appName: string;
+  /** Its PostgreSQL role (created by `stack:up`, or a DBA from access/postgres-roles.ts). */
+  pgRole: string;
+  /**
+   * The durable consumers its `consumers` create: the only ones its NATS user may create, read
+   * and ack, and the only consumer names whose kit rows its role reaches.
+   */
+  durables: readonly Durable[];
+  /** Its own tables and the statements its handlers run on them. */
+  tables: TableGrants;
+  /** Files that run it besides `workers/subscriber-host.ts <name>` (e.g. `workers/audit.ts`). */
+  entryPoints?: readonly string[];
   /** The kit consumers to run, built on the process's NATS connection and Postgres pool. */
   consumers(deps: ConsumerDeps, context: SubscriberContext): EventConsumer[];
+}
+
+/**
+ * A subscriber, its name kept as a literal type so principal names stay checked at compile time.
+ *
+ * @example
+ * export const loyalty = defineSubscriber({ name: 'loyalty', appName: 'checkout-loyalty', ... });
+ */
+export function defineSubscriber<const N extends string>(subscriber: Subscriber<N>): Subscriber<N> {
+  return subscriber;
 }

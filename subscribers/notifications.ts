@@ -1,6 +1,6 @@
 import { createConsumer, type EventOf, type HandlerContext } from 'checkout-saga/events';
 import type { Logger } from '../lib/logger';
-import { afterCommitCrash, type Subscriber } from './definition';
+import { afterCommitCrash, defineSubscriber } from './definition';
 
 /** Durable consumer name of the notifications subscriber. */
 export const NOTIFICATIONS_CONSUMER = 'notifications';
@@ -55,9 +55,13 @@ async function notify(event: Terminal, { tx }: HandlerContext, logger: Logger): 
  * orders, written with the exported kit. Sending is recorded in `notifications` (a real sender
  * would deliver from there, keyed by order, so a retry never sends twice).
  */
-export const notifications: Subscriber = {
+export const notifications = defineSubscriber({
   name: 'notifications',
   appName: 'checkout-notifications',
+  pgRole: 'checkout_notifications',
+  durables: [{ stream: 'CHECKOUT', name: NOTIFICATIONS_CONSUMER }],
+  tables: { notifications: ['SELECT', 'INSERT'] },
+  entryPoints: ['workers/notifications.ts'],
   consumers: (deps, context) => [
     createConsumer(deps, {
       name: context.placement.name ?? NOTIFICATIONS_CONSUMER,
@@ -73,4 +77,4 @@ export const notifications: Subscriber = {
       },
     }),
   ],
-};
+});

@@ -1,5 +1,5 @@
 import { createConsumer, type EventOf, type HandlerContext, type Handlers } from 'checkout-saga/events';
-import { afterCommitCrash, type Subscriber } from './definition';
+import { afterCommitCrash, defineSubscriber } from './definition';
 
 /** Default durable consumer name of the order read model (`READ_MODEL_CONSUMER`). */
 export const READ_MODEL_CONSUMER = 'order-read-model';
@@ -43,9 +43,13 @@ export const readModelHandlers: Handlers = {
  * Its durable consumer is `READ_MODEL_CONSUMER` (and, when new, starts at
  * `READ_MODEL_DELIVER_FROM`) unless the placement says otherwise.
  */
-export const readModel: Subscriber = {
+export const readModel = defineSubscriber({
   name: 'read-model',
   appName: 'checkout-read-model',
+  pgRole: 'checkout_read_model',
+  durables: [{ stream: 'CHECKOUT', name: READ_MODEL_CONSUMER }],
+  tables: { read_orders: ['SELECT', 'INSERT', 'UPDATE'] },
+  entryPoints: ['workers/read-model.ts'],
   consumers: (deps, context) => {
     const { config, placement } = context;
     const deliverFrom = placement.deliverFrom ?? config.readModel.deliverFrom;
@@ -61,4 +65,4 @@ export const readModel: Subscriber = {
       }),
     ];
   },
-};
+});

@@ -4,6 +4,7 @@ import type { EventType } from '../catalog';
 import type { ParsedEvent } from '../envelope';
 import { SpanKind, startMessagingSpan, type OpenSpan } from '../trace-context';
 import { applyEvent } from './apply';
+import { orderLockKey } from './inbox';
 import type { ConsumerRuntime } from './runtime';
 import type { StepHandler } from './settings';
 import { infoOf, retryOrDeadLetter } from './settle';
@@ -97,7 +98,7 @@ async function applyBatch(rt: ConsumerRuntime, tx: Tx, items: readonly BatchItem
   const orders = [...new Set(items.map((i) => i.event.subject))].sort();
   await tx.query({
     name: 'kit-lock-orders',
-    text: 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext(o)) FROM (SELECT unnest($2::text[]) AS o ORDER BY 1) AS s',
+    text: `SELECT pg_advisory_xact_lock(${orderLockKey('$1', 'o')}) FROM (SELECT unnest($2::text[]) AS o ORDER BY 1) AS s`,
     values: [name, orders],
   });
   const outcomes: Outcome[] = items.map(() => 'duplicate');
