@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { principalEnv } from '../../access/env';
-import { LOCK_GRANTS, TABLE_GRANTS } from '../../access/postgres-grants';
+import { grantPrincipals, LOCK_GRANTS, TABLE_GRANTS } from '../../access/postgres-grants';
 import { CONSUMER_KIT_TABLES } from '../../access/postgres-rows';
 import { PRINCIPALS, principal, type PrincipalName } from '../../access/principals';
 import { sweepProcessedMarks } from '../../events/consumer/mark-retention';
@@ -165,6 +165,21 @@ describe('PostgreSQL row-level security: a subscriber role reaches only its own 
       assert.deepEqual([r.relname, r.relrowsecurity, r.relforcerowsecurity], [r.relname, true, false]);
     const mark = await db.query('SELECT 1 FROM processed_events WHERE event_id = $1', [otherMark]);
     assert.equal(mark.rowCount, 1);
+  });
+
+  it('a re-run of the grants keeps the policies as they are (no table lock at every start)', async () => {
+    const policies = async () =>
+      (
+        await db.query<{ oid: string; polname: string }>(
+          `SELECT p.oid::text AS oid, p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+            WHERE c.relname = ANY($1::text[]) ORDER BY 1`,
+          [[...CONSUMER_KIT_TABLES]],
+        )
+      ).rows;
+    const before = await policies();
+    assert.equal(before.length, CONSUMER_KIT_TABLES.length * ROLES.filter((n) => principal(n).durables).length);
+    await grantPrincipals(db);
+    assert.deepEqual(await policies(), before);
   });
 
   it(`read-model cannot read, insert, update or delete the rows of ${other}`, () =>
