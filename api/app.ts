@@ -9,7 +9,7 @@ import { authenticate, type AuthEnv } from './auth';
 import { authorization, unguardedRoutes, type WriteQuotas } from './authorization';
 import { CheckoutError } from '../checkouts/errors';
 import type { CheckoutService } from '../checkouts/service';
-import { problemOf } from './domain-problems';
+import { databaseUnavailable, problemOf } from './domain-problems';
 import { notFoundResponse, ProblemError, problemResponse, PROBLEM_BASE, validationProblem } from './problem';
 import { BODY_LIMIT_BYTES, nulFieldErrors, requestGate } from './request-gate';
 import { checkoutRoutes } from './routes/checkouts';
@@ -87,9 +87,12 @@ export function createApp(deps: AppDeps) {
   app.use('*', gate.shape);
 
   // The one place errors become responses: the edge's own ProblemErrors, the services' checkout
-  // errors through their table, Hono's HTTPExceptions, and anything else as a logged 500.
+  // errors through their table, an unreachable database as a 503, Hono's HTTPExceptions, and
+  // anything else as a logged 500.
   app.onError((err, c) => {
-    const problem = err instanceof CheckoutError ? problemOf(err) : err;
+    const unavailable = databaseUnavailable(err);
+    if (unavailable) deps.logger.warn({ err, method: c.req.method, path: c.req.path }, 'database unavailable');
+    const problem = err instanceof CheckoutError ? problemOf(err) : (unavailable ?? err);
     if (problem instanceof ProblemError) return problemResponse(c, problem.toProblem(), problem.headers);
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;

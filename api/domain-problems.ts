@@ -1,4 +1,5 @@
 import type { CheckoutError, CheckoutFailure } from '../checkouts/errors';
+import { isConnectionFailure } from '../lib/db';
 import { ProblemError, type FieldError } from './problem';
 
 const NOT_IN_CURRENT_STATE = 'Not possible in the order’s current state';
@@ -48,4 +49,25 @@ export function problemOf(err: CheckoutError): ProblemError {
   // Sound: the table's entry for a code takes exactly the error class that carries that code.
   const toProblem = PROBLEM_OF[err.code] as (err: CheckoutError) => ProblemError;
   return toProblem(err);
+}
+
+/** What a client waits before retrying while PostgreSQL is unreachable: about a restart or a fail-over. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The 503 of a request that could not reach PostgreSQL (refused, timed out, shut down, cut), or
+ * `undefined` for any other error. Every route that touches the database declares it; without
+ * this the client saw an undeclared 500 for what is an outage to wait out.
+ *
+ * @example
+ * databaseUnavailable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))?.status; // 503
+ */
+export function databaseUnavailable(err: unknown): ProblemError | undefined {
+  if (!isConnectionFailure(err)) return undefined;
+  return new ProblemError(503, {
+    slug: 'database-unavailable',
+    title: 'Database unavailable',
+    detail: 'the database cannot be reached right now; nothing was changed by this request, retry it later',
+    headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+  });
 }

@@ -38,6 +38,10 @@ const PROBLEMS = {
     description: 'The principal lacks the scope this operation needs, or acts for another customer',
   },
   404: { description: 'Not found (another customer’s order is not found either)' },
+  405: {
+    description: 'The path exists, but not with this method (`Allow` lists the methods it has)',
+    headers: { Allow: textHeader('The methods this path answers, e.g. `GET, HEAD`') },
+  },
   409: { description: 'Not possible in the order’s current state' },
   413: { description: 'Request body over the size limit' },
   415: { description: 'Content-Type is not application/json' },
@@ -51,7 +55,7 @@ const PROBLEMS = {
   },
   503: {
     description:
-      'A dependency could not answer in time (the saga, or the identity provider’s keys); retry after Retry-After seconds',
+      'A dependency could not answer in time (the database, the saga, or the identity provider’s keys); retry after Retry-After seconds',
     headers: { 'Retry-After': integerHeader('Seconds to wait') },
   },
 } as const;
@@ -87,8 +91,18 @@ export function problems<S extends ProblemStatus>(
   ) as unknown as Record<S, ProblemResponse>;
 }
 
+/**
+ * What every path answers to a method it does not have (the request gate's 405, with `Allow`),
+ * declared on each of its operations since OpenAPI has no per-path responses.
+ */
+export const ANY_PATH = [405] as const;
 /** The statuses every authenticated operation can answer, whatever it does. */
 export const AUTHENTICATED = [401, 403, 503] as const;
 /** What a write operation adds: its quota, and a JSON body's size and media type. */
 export const WRITE = [429] as const;
 export const JSON_BODY = [400, 413, 415] as const;
+/**
+ * What an operation without a body adds when its method can carry one (POST, PUT): the body limit
+ * applies to every request that sends a body, read or not, so an oversized one is a 413 there too.
+ */
+export const BODY_LIMIT = [413] as const;

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { FailureReason, OrderStatus } from '../domain/order';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -59,17 +60,9 @@ export const OptionalIdempotencyKeyHeader = z.object({
   'idempotency-key': IdempotencyKeyHeader.shape['idempotency-key'].optional(),
 });
 
-export const OrderStatusSchema = z.enum([
-  'PENDING',
-  'RESERVING_STOCK',
-  'CHARGING_PAYMENT',
-  'AWAITING_PAYMENT_CONFIRMATION',
-  'SHIPPING',
-  'COMPENSATING',
-  'COMPLETED',
-  'CANCELLED',
-  'FAILED',
-]);
+/** The domain's statuses and failure reasons, so a new one needs no edit here. */
+export const OrderStatusSchema = z.enum(OrderStatus);
+const FailureReasonSchema = z.enum(FailureReason);
 
 export const CheckoutAccepted = z.object({ orderId: z.uuid(), status: OrderStatusSchema }).openapi('CheckoutAccepted');
 
@@ -77,15 +70,7 @@ export const CheckoutState = z
   .object({
     orderId: z.uuid(),
     status: OrderStatusSchema,
-    failureReason: z
-      .enum([
-        'OUT_OF_STOCK',
-        'PAYMENT_DECLINED',
-        'PAYMENT_CONFIRMATION_TIMEOUT',
-        'SHIPPING_UNAVAILABLE',
-        'INTERNAL_ERROR',
-      ])
-      .optional(),
+    failureReason: FailureReasonSchema.optional(),
     customerId: z.string(),
     items: z.array(
       z.object({ sku: z.string(), name: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() }),

@@ -74,6 +74,14 @@ export function mayActFor(principal: Principal, customerId: string): boolean {
   return principal.scopes.has('checkout:any') || (principal.subject !== undefined && principal.subject === customerId);
 }
 
+/**
+ * Whether `principal` may confirm the pending payment of any customer's order. `payments:confirm`
+ * belongs to the provider's side (a trusted backend, a service token), never to a customer (see
+ * {@link grantedScopes}), and answers for a payment, not for a customer: a service token limited
+ * to it has no `sub` and no `checkout:any`, yet confirming is all it is for.
+ */
+export const mayConfirmAnyPayment = (principal: Principal): boolean => principal.scopes.has('payments:confirm');
+
 /** Which write quota applies: customers share one policy, every other principal another. */
 export const rateLimitClass = (principal: Principal): 'customer' | 'service' =>
   isCustomer(principal) ? 'customer' : 'service';

@@ -1,4 +1,4 @@
-import { mayActFor } from '../auth/policy';
+import { mayActFor, mayConfirmAnyPayment } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import { UUID_PATTERN } from '../domain/order';
 import type { Db } from '../lib/db';
@@ -7,7 +7,8 @@ import { orderCustomer } from './stored-order';
 
 /**
  * The checkout's ownership rules, on top of the scopes the edge has already checked: a customer
- * acts only for itself, `checkout:any` for anyone (`auth/policy.ts` says who is who).
+ * acts only for itself, `checkout:any` for anyone, and `payments:confirm` confirms any order's
+ * payment (`auth/policy.ts` says who is who).
  */
 
 /**
@@ -27,4 +28,17 @@ export function mustActFor(principal: Principal, customerId: string): void {
 export async function mustOwnOrder(db: Db, principal: Principal, orderId: string): Promise<void> {
   const customerId = UUID_PATTERN.test(orderId) ? await orderCustomer(db, orderId) : undefined;
   if (customerId === undefined || !mayActFor(principal, customerId)) throw new OrderNotFound(orderId);
+}
+
+/**
+ * Resolves once the order exists and `principal` may answer its payment confirmation: a holder of
+ * `payments:confirm` for any order, anyone else (who the edge lets through) by {@link mustOwnOrder}.
+ *
+ * @throws OrderNotFound for an unknown or malformed id, and (without `payments:confirm`) for
+ *   another customer's order.
+ */
+export async function mustConfirmPaymentOf(db: Db, principal: Principal, orderId: string): Promise<void> {
+  if (!mayConfirmAnyPayment(principal)) return mustOwnOrder(db, principal, orderId);
+  const customerId = UUID_PATTERN.test(orderId) ? await orderCustomer(db, orderId) : undefined;
+  if (customerId === undefined) throw new OrderNotFound(orderId);
 }

@@ -5,6 +5,8 @@ import { CommandRejected, ProviderEventTooEarly, UnusableProviderEvent } from '.
 import { readCheckout } from './read';
 import type { SagaClient } from './saga-client';
 import { sagaStage } from './stored-order';
+// The step table only (data; checkouts/cancel-before-start.ts reads it the same way).
+import { SAGA_STEPS } from '../workflows/steps';
 
 /** A payment provider's notification, after its signature has been verified. */
 export interface ProviderEvent {
@@ -33,11 +35,19 @@ export const AUTHENTICATION_EVENTS: Record<string, boolean> = {
   'payment.authentication.failed': false,
 };
 
-/** Statuses in which a saga has not reached its 3-D Secure wait yet (or is charging after it). */
+/** The step whose hook waits for the 3-D Secure answer (its `run`, workflows/payment-confirmation.ts). */
+const CONFIRMING_STEP = 'chargePayment';
+const confirmingStep = SAGA_STEPS.findIndex((step) => step.name === CONFIRMING_STEP);
+if (confirmingStep < 0) throw new Error(`the saga step table has no ${CONFIRMING_STEP} step`);
+
+/**
+ * Statuses in which a saga has not reached its 3-D Secure wait yet (or is charging after it):
+ * PENDING, then the status of every step up to the charge, from the saga's step table, so a step
+ * added before the charge counts here without an edit.
+ */
 const BEFORE_CONFIRMATION: readonly string[] = [
   OrderStatus.PENDING,
-  OrderStatus.RESERVING_STOCK,
-  OrderStatus.CHARGING_PAYMENT,
+  ...SAGA_STEPS.slice(0, confirmingStep + 1).map((step) => step.status),
 ];
 const TOO_EARLY_RETRY_AFTER_SECONDS = 5;
 /** How a notification too early for an order whose saga has not started names the order's state. */

@@ -8,7 +8,7 @@ import type { Clock, Ids } from '../lib/runtime';
 import { cancelBeforeStart } from './cancel-before-start';
 import { CommandRejected, OrderNotFound, SagaUnavailable, UnknownPaymentMethod } from './errors';
 import { requestHash } from './idempotency';
-import { mustActFor, mustOwnOrder } from './ownership';
+import { mustActFor, mustConfirmPaymentOf, mustOwnOrder } from './ownership';
 import { placeOrder, type Accepted, type CheckoutRequest } from './place-order';
 import { priceItems } from './pricing';
 import { receiveProviderEvent, type ProviderEvent, type ProviderEventOutcome } from './provider-events';
@@ -51,13 +51,18 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
   const crashPoints = deps.crashPoints ?? noCrashPoints;
 
   /**
-   * The order's saga stage, once the order exists and `principal` may act on it: ownership is
-   * checked before anything about the order (or its saga) is revealed.
+   * The order's saga stage, once the order exists and `principal` may act on it (by `mayAct`,
+   * the ownership rule unless told otherwise): checked before anything about the order (or its
+   * saga) is revealed.
    *
    * @throws OrderNotFound (unknown id, malformed id, another customer's order)
    */
-  async function stageOf(principal: Principal, orderId: string): Promise<'queued' | 'started'> {
-    await mustOwnOrder(db, principal, orderId);
+  async function stageOf(
+    principal: Principal,
+    orderId: string,
+    mayAct: typeof mustOwnOrder = mustOwnOrder,
+  ): Promise<'queued' | 'started'> {
+    await mayAct(db, principal, orderId);
     const stage = await sagaStage(db, orderId);
     if (stage === 'unknown') throw new OrderNotFound(orderId);
     return stage;
@@ -119,9 +124,11 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
     },
 
     /**
-     * The customer's 3-D Secure answer, accepted only while the saga waits for it.
+     * The 3-D Secure answer, accepted only while the saga waits for it. A holder of
+     * `payments:confirm` (never a customer) answers for any order.
      *
-     * @throws OrderNotFound (also for another customer's order), CommandRejected, SagaUnavailable
+     * @throws OrderNotFound (also for another customer's order without `payments:confirm`),
+     *   CommandRejected, SagaUnavailable
      */
     async confirmPayment(
       principal: Principal,
@@ -129,7 +136,7 @@ export function createCheckoutService(deps: CheckoutServiceDeps) {
       approved: boolean,
       retryKey?: string,
     ): Promise<CheckoutState> {
-      if ((await stageOf(principal, orderId)) === 'queued')
+      if ((await stageOf(principal, orderId, mustConfirmPaymentOf)) === 'queued')
         throw new CommandRejected('order is PENDING: its saga has not started, so no payment awaits confirmation');
       return saga.confirmPayment(orderId, approved, retryKey);
     },

@@ -3,7 +3,7 @@ import type { Principal } from '../../auth/principal';
 import type { CheckoutService } from '../../checkouts/service';
 import type { AuthEnv } from '../auth';
 import { guarded } from '../authorization';
-import { AUTHENTICATED, JSON_BODY, problems, rateLimitHeaders, WRITE } from '../responses';
+import { ANY_PATH, AUTHENTICATED, BODY_LIMIT, JSON_BODY, problems, rateLimitHeaders, WRITE } from '../responses';
 import {
   CheckoutAccepted,
   CheckoutRequest,
@@ -34,7 +34,7 @@ const placeRoute = createRoute({
       },
       content: { 'application/json': { schema: CheckoutAccepted } },
     },
-    ...problems([...AUTHENTICATED, ...WRITE, ...JSON_BODY, 422], {
+    ...problems([...ANY_PATH, ...AUTHENTICATED, ...WRITE, ...JSON_BODY, 422], {
       403: 'The principal lacks `checkout:write`, or `customerId` is another customer',
     }),
   },
@@ -48,7 +48,7 @@ const getRoute = createRoute({
   request: { params: OrderIdParam },
   responses: {
     200: { description: 'The checkout and its saga steps', content: { 'application/json': { schema: CheckoutState } } },
-    ...problems([...AUTHENTICATED, 404], { 404: 'Unknown order, or another customer’s' }),
+    ...problems([...ANY_PATH, ...AUTHENTICATED, 404], { 404: 'Unknown order, or another customer’s' }),
   },
 });
 
@@ -72,7 +72,7 @@ const cancelRoute = createRoute({
   request: { params: OrderIdParam, headers: OptionalIdempotencyKeyHeader },
   responses: {
     202: commandAccepted('Accepted: compensation to CANCELLED follows; the body is the state when accepted'),
-    ...problems([...AUTHENTICATED, ...WRITE, 400, 404, 409], {
+    ...problems([...ANY_PATH, ...AUTHENTICATED, ...WRITE, ...BODY_LIMIT, 400, 404, 409], {
       400: 'Invalid Idempotency-Key header',
       404: 'Unknown order, or another customer’s',
     }),
@@ -93,7 +93,7 @@ const confirmRoute = createRoute({
   },
   responses: {
     202: commandAccepted('Accepted: the saga continues (approved) or fails PAYMENT_DECLINED (refused)'),
-    ...problems([...AUTHENTICATED, ...WRITE, ...JSON_BODY, 404, 409], { 404: 'Unknown order' }),
+    ...problems([...ANY_PATH, ...AUTHENTICATED, ...WRITE, ...JSON_BODY, 404, 409], { 404: 'Unknown order' }),
   },
 });
 

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { ANY_PATH, problems } from '../responses';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -34,7 +35,10 @@ const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',
   summary: 'Liveness: the process answers',
-  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: Health } } } },
+  responses: {
+    200: { description: 'Alive', content: { 'application/json': { schema: Health } } },
+    ...problems(ANY_PATH),
+  },
 });
 
 const readyRoute = createRoute({
@@ -52,6 +56,7 @@ const readyRoute = createRoute({
       description: 'A required dependency is down (each is listed)',
       content: { 'application/json': { schema: Readiness } },
     },
+    ...problems(ANY_PATH),
   },
 });
 
@@ -61,6 +66,7 @@ const metricsRoute = createRoute({
   summary: 'Prometheus metrics: requests by route and status, latency histograms, process metrics',
   responses: {
     200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+    ...problems(ANY_PATH),
   },
 });
 

@@ -3,7 +3,7 @@ import type { Db } from '../../lib/db';
 import type { AuthEnv } from '../auth';
 import { guarded } from '../authorization';
 import { ProblemError } from '../problem';
-import { JSON_BODY, problems, rateLimitHeaders, WRITE } from '../responses';
+import { ANY_PATH, JSON_BODY, problems, rateLimitHeaders, WRITE } from '../responses';
 import { InventoryItem, InventoryUpdate, SkuParam } from '../schemas';
 
 const getRoute = createRoute({
@@ -15,7 +15,7 @@ const getRoute = createRoute({
   request: { params: SkuParam },
   responses: {
     200: { description: 'The catalog row', content: { 'application/json': { schema: InventoryItem } } },
-    ...problems([400, 401, 404, 503], { 400: 'Invalid SKU', 404: 'Unknown SKU' }),
+    ...problems([...ANY_PATH, 400, 401, 404, 503], { 400: 'Invalid SKU', 404: 'Unknown SKU' }),
   },
 });
 
@@ -32,7 +32,7 @@ const putRoute = createRoute({
       headers: rateLimitHeaders(false),
       content: { 'application/json': { schema: InventoryItem } },
     },
-    ...problems([401, 403, 503, ...WRITE, ...JSON_BODY]),
+    ...problems([...ANY_PATH, 401, 403, 503, ...WRITE, ...JSON_BODY]),
   },
 });
 

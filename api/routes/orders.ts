@@ -5,7 +5,7 @@ import type { CheckoutService } from '../../checkouts/service';
 import type { AuthEnv } from '../auth';
 import { guarded } from '../authorization';
 import { validationProblem } from '../problem';
-import { AUTHENTICATED, problems } from '../responses';
+import { ANY_PATH, AUTHENTICATED, problems } from '../responses';
 import { OrderPage, OrdersQuery } from '../schemas';
 
 const listRoute = createRoute({
@@ -18,7 +18,7 @@ const listRoute = createRoute({
   request: { query: OrdersQuery },
   responses: {
     200: { description: 'One page of orders', content: { 'application/json': { schema: OrderPage } } },
-    ...problems([...AUTHENTICATED, 400], {
+    ...problems([...ANY_PATH, ...AUTHENTICATED, 400], {
       400: 'Invalid query',
       403: 'The principal lacks `checkout:read`, or `customerId` is another customer',
     }),

@@ -5,7 +5,7 @@ import { SIGNATURE_TOLERANCE_SECONDS, verifyWebhookSignature } from '../../auth/
 import type { CheckoutService } from '../../checkouts/service';
 import type { Clock } from '../../lib/runtime';
 import { ProblemError } from '../problem';
-import { JSON_BODY, problems } from '../responses';
+import { ANY_PATH, JSON_BODY, problems } from '../responses';
 import { PaymentNotification, PaymentNotificationReceipt } from '../schemas';
 
 /** Provider events are unique per provider; this API takes one payment provider's. */
@@ -24,10 +24,10 @@ const receiveRoute = createRoute({
       description: 'Received: applied, ignored (nothing to do), or a duplicate of an applied event',
       content: { 'application/json': { schema: PaymentNotificationReceipt } },
     },
-    ...problems([401, 422, 503, ...JSON_BODY], {
+    ...problems([...ANY_PATH, 401, 422, 503, ...JSON_BODY], {
       401: 'Missing, malformed, stale or wrong `Payment-Signature` (nothing changed)',
       422: 'A handled event type without `data.orderId`',
-      503: 'Not applied now (the saga could not be reached, or the order is not waiting for it yet); deliver it again after Retry-After seconds',
+      503: 'Not applied now (the database or the saga could not be reached, or the order is not waiting for it yet); deliver it again after Retry-After seconds',
     }),
   },
 });

@@ -12,7 +12,8 @@ import { eventually, freshSku, testConfig, testDb, testLogger } from '../support
  * Who may do what, route by route, at the real API (OIDC tokens from a real test identity
  * provider, sagas on the Temporal dev server): every route against its own customer, another
  * customer, a token without the route's scope, a service token and no token; then the principals
- * in between (a limited service token, a support tool, a trusted backend). Refused commands are
+ * in between (limited service tokens, a support tool, a trusted backend), the webhook (its
+ * signature only, never a bearer token) and the public routes (no token). Refused commands are
  * checked to have changed nothing.
  */
 
@@ -21,6 +22,8 @@ const SERVICE = 'authz-service-token-0123456789abcdef';
 const SUPPORT = 'authz-support-token-0123456789abcdef';
 /** A service token limited to reading checkouts, without checkout:any: it is nobody's customer. */
 const READER = 'authz-reader-token-0123456789abcdef';
+/** A payment backend's service token: payments:confirm and nothing else (no sub, no checkout:any). */
+const CONFIRMER = 'authz-confirmer-token-0123456789abcdef';
 const CUSTOMER_SCOPES = 'checkout:write checkout:read';
 const A = `cust-a-${randomUUID().slice(0, 8)}`;
 const B = `cust-b-${randomUUID().slice(0, 8)}`;
@@ -49,7 +52,7 @@ describe('authorization: every route x own customer, other customer, missing sco
     idp = await startIdentityProvider();
     const config = testConfig({
       PORT: '0',
-      API_TOKENS: `${SERVICE},${SUPPORT}:checkout:read+checkout:any,${READER}:checkout:read`,
+      API_TOKENS: `${SERVICE},${SUPPORT}:checkout:read+checkout:any,${READER}:checkout:read,${CONFIRMER}:payments:confirm`,
       AUTH_JWKS_URL: idp.jwksUrl,
       AUTH_ISSUER: idp.issuer,
       AUTH_AUDIENCE: idp.audience,
@@ -282,6 +285,65 @@ describe('authorization: every route x own customer, other customer, missing sco
     shared ||= await waitingOrderOfA();
     assert.equal((await call(READER, { method: 'GET', path: `/checkouts/${shared}` })).status, 404);
     assert.equal((await call(READER, { method: 'GET', path: `/orders?customerId=${A}` })).status, 403);
+  });
+
+  it('a service token limited to payments:confirm confirms any customer’s payment, and reads nothing', async () => {
+    const orderId = await waitingOrderOfA();
+    const read = await call(CONFIRMER, { method: 'GET', path: `/checkouts/${orderId}` });
+    assert.equal(read.status, 403, await read.clone().text());
+    assert.match(read.headers.get('WWW-Authenticate') ?? '', /scope="checkout:read"/);
+    const cancel = await call(CONFIRMER, { method: 'POST', path: `/checkouts/${orderId}/cancel` });
+    assert.equal(cancel.status, 403, await cancel.clone().text());
+    const missing = await call(CONFIRMER, {
+      method: 'POST',
+      path: `/checkouts/${randomUUID()}/payment-confirmation`,
+      body: { approved: true },
+    });
+    assert.equal(missing.status, 404, await missing.clone().text());
+    const confirm = await call(CONFIRMER, {
+      method: 'POST',
+      path: `/checkouts/${orderId}/payment-confirmation`,
+      body: { approved: true },
+    });
+    assert.equal(confirm.status, 202, await confirm.clone().text());
+    await eventually(
+      async () => ((await statusOf(orderId)) === 'AWAITING_PAYMENT_CONFIRMATION' ? undefined : true),
+      30_000,
+      `order ${orderId} to move on from its payment confirmation`,
+    );
+  });
+
+  it('POST /webhooks/payments takes no bearer token: a service token without a signature is 401 and changes nothing', async () => {
+    const orderId = await waitingOrderOfA();
+    const notification = {
+      id: `evt_${randomUUID()}`,
+      type: 'payment.authentication.succeeded',
+      created: Math.floor(Date.now() / 1000),
+      data: { orderId },
+    };
+    for (const token of [SERVICE, undefined]) {
+      const res = await call(token, { method: 'POST', path: '/webhooks/payments', body: notification });
+      assert.equal(res.status, 401, await res.clone().text());
+      assert.equal(res.headers.get('Content-Type'), 'application/problem+json');
+      assert.match(res.headers.get('WWW-Authenticate') ?? '', /^Payment-Signature /);
+    }
+    assert.equal(await statusOf(orderId), 'AWAITING_PAYMENT_CONFIRMATION');
+  });
+
+  it('the public routes answer without a token', async () => {
+    const expected: Record<string, RegExp> = {
+      '/healthz': /^application\/json/,
+      '/readyz': /^application\/json/,
+      '/metrics': /^text\/plain/,
+      '/openapi.json': /^application\/json/,
+      '/docs': /^text\/html/,
+    };
+    for (const [path, contentType] of Object.entries(expected)) {
+      const res = await call(undefined, { method: 'GET', path });
+      assert.equal(res.status, 200, `${path}: ${await res.clone().text()}`);
+      assert.match(res.headers.get('Content-Type') ?? '', contentType, path);
+      assert.equal(res.headers.get('WWW-Authenticate'), null, path);
+    }
   });
 
   it('a customer places its own order, which its token then reads', async () => {

@@ -23,7 +23,7 @@ const TOKEN = 'unit-token-0123456789abcdef';
 const ORDER_ID = '0b0e7f0c-6a55-4f5e-9a7a-2f1f2d3c4b5a';
 
 /** The response of GET /checkouts/{id} when the checkout service throws `err`. */
-async function answerTo(err: CheckoutError): Promise<Response> {
+async function answerTo(err: CheckoutError | Error): Promise<Response> {
   const fail = () => Promise.reject(err);
   const checkouts = { place: fail, get: fail, cancel: fail, confirmPayment: fail } as unknown as CheckoutService;
   const app = createApp({
@@ -151,5 +151,25 @@ describe('checkout errors answered as problem+json by the one table', () => {
       },
       { 'Retry-After': '5' },
     );
+  });
+
+  it('answers a database that cannot be reached with a 503 database-unavailable and Retry-After', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    await assertAnswer(
+      await answerTo(refused),
+      503,
+      {
+        type: problemType('database-unavailable'),
+        title: 'Database unavailable',
+        status: 503,
+        detail: 'the database cannot be reached right now; nothing was changed by this request, retry it later',
+      },
+      { 'Retry-After': '5' },
+    );
+  });
+
+  it('still answers any other unexpected error with a 500', async () => {
+    const res = await answerTo(Object.assign(new Error('duplicate key'), { code: '23505' }));
+    assert.equal(res.status, 500);
   });
 });

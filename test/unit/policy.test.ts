@@ -3,7 +3,15 @@ import { describe, it } from 'node:test';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthEnv } from '../../api/auth';
 import { guarded, unguardedRoutes } from '../../api/authorization';
-import { authorize, grantedScopes, isCustomer, mayActFor, OPERATIONS, rateLimitClass } from '../../auth/policy';
+import {
+  authorize,
+  grantedScopes,
+  isCustomer,
+  mayActFor,
+  mayConfirmAnyPayment,
+  OPERATIONS,
+  rateLimitClass,
+} from '../../auth/policy';
 import { SCOPES, type Principal, type Scope } from '../../auth/principal';
 
 const oidc = (sub: string, scopes: Scope[]): Principal => ({
@@ -48,6 +56,13 @@ describe('the authorization policy', () => {
     assert.equal(mayActFor(oidc('backend', ['checkout:any']), 'b'), true);
     assert.equal(mayActFor(service(), 'b'), true);
     assert.equal(mayActFor(service(['checkout:read']), 'b'), false);
+  });
+
+  it('lets a holder of payments:confirm confirm any order, without being anyone’s customer', () => {
+    const confirmer = service(['payments:confirm']);
+    assert.equal(mayConfirmAnyPayment(confirmer), true);
+    assert.equal(mayActFor(confirmer, 'cust-a'), false);
+    assert.equal(mayConfirmAnyPayment(oidc('a', [...grantedScopes(['checkout:write', 'payments:confirm'])])), false);
   });
 
   it('counts customers and everyone else against different write quotas', () => {
