@@ -138,7 +138,11 @@ export async function setupDatabase(db: Db, orders: number): Promise<InitialStoc
 
 /** A pool on the isolated database for the runner's own queries. */
 export function chaosDb(config: Config): Db {
-  return createDb(config.database.url, { max: 4, applicationName: 'checkout-chaos' });
+  return createDb(config.database.url, {
+    max: 4,
+    applicationName: 'checkout-chaos',
+    timeouts: config.database.timeouts,
+  });
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
