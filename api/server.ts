@@ -70,7 +70,11 @@ export async function runApi(
     await nc.drain();
     throw err;
   });
-  const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-api' });
+  const db = createDb(config.database.url, {
+    max: config.database.poolMax,
+    applicationName: 'checkout-api',
+    timeouts: config.database.timeouts,
+  });
   const sweeper = new AbortController();
   let sweeping: Promise<void> | undefined;
   let sweepingKeys: Promise<void> | undefined;

@@ -39,7 +39,12 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '20000' } } });
   const n = Number(values.rows);
   const config = loadConfig();
-  const db = createDb(config.database.url, { max: 4, applicationName: 'claim-plan' });
+  // It fills the outbox in bulk first: no statement limit.
+  const db = createDb(config.database.url, {
+    max: 4,
+    applicationName: 'claim-plan',
+    timeouts: { ...config.database.timeouts, queryMs: 0 },
+  });
   const nc = await connectNats(config.nats, 'claim-plan');
   const controller = new AbortController();
   try {

@@ -100,7 +100,12 @@ async function main(): Promise<void> {
   const topology = args.ha ? 'production-shaped (--ha) stack' : 'isolated stack';
   say(`bench (${args.quick ? 'quick' : 'full'}, ${args.reps} repetitions): ${topology} in ${stackDir}`);
   await benchStackUp(config, say, { ha: args.ha });
-  const db = createDb(config.database.url, { max: 12, applicationName: 'checkout-bench' });
+  // Bulk loads and VACUUM of the big-tables scenario run for minutes: no statement limit on this pool.
+  const db = createDb(config.database.url, {
+    max: 12,
+    applicationName: 'checkout-bench',
+    timeouts: { ...config.database.timeouts, queryMs: 0 },
+  });
   const nc = await connectNats(config.nats, 'checkout-bench');
   const temporal = await createTemporalClient(config.temporal);
   const pool = new ProcessPool(vars, nc, { logs: logsDir, profiles: join(stackDir, 'profiles') }, args.cpuProf);

@@ -8,6 +8,7 @@ import {
   ConfigError,
   csv,
   duration,
+  durationToMs,
   hostPort,
   payloadKeyEntry,
   ratePolicy,
@@ -30,6 +31,11 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
     .default('postgres://checkout:checkout@127.0.0.1:55432/checkout'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  // How long opening a connection may take (TCP connect, TLS, authentication) before it fails.
+  DATABASE_CONNECT_TIMEOUT: duration.default('5s'),
+  // The longest one statement may run (0s: no limit): the server cancels it then (statement_timeout),
+  // and a connection that has not answered shortly after is abandoned by the client (lib/db.ts).
+  DATABASE_QUERY_TIMEOUT: duration.default('30s'),
   NATS_URL: csv
     .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\//, 'expected nats:// URLs')).min(1))
     .default(['nats://127.0.0.1:4222']),
@@ -228,7 +234,15 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
     http: { port: env.PORT, host: env.HOST },
-    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX },
+    database: {
+      url: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      /** What every pool is created with (`createDb`); tools with long statements turn `queryMs` off. */
+      timeouts: {
+        connectMs: durationToMs(env.DATABASE_CONNECT_TIMEOUT),
+        queryMs: durationToMs(env.DATABASE_QUERY_TIMEOUT),
+      },
+    },
     nats: natsConfig(env),
     temporal: {
       address: env.TEMPORAL_ADDRESS,

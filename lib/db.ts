@@ -5,14 +5,55 @@ import type { Db } from '../events/consumer/transaction';
 // the kit without this folder), so the app takes it from there.
 export { withTransaction, type Db, type Tx } from '../events/consumer/transaction';
 
+/** A pool's timeouts (`config.database.timeouts`); 0 turns one off. */
+export interface DbTimeouts {
+  /** Opening a connection (TCP, TLS, authentication). Waiting for a free one of a full pool stays unbounded. */
+  connectMs: number;
+  /** One statement: the server cancels it then; the client gives up on the connection a little later. */
+  queryMs: number;
+}
+
+/**
+ * How much longer than the server's statement_timeout the client waits for an answer. The server's
+ * cancel comes first when the server is merely slow (the connection stays usable); only a
+ * connection that answers nothing at all (held by a proxy, a network cut) reaches the client's
+ * timeout, which fails the query and gets the connection discarded (the pool destroys a client
+ * released with an error, which `pool.query` and `withTransaction` do).
+ */
+const CLIENT_GRACE_MS = 2_000;
+
+/** The first TCP keepalive after this long idle, so a peer that vanished is noticed without a query. */
+const KEEPALIVE_DELAY_MS = 10_000;
+
 /**
  * Creates the process's connection pool. One per process, created by the entry point and injected.
+ * `timeouts` is `config.database.timeouts`; tools whose statements legitimately run long
+ * (migrations, bulk loads, VACUUM) pass it with `queryMs: 0`.
  *
  * @example
- * const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-api' });
+ * const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-api', timeouts: config.database.timeouts });
  */
-export function createDb(url: string, opts: { max?: number; applicationName: string }): Db {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName });
+export function createDb(url: string, opts: { max?: number; applicationName: string; timeouts: DbTimeouts }): Db {
+  const { connectMs, queryMs } = opts.timeouts;
+  // On the client, not the pool: the pool's connectionTimeoutMillis would also bound the wait for
+  // a free connection, and a busy process (the saga starter's 32 tasks on 4 connections) queues
+  // there legitimately; only a connection attempt that gets no answer must fail.
+  class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectMs });
+    }
+  }
+  const pool = new pg.Pool({
+    Client: TimedClient,
+    connectionString: url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    // Undefined, not 0: pg sends a statement_timeout startup parameter only when set.
+    statement_timeout: queryMs > 0 ? queryMs : undefined,
+    query_timeout: queryMs > 0 ? queryMs + CLIENT_GRACE_MS : undefined,
+  });
   // An idle client losing its connection (e.g. Postgres restarted) must not crash the process;
   // the pool discards it and the next query gets a fresh one.
   pool.on('error', () => undefined);

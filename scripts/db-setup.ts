@@ -6,7 +6,12 @@ import { seedCatalog } from '../lib/seed';
 
 /** `npm run db:setup`: applies pending migrations and seeds the demo catalog. Idempotent. */
 const config = loadConfigOrExit();
-const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-db-setup' });
+// Migrations may rewrite big tables: no statement limit here, only the connect timeout.
+const db = createDb(config.database.url, {
+  max: 2,
+  applicationName: 'checkout-db-setup',
+  timeouts: { ...config.database.timeouts, queryMs: 0 },
+});
 try {
   const { applied, alreadyApplied } = await migrate(db);
   const missingRoles = await grantPrincipals(db);

@@ -26,7 +26,11 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
     isNatsUnreachable,
     { logger, signal },
   );
-  const db = createDb(config.database.url, { max: 2, applicationName: 'checkout-outbox-relay' });
+  const db = createDb(config.database.url, {
+    max: 2,
+    applicationName: 'checkout-outbox-relay',
+    timeouts: config.database.timeouts,
+  });
   let metricsServer: MetricsServer | undefined;
   try {
     const registry = createProcessRegistry();

@@ -48,6 +48,7 @@ export async function runSagaStarter(
   const db = createDb(config.database.url, {
     max: Math.ceil(concurrency / 16) + 2,
     applicationName: 'checkout-saga-starter',
+    timeouts: config.database.timeouts,
   });
   const temporal = options.temporal ?? (await createTemporalClient(config.temporal, { lazy: true }));
   let metricsServer: MetricsServer | undefined;

@@ -39,7 +39,11 @@ export async function runSagaWorker(
     isTemporalUnreachable,
     { logger, signal },
   );
-  const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'checkout-saga-worker' });
+  const db = createDb(config.database.url, {
+    max: config.database.poolMax,
+    applicationName: 'checkout-saga-worker',
+    timeouts: config.database.timeouts,
+  });
   try {
     const ids = randomIds;
     const activities = createActivities({

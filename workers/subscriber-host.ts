@@ -33,7 +33,7 @@ export async function hostConsumers(
     logger,
     signal,
   });
-  const db = createDb(config.database.url, { max: 8, applicationName: appName });
+  const db = createDb(config.database.url, { max: 8, applicationName: appName, timeouts: config.database.timeouts });
   let metricsServer: MetricsServer | undefined;
   try {
     const registry = createProcessRegistry();

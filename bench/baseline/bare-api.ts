@@ -20,7 +20,11 @@ const ITEMS = JSON.stringify([{ sku: 'SKU-001', name: 'Demo', quantity: 1, unitP
  * node --import tsx bench/baseline/bare-api.ts   # PORT, DATABASE_URL from the bench's environment
  */
 export async function runBareApi(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
-  const db = createDb(config.database.url, { max: config.database.poolMax, applicationName: 'bench-bare-api' });
+  const db = createDb(config.database.url, {
+    max: config.database.poolMax,
+    applicationName: 'bench-bare-api',
+    timeouts: config.database.timeouts,
+  });
   const app = new Hono().post('/checkouts', async (c) => {
     const body = await c.req.json<{ customerId: string; shippingAddress: unknown; payment: { method: string } }>();
     const orderId = randomUUID();

@@ -99,7 +99,11 @@ export async function kitRep(
   concurrency = KIT_CONCURRENCY,
 ): Promise<Rep> {
   // One connection per handler in flight, as the subscribers' host sizes its pool.
-  const db = createDb(ctx.config.database.url, { max: concurrency, applicationName: 'checkout-bench-kit' });
+  const db = createDb(ctx.config.database.url, {
+    max: concurrency,
+    applicationName: 'checkout-bench-kit',
+    timeouts: ctx.config.database.timeouts,
+  });
   const logger = createLogger('bench-kit', 'warn');
   const consumer = createConsumer(
     { nc: ctx.nc, db, logger },
@@ -144,7 +148,11 @@ export async function kitRep(
  */
 async function kitLatencyRep(ctx: BenchContext, name: string, rate: number, seconds: number): Promise<Rep> {
   await fill(ctx, 0, 0);
-  const db = createDb(ctx.config.database.url, { max: KIT_CONCURRENCY, applicationName: 'checkout-bench-kit' });
+  const db = createDb(ctx.config.database.url, {
+    max: KIT_CONCURRENCY,
+    applicationName: 'checkout-bench-kit',
+    timeouts: ctx.config.database.timeouts,
+  });
   const committedAt = new Map<string, number>();
   const consumer = createConsumer(
     { nc: ctx.nc, db, logger: createLogger('bench-kit', 'warn') },

@@ -5,6 +5,11 @@ export type Db = Pool;
 /** A client of the pool inside one transaction: handlers run their effects through it. */
 export type Tx = PoolClient;
 
+/** pg's error for a statement that got no answer within the pool's `query_timeout` (pg 8, client.js). */
+function isClientTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Query read timeout';
+}
+
 /**
  * Runs `fn` in one transaction: COMMIT if it resolves, ROLLBACK (and rethrow) if it throws.
  *
@@ -27,6 +32,12 @@ export async function withTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Pr
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    if (isClientTimeout(err)) {
+      // The connection still owes the timed-out statement's answer: a ROLLBACK would queue behind
+      // it and time out in turn. Discarding the connection rolls the transaction back on the server.
+      broken = err as Error;
+      throw err;
+    }
     try {
       await client.query('ROLLBACK');
     } catch (rollbackErr) {

@@ -226,6 +226,30 @@ function deliveredOnce(h: HistoryEvidence): CheckResult {
   };
 }
 
+/**
+ * Each application of an event, from the most direct record there is: the audit subscriber's
+ * `seen_events` rows (`auditConsumer`'s effect, one row per application and no unique key, so a
+ * second application is a second row), and for the other subscribers the kit's processed marks.
+ * Those marks are keyed by (consumer, event id), so for them check 9 can find a lost event but
+ * never a doubled one; the read model's and the notifications' effects are upserts (one row per
+ * order), which cannot show one either.
+ *
+ * @example
+ * const applied = appliedFromEffects(snapshot.processed, snapshot.seen, AUDIT_CONSUMER);
+ */
+export function appliedFromEffects(
+  processed: readonly { consumer: string; event_id: string }[],
+  seen: readonly { consumer: string; event_id: string }[],
+  auditConsumer: string,
+): { subscriber: string; eventId: string }[] {
+  return [
+    ...seen.map((r) => ({ subscriber: r.consumer, eventId: r.event_id })),
+    ...processed
+      .filter((p) => p.consumer !== auditConsumer)
+      .map((p) => ({ subscriber: p.consumer, eventId: p.event_id })),
+  ];
+}
+
 /** Which subscriber must apply which committed event: each durable consumer whose filters match it. */
 export function expectedDeliveries(
   outbox: readonly { event_id: string; subject: string }[],

@@ -26,6 +26,28 @@ export interface ChaosReport {
   readModelLag?: { placed: LagStats; ended: LagStats };
 }
 
+/**
+ * What a run selected but never exercised: a fault kind never injected, a crash point armed but
+ * never hit. Each is a violation: a run that skipped a fault proves nothing about it, and a run
+ * that passes only because its faults did not happen must not pass.
+ *
+ * @example
+ * coverageGaps({ 'pg-latency': { injected: 0, attempted: 2 } }, {}); // ['fault pg-latency selected but never injected (0 of 2 attempts)']
+ */
+export function coverageGaps(
+  byKind: ChaosReport['faults']['byKind'],
+  crashPoints: ChaosReport['crashPoints'],
+): string[] {
+  const gaps: string[] = [];
+  for (const [kind, k] of Object.entries(byKind)) {
+    if (k.injected === 0) gaps.push(`fault ${kind} selected but never injected (0 of ${k.attempted} attempts)`);
+  }
+  for (const [point, c] of Object.entries(crashPoints)) {
+    if (c.armed > 0 && c.hit === 0) gaps.push(`crash point ${point} armed ${c.armed} time(s) but never hit`);
+  }
+  return gaps;
+}
+
 /** Builds the report from what the run observed. */
 export function buildReport(input: {
   seed: number;
@@ -76,14 +98,15 @@ export function buildReport(input: {
     covered: c.covered,
     examples: c.violations.slice(0, 20),
   }));
-  if (input.extraViolations.length > 0) {
+  const extra = [...input.extraViolations, ...coverageGaps(byKind, crashPoints)];
+  if (extra.length > 0) {
     checks.push({
       id: 0,
-      name: 'the run itself: quiescence, no process crash',
+      name: 'the run itself: quiescence, no process crash, every fault injected',
       pass: false,
-      violations: input.extraViolations.length,
+      violations: extra.length,
       covered: '',
-      examples: input.extraViolations.slice(0, 20),
+      examples: extra.slice(0, 20),
     });
   }
   return {

@@ -20,7 +20,8 @@ import { listConsumers, orderEndTimes, readStream, sagaOutcomes, snapshotDb, typ
 import { armedAtStart } from './crash-plan';
 import { FaultInjector } from './faults';
 import { startNetwork } from './network';
-import { checkHistory, expectedDeliveries } from './history-check';
+import { AUDIT_CONSUMER } from '../../subscribers/audit';
+import { appliedFromEffects, checkHistory, expectedDeliveries } from './history-check';
 import { checkInvariants, type CheckResult } from './invariants';
 import { OpLog } from './oplog';
 import { onlyKinds, PROCESSES, planFaults, planOrders } from './plan';
@@ -168,7 +169,7 @@ async function main(args: ChaosArgs): Promise<number> {
       finalStatus: new Map(snapshot.orders.map((o) => [o.id, o.status])),
       endedAtMs: await orderEndTimes(db, windowStart),
       expectedDeliveries: expectedDeliveries(snapshot.outbox, consumers),
-      applied: snapshot.processed.map((p) => ({ subscriber: p.consumer, eventId: p.event_id })),
+      applied: appliedFromEffects(snapshot.processed, snapshot.seen, AUDIT_CONSUMER),
       maxLagMs: args.quiesceTimeoutS * 1000,
       healedAtMs,
     });

@@ -44,6 +44,10 @@ export function chaosEnv(args: ChaosArgs): Record<string, string> {
     API_TOKENS: CHAOS_TOKEN,
     PAYMENT_CONFIRMATION_TIMEOUT: args.confirmTimeout,
     SHUTDOWN_GRACE_PERIOD: '10s',
+    // Below the network faults (6-12 s of latency, holds of 8-14 s at full scale), so a held or
+    // slowed PostgreSQL hop outlasts the pool's timeouts (3 s statement, 5 s client, 3 s connect).
+    DATABASE_QUERY_TIMEOUT: '3s',
+    DATABASE_CONNECT_TIMEOUT: '3s',
   };
 }
 
@@ -138,7 +142,11 @@ export async function setupDatabase(db: Db, orders: number): Promise<InitialStoc
 
 /** A pool on the isolated database for the runner's own queries. */
 export function chaosDb(config: Config): Db {
-  return createDb(config.database.url, { max: 4, applicationName: 'checkout-chaos' });
+  return createDb(config.database.url, {
+    max: 4,
+    applicationName: 'checkout-chaos',
+    timeouts: config.database.timeouts,
+  });
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {

@@ -70,7 +70,11 @@ describe('PostgreSQL failover on the HA stack, under writes through the stable a
     assert.ok(initial?.synchronous, 'the HA stack is up with a synchronous standby: run `npm run stack:up -- --ha`');
     const config = testConfig();
     await (await testDb(config)).end();
-    db = createDb(config.database.url, { max: WRITERS + 2, applicationName: 'ha-failover-test' });
+    db = createDb(config.database.url, {
+      max: WRITERS + 2,
+      applicationName: 'ha-failover-test',
+      timeouts: config.database.timeouts,
+    });
     await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`);
 
     // A session advisory lock held across the failover, as a relay holds its partitions.

@@ -20,7 +20,7 @@ describe('the API role can cancel an order whose saga has not started', () => {
     owner = await testDb(config);
     const url = principalEnv('api', config.stack.dir, config.database.url).DATABASE_URL;
     assert.ok(url, 'the api principal has a PostgreSQL role');
-    api = createDb(url, { max: 2, applicationName: 'api-role-cancel-test' });
+    api = createDb(url, { max: 2, applicationName: 'api-role-cancel-test', timeouts: config.database.timeouts });
   });
   after(async () => {
     await api?.end();

@@ -33,7 +33,7 @@ describe('the consumer kit creates its own tables (real Postgres)', () => {
     url.pathname = `/${name}`;
     await ensureDatabase(url.toString(), config.database.url);
     scratch.push(name);
-    return createDb(url.toString(), { max: 4, applicationName: 'kit-schema-test' });
+    return createDb(url.toString(), { max: 4, applicationName: 'kit-schema-test', timeouts: config.database.timeouts });
   }
 
   before(async () => {

@@ -29,7 +29,11 @@ async function ownDatabase(config: Config): Promise<Db> {
   const url = new URL(config.database.url);
   url.pathname = `${url.pathname.replace(/_test$/, '')}_metrics_test`;
   await ensureDatabase(url.toString(), config.database.url);
-  const db = createDb(url.toString(), { max: 6, applicationName: 'checkout-metrics-test' });
+  const db = createDb(url.toString(), {
+    max: 6,
+    applicationName: 'checkout-metrics-test',
+    timeouts: config.database.timeouts,
+  });
   await migrate(db);
   return db;
 }

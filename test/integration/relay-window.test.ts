@@ -30,7 +30,11 @@ async function dedicatedDatabase(): Promise<{ config: Config; db: Db }> {
   }
   url.pathname = `/${name}`;
   const config = testConfig({ DATABASE_URL: url.toString() });
-  const db = createDb(config.database.url, { max: 6, applicationName: 'checkout-tests' });
+  const db = createDb(config.database.url, {
+    max: 6,
+    applicationName: 'checkout-tests',
+    timeouts: config.database.timeouts,
+  });
   await migrate(db);
   return { config, db };
 }

@@ -134,7 +134,11 @@ async function dedicatedDatabase(shared: Db, sharedConfig: Config): Promise<{ co
   await shared.query(`CREATE DATABASE "${name}"`);
   url.pathname = `/${name}`;
   const config = testConfig({ DATABASE_URL: url.toString() });
-  const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-tests' });
+  const db = createDb(config.database.url, {
+    max: 10,
+    applicationName: 'checkout-tests',
+    timeouts: config.database.timeouts,
+  });
   await migrate(db);
   await grantPrincipals(db);
   return { config, db };
@@ -156,7 +160,7 @@ const inProcessOptions: RelayOptions = {
 
 /** An in-process relay on a pool of its own, named so its session can be found in pg_stat_activity. */
 function startInProcessRelay(config: Config, js: Pick<JetStreamClient, 'publish'>, name: string) {
-  const relayDb = createDb(config.database.url, { max: 2, applicationName: name });
+  const relayDb = createDb(config.database.url, { max: 2, applicationName: name, timeouts: config.database.timeouts });
   // These tests cause publish and connection failures on purpose; the relay's warnings about them
   // are expected, so only errors are shown unless LOG_LEVEL asks for more.
   const relay = new OutboxRelay(

@@ -62,7 +62,11 @@ export async function testDb(config: Config): Promise<Db> {
   const admin = new URL(config.database.url);
   admin.pathname = admin.pathname.replace(/_test$/, '');
   await ensureDatabase(config.database.url, admin.toString());
-  const db = createDb(config.database.url, { max: 10, applicationName: 'checkout-tests' });
+  const db = createDb(config.database.url, {
+    max: 10,
+    applicationName: 'checkout-tests',
+    timeouts: config.database.timeouts,
+  });
   await migrate(db);
   await grantPrincipals(db);
   await seedCatalog(db);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkHistory, lagStats, type HistoryEvidence } from '../../scripts/chaos/history-check';
+import { appliedFromEffects, checkHistory, lagStats, type HistoryEvidence } from '../../scripts/chaos/history-check';
 import type { OpEvent } from '../../scripts/chaos/oplog';
 
 const A = '00000000-0000-4000-8000-00000000000a';
@@ -126,6 +126,27 @@ describe('chaos history checker', () => {
       clean({ applied: [...base.applied, { subscriber: 'audit', eventId: 'e2' }] }),
       9,
       /never committed for it: audit e2/,
+    );
+  });
+
+  it('counts the audit subscriber by its effect rows, so a doubled application shows though its mark is single', () => {
+    const processed = [
+      { consumer: 'read-model', event_id: 'e1' },
+      { consumer: 'audit', event_id: 'e1' },
+    ];
+    // Two seen_events rows for one event (the table has no unique key), one processed mark.
+    const seen = [
+      { consumer: 'audit', event_id: 'e1' },
+      { consumer: 'audit', event_id: 'e1' },
+    ];
+    reportsOnly(clean({ applied: appliedFromEffects(processed, seen, 'audit') }), 9, /applied 2 times: audit e1/);
+    // A processed mark without its effect row is a lost application, not a delivered one.
+    reportsOnly(clean({ applied: appliedFromEffects(processed, [], 'audit') }), 9, /lost: audit e1/);
+    assert.deepEqual(
+      checkHistory(clean({ applied: appliedFromEffects(processed, seen.slice(1), 'audit') })).checks.find(
+        (c) => c.id === 9,
+      )?.violations,
+      [],
     );
   });
 
