@@ -28,12 +28,13 @@ const keyIdOf = (p: Payload): string => Buffer.from(p.metadata?.[KEY_ID_METADATA
  * gRPC service, never its data converter) and decrypts them. A key id is verified by one saga it
  * decrypts: the key is then right, and a saga under that id it cannot decrypt was written by a
  * process with a wrong key (logged as an error, with its id). A configured key that decrypts none
- * of its sagas is wrong: a {@link ConfigError}. So is a key id a running saga uses that this
- * process lacks, when `needsRunningKeys` (a worker must read them; a starter only writes under
- * the current key). A cluster with no saga yet has nothing to check against.
+ * of its sagas is wrong: a {@link ConfigError}. A running saga under a key id this process lacks
+ * is logged as an error, not refused: this process can still run every other saga, and another
+ * worker may hold that key (a closed saga under a retired key is expected and not reported). A
+ * cluster with no saga yet has nothing to check against.
  *
  * @example
- * await checkPayloadKeys(client, new EncryptionCodec(keys), { namespace, workflowType, needsRunningKeys, logger });
+ * await checkPayloadKeys(client, new EncryptionCodec(keys), { namespace, workflowType, logger });
  */
 export async function checkPayloadKeys(
   client: Client,
@@ -41,7 +42,6 @@ export async function checkPayloadKeys(
   opts: {
     namespace: string;
     workflowType: string;
-    needsRunningKeys: boolean;
     logger: Logger;
     /** Narrows the sagas read (a visibility query ANDed to the workflow type); tests name their own. */
     narrowTo?: string;
@@ -55,6 +55,7 @@ export async function checkPayloadKeys(
   });
   const verified = new Map<string, string>();
   const failed = new Map<string, { workflowId: string; message: string }[]>();
+  const lacking = new Map<string, string[]>();
   let sagasRead = 0;
   for (const e of executions.slice(0, KEY_CHECK_SAMPLE)) {
     const workflowId = e.execution?.workflowId ?? '';
@@ -73,8 +74,11 @@ export async function checkPayloadKeys(
       verified.set(keyId, workflowId);
     } catch (err) {
       if (!(err instanceof PayloadDecryptionError)) throw err;
-      // A closed saga under a retired key needs no worker any more: retiring keys is the point.
-      if (err.reason === 'missing-key' && !(opts.needsRunningKeys && e.status === RUNNING)) continue;
+      if (err.reason === 'missing-key') {
+        // A closed saga under a retired key needs no worker any more: retiring keys is the point.
+        if (e.status === RUNNING) lacking.set(keyId, [...(lacking.get(keyId) ?? []), workflowId]);
+        continue;
+      }
       failed.set(keyId, [...(failed.get(keyId) ?? []), { workflowId, message: err.message }]);
     }
   }
@@ -90,6 +94,8 @@ export async function checkPayloadKeys(
       'sagas under a verified payload key do not decrypt: a process wrote them with a wrong key',
     );
   }
+  for (const [keyId, sagas] of lacking)
+    opts.logger.error({ keyId, sagas }, 'running sagas use a payload key this process does not have');
   const result = { verified: [...verified].map(([keyId, workflowId]) => ({ keyId, workflowId })), sagasRead };
   opts.logger.info({ payloadKeysVerified: result.verified.map((v) => v.keyId), sagasRead }, 'payload keys checked');
   return result;
@@ -101,11 +107,7 @@ export async function checkPayloadKeys(
  * answer is not a key problem: the check is skipped with a warning (the saga starter must start
  * while Temporal is down), and the process goes on.
  */
-export async function checkKeysAgainstCluster(
-  config: Config,
-  logger: Logger,
-  { needsRunningKeys }: { needsRunningKeys: boolean },
-): Promise<void> {
+export async function checkKeysAgainstCluster(config: Config, logger: Logger): Promise<void> {
   let client: Client;
   try {
     client = await createTemporalClient(config.temporal);
@@ -118,7 +120,6 @@ export async function checkKeysAgainstCluster(
     await checkPayloadKeys(client, new EncryptionCodec(config.temporal.payloadKeys), {
       namespace: config.temporal.namespace,
       workflowType: SAGA_WORKFLOW_TYPE,
-      needsRunningKeys,
       logger,
     });
   } finally {

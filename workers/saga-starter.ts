@@ -51,7 +51,7 @@ export async function runSagaStarter(
     applicationName: 'checkout-saga-starter',
   });
   // A starter writes sagas under the current key: one no worker can read must not start any.
-  if (!options.temporal) await checkKeysAgainstCluster(config, logger, { needsRunningKeys: false });
+  if (!options.temporal) await checkKeysAgainstCluster(config, logger);
   const temporal = options.temporal ?? (await createTemporalClient(config.temporal, { lazy: true }));
   let metricsServer: MetricsServer | undefined;
   try {

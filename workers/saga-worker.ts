@@ -54,7 +54,7 @@ export async function runSagaWorker(
       ),
     });
     // Before taking tasks: a well-formed but wrong key would fail every task it touches.
-    await checkKeysAgainstCluster(config, logger, { needsRunningKeys: true });
+    await checkKeysAgainstCluster(config, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
