@@ -1,5 +1,6 @@
 import { inboxPrefix } from '../lib/nats';
-import { EVENT_STREAMS, EVENT_SUBJECTS, PRINCIPALS, TEAMS, type Durable, type Principal } from './principals';
+import { EVENT_STREAMS, EVENT_SUBJECTS, PRINCIPALS, type Durable, type Principal } from './principals';
+import { TEAMS, type Team } from './teams';
 
 /**
  * Publish/subscribe allow and deny lists of one NATS user. JetStream is an API over subjects, so
@@ -22,16 +23,31 @@ export interface NatsPermissions {
   subscribe: { allow: string[]; deny?: string[] };
 }
 
-function consumerSubjects(d: Durable): string[] {
+/** Reading one durable: its info, its messages, and acks (naks, in-progress) on them. */
+function readSubjects(d: Durable): string[] {
   return [
-    `$JS.API.CONSUMER.CREATE.${d.stream}.${d.name}`,
-    `$JS.API.CONSUMER.CREATE.${d.stream}.${d.name}.>`,
-    `$JS.API.CONSUMER.DURABLE.CREATE.${d.stream}.${d.name}`,
     `$JS.API.CONSUMER.INFO.${d.stream}.${d.name}`,
     `$JS.API.CONSUMER.MSG.NEXT.${d.stream}.${d.name}`,
     `$JS.ACK.${d.stream}.${d.name}.>`,
   ];
 }
+
+/** Declaring one durable (create or update), besides reading it. */
+function declareSubjects(d: Durable): string[] {
+  return [
+    `$JS.API.CONSUMER.CREATE.${d.stream}.${d.name}`,
+    `$JS.API.CONSUMER.CREATE.${d.stream}.${d.name}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${d.stream}.${d.name}`,
+  ];
+}
+
+function consumerSubjects(d: Durable): string[] {
+  return [...declareSubjects(d), ...readSubjects(d)];
+}
+
+/** Every team's durables, as the relay declares them. */
+const teamDurables = (teams: readonly Team[]): Durable[] =>
+  teams.flatMap((t) => t.durables.map((d) => ({ stream: d.stream, name: d.name })));
 
 const base = (user: string, publish: string[]): NatsPermissions => ({
   publish: { allow: ['$JS.API.INFO', ...publish] },
@@ -60,12 +76,18 @@ export function principalPermissions(p: Principal): NatsPermissions | undefined 
       // Only the readiness check's flush (PING/PONG), which needs no subject at all.
       return { publish: { allow: [], deny: ['>'] }, subscribe: { allow: [], deny: ['>'] } };
     case 'outbox-relay':
-      // The relay publishes every event and is the one principal that declares the streams.
+      // The relay publishes every event and is the one principal that declares the streams, and
+      // beside them the teams' durables (access/teams.ts says why a team cannot declare its own).
       return base(p.name, [
         ...EVENT_SUBJECTS,
         '$JS.API.STREAM.INFO.*',
         '$JS.API.STREAM.CREATE.*',
         '$JS.API.STREAM.UPDATE.*',
+        ...teamDurables(TEAMS).flatMap((d) => [
+          ...declareSubjects(d),
+          `$JS.API.CONSUMER.INFO.${d.stream}.${d.name}`,
+          `$JS.API.CONSUMER.DELETE.${d.stream}.${d.name}`,
+        ]),
       ]);
     case 'dlq':
       // Lists, shows, deletes and replays dead letters: a replay republishes the original subject.
@@ -86,25 +108,29 @@ export function principalPermissions(p: Principal): NatsPermissions | undefined 
 }
 
 /**
- * Another team: reads the event streams through its own durables (create, read, ack, delete
- * them), nothing else. The denies repeat what the allow list already leaves out, so that a later
- * widening of the allow list cannot silently let a team forge events or administer streams.
+ * Another team: reads the event streams through the durables the relay declares for it (read,
+ * next, ack, delete), nothing else. It may not create a consumer, not even its own: a push
+ * consumer's deliver subject is not checked against its creator's permissions (access/teams.ts).
+ * The denies repeat what the allow list already leaves out, so that a later widening of the allow
+ * list cannot silently let a team forge events, declare consumers or administer streams.
  */
-export function teamPermissions(team: { name: string; durables: readonly string[] }): NatsPermissions {
-  const durables = EVENT_STREAMS.flatMap((stream) => team.durables.map((name) => ({ stream, name })));
+export function teamPermissions(team: Team): NatsPermissions {
+  const durables = teamDurables([team]);
   return {
     publish: {
       allow: [
         '$JS.API.INFO',
         '$JS.API.STREAM.NAMES',
         ...EVENT_STREAMS.map((s) => `$JS.API.STREAM.INFO.${s}`),
-        ...durables.flatMap(consumerSubjects),
+        ...durables.flatMap(readSubjects),
         ...durables.map((d) => `$JS.API.CONSUMER.DELETE.${d.stream}.${d.name}`),
         // Its own dead letters, in the shared DLQ where `npm run dlq` shows them; nobody else's.
-        ...team.durables.map((name) => `dlq.${name}.>`),
+        ...team.durables.map((d) => `dlq.${d.name}.>`),
       ],
       deny: [
         ...EVENT_SUBJECTS,
+        '$JS.API.CONSUMER.CREATE.>',
+        '$JS.API.CONSUMER.DURABLE.CREATE.>',
         '$JS.API.STREAM.CREATE.>',
         '$JS.API.STREAM.UPDATE.>',
         '$JS.API.STREAM.DELETE.>',

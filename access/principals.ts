@@ -58,19 +58,6 @@ export const PRINCIPALS: readonly (Principal & { name: PrincipalName })[] = [
   ...TOOLS,
 ];
 
-/**
- * Another team reading the checkout's events: read-only, through the durables listed here. NATS
- * permissions match whole subject tokens, so a team's durables are listed by name (a prefix such
- * as `example-team-*` cannot be expressed); each name starts with the team's name by convention.
- */
-export interface Team {
-  name: string;
-  durables: readonly string[];
-}
-
-/** The teams the stack provisions; docs/events.md says how to add one. */
-export const TEAMS: readonly Team[] = [{ name: 'example-team', durables: ['example-team-orders'] }];
-
 export function principal(name: PrincipalName): Principal {
   const found: Principal | undefined = PRINCIPALS.find((p) => p.name === name);
   if (!found) throw new Error(`unknown principal ${name}`);

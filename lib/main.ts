@@ -12,7 +12,7 @@ export type ProcessMain = (config: Config, logger: Logger, signal: AbortSignal, 
  * Runs `main` when the module at `moduleUrl` is the process's entry point, with the parsed
  * configuration, a logger named `name`, the SIGINT/SIGTERM shutdown signal and the process's
  * tracing (registered before `main` runs, flushed after it returns; service name `name`). Once `main` has
- * drained and resolved the process exits 0; if it throws, 1. `SHUTDOWN_GRACE_PERIOD` bounds the
+ * drained and resolved the process exits 0; if it throws a `ConfigError`, 2; otherwise 1. `SHUTDOWN_GRACE_PERIOD` bounds the
  * drain (see `onShutdownSignal`).
  *
  * @example
@@ -30,6 +30,13 @@ export async function runIfMain(moduleUrl: string, name: string, main: ProcessMa
     if (err instanceof StoppedBeforeReady) {
       logger.info(err.message);
       process.exit(0);
+    }
+    // Configuration found wrong only once the process could check it (payload keys against the
+    // cluster's sagas): the same exit status as an invalid environment.
+    if (err instanceof ConfigError) {
+      logger.fatal(err.message);
+      await tracing.shutdown().catch((flushErr: unknown) => logger.warn({ err: flushErr }, 'could not flush spans'));
+      process.exit(2);
     }
     logger.fatal({ err }, `${name} failed`);
     await tracing.shutdown().catch((flushErr: unknown) => logger.warn({ err: flushErr }, 'could not flush spans'));

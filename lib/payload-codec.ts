@@ -29,6 +29,14 @@ export interface PayloadKeys {
  */
 export class PayloadDecryptionError extends Error {
   override name = 'PayloadDecryptionError';
+  constructor(
+    message: string,
+    /** `missing-key`: a key id this process lacks; `authentication`: the key or the data is wrong. */
+    readonly reason: 'missing-key' | 'authentication' | 'malformed',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 const text = (bytes: Uint8Array | null | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
@@ -89,11 +97,12 @@ export class EncryptionCodec implements PayloadCodec {
     if (!key) {
       throw new PayloadDecryptionError(
         `payload encrypted with key ${JSON.stringify(keyId)}, which this process does not have (it has ${[...this.keys.keys()].join(', ')}); configure that key in PAYLOAD_KEYS`,
+        'missing-key',
       );
     }
     const sealed = Buffer.from(payload.data ?? []);
     if (sealed.length < NONCE_BYTES + TAG_BYTES) {
-      throw new PayloadDecryptionError(`payload under key ${keyId} is too short to be encrypted data`);
+      throw new PayloadDecryptionError(`payload under key ${keyId} is too short to be encrypted data`, 'malformed');
     }
     const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(keyId, 'utf8'));
@@ -107,6 +116,7 @@ export class EncryptionCodec implements PayloadCodec {
     } catch (err) {
       throw new PayloadDecryptionError(
         `payload under key ${keyId} failed authentication: it was changed, or key ${keyId} is not the key it was written with`,
+        'authentication',
         { cause: err },
       );
     }

@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger';
 import { runIfMain } from '../lib/main';
 import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
 import { connectWhenReachable } from '../lib/connect-retry';
+import { declareTeamDurables } from '../access/team-durables';
 import { connectNats, declareStreams, isNatsUnreachable } from '../lib/nats';
 import { createCrashPoints } from '../lib/crash-points';
 import { createRelayMetrics } from '../outbox/metrics';
@@ -42,6 +43,7 @@ export async function runRelay(config: Config, logger: Logger, signal: AbortSign
     if (config.metrics.address)
       metricsServer = await startMetricsServer(config.metrics.address, registry, logger, signal);
     await declareStreams(nc, config.nats);
+    await declareTeamDurables(await nc.jetstreamManager(), logger);
     const relay = new OutboxRelay(
       {
         db,

@@ -8,6 +8,7 @@ import { runIfMain } from '../lib/main';
 import { createProcessRegistry, startMetricsServer, type MetricsServer } from '../lib/metrics-server';
 import { randomIds } from '../lib/runtime';
 import { createTemporalClient } from '../lib/temporal';
+import { checkKeysAgainstCluster } from '../lib/payload-key-check';
 import { listenForStarts } from '../starter/listen';
 import { createStarterMetrics } from '../starter/metrics';
 import { SagaStarter } from '../starter/starter';
@@ -50,6 +51,8 @@ export async function runSagaStarter(
     applicationName: 'checkout-saga-starter',
     timeouts: config.database.timeouts,
   });
+  // A starter writes sagas under the current key: one no worker can read must not start any.
+  if (!options.temporal) await checkKeysAgainstCluster(config, logger);
   const temporal = options.temporal ?? (await createTemporalClient(config.temporal, { lazy: true }));
   let metricsServer: MetricsServer | undefined;
   try {

@@ -14,6 +14,7 @@ import { connectWhenReachable } from '../lib/connect-retry';
 import { createWorkerConnection, isTemporalUnreachable, tracingWorkerOptions } from '../lib/temporal';
 import { temporalLogger } from '../lib/temporal-logger';
 import { encryptedDataConverter } from '../lib/payload-codec';
+import { checkKeysAgainstCluster } from '../lib/payload-key-check';
 import type { Tracing } from '../lib/tracing';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -56,6 +57,8 @@ export async function runSagaWorker(
         logger.warn({ crashPoint: name }, 'crash point reached: dying'),
       ),
     });
+    // Before taking tasks: a well-formed but wrong key would fail every task it touches.
+    await checkKeysAgainstCluster(config, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

@@ -25,7 +25,7 @@ import signal
 import nats
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+import nats.js.errors
 
 from events import InvalidEvent, parse_event
 from store import OrderStore
@@ -101,19 +101,17 @@ async def run(args: argparse.Namespace) -> None:
     )
     try:
         js = nc.jetstream()
-        config = ConsumerConfig(
-            durable_name=args.durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=MAX_DELIVER,
-            ack_wait=30,
-            max_ack_pending=256,
-            filter_subject=SUBJECTS,
-        )
-        if args.deliver_from:
-            # Only for a new durable: an existing one resumes where it stopped.
-            config.deliver_policy = DeliverPolicy.BY_START_TIME
-            config.opt_start_time = datetime.datetime.fromisoformat(args.deliver_from)
-        sub = await js.pull_subscribe(SUBJECTS, durable=args.durable, stream=STREAM, config=config)
+        # The checkout team declares the durable (pull, explicit ack, MAX_DELIVER deliveries):
+        # a team's NATS user may read, ack and delete its durables but not create one, because a
+        # consumer's settings could otherwise make JetStream publish onto the checkout's subjects.
+        try:
+            sub = await js.pull_subscribe_bind(consumer=args.durable, stream=STREAM)
+            await sub.consumer_info()
+        except nats.js.errors.NotFoundError:
+            emit(outcome="no-durable", durable=args.durable)
+            raise SystemExit(
+                f"durable {args.durable} does not exist on {STREAM}: ask the checkout team to declare it"
+            )
         emit(outcome="ready", durable=args.durable)
         while not stop.is_set():
             try:
@@ -151,7 +149,6 @@ def main() -> None:
     )
     parser.add_argument("--durable", default="example-team-orders")
     parser.add_argument("--db", default="orders.sqlite3")
-    parser.add_argument("--deliver-from", help="ISO 8601 time a new durable starts at (default: the whole stream)")
     parser.add_argument("--dump", action="store_true", help="print the projection as JSON and exit")
     args = parser.parse_args()
     if args.dump:

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { natsUsers, type NatsPermissions } from '../../access/nats-permissions';
-import { TEAMS } from '../../access/principals';
+import { TEAMS } from '../../access/teams';
 import { principalSecret } from '../../access/secrets';
 import type { StackContext } from './context';
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AckPolicy, connect, DeliverPolicy, ErrorCode, type NatsConnection } from 'nats';
 import { principalEnv } from '../../access/env';
+import { declareTeamDurable } from '../../access/team-durables';
+import { teamDurable } from '../../access/teams';
 import { inboxPrefix } from '../../lib/nats';
 import type { PrincipalName } from '../../access/principals';
 import type { Config } from '../../lib/config';
@@ -62,22 +64,65 @@ describe('NATS accounts: each user can do only what its principal needs', () => 
     await admin?.close();
   });
 
-  it('the example team consumes checkout events through its own durable, and may delete it', async () => {
-    const jsm = await team.jetstreamManager();
-    await jsm.consumers.add('CHECKOUT', {
-      durable_name: TEAM_DURABLE,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.New,
-      filter_subject: 'checkout.order.placed',
-    });
+  it('the relay declares the example team’s durable; the team consumes through it and may delete it', async () => {
+    const relay = await connectAs(config, 'outbox-relay');
+    try {
+      const jsm = await relay.jetstreamManager();
+      assert.equal(await declareTeamDurable(jsm, teamDurable(TEAM_DURABLE), { deliverFrom: new Date() }), 'created');
+      assert.equal(await declareTeamDurable(jsm, teamDurable(TEAM_DURABLE)), 'updated', 'declaring again keeps it');
+    } finally {
+      await relay.close();
+    }
     const event = orderEvent('checkout.order.placed', crypto.randomUUID());
     await publishEvent(admin.jetstream(), event);
     const consumer = await team.jetstream().consumers.get('CHECKOUT', TEAM_DURABLE);
-    const msg = await consumer.next({ expires: 5000 });
-    assert.ok(msg, 'the team received the event');
-    assert.equal((JSON.parse(new TextDecoder().decode(msg.data)) as { id: string }).id, event.id);
-    assert.equal(await msg.ackAck(), true, 'the ack went through');
+    let received: string | undefined;
+    // Another file's checkout.order.* events published in the same instant may come first.
+    for (let i = 0; i < 20 && received !== event.id; i++) {
+      const msg = await consumer.next({ expires: 5000 });
+      assert.ok(msg, 'the team received the event');
+      received = (JSON.parse(new TextDecoder().decode(msg.data)) as { id: string }).id;
+      assert.equal(await msg.ackAck(), true, 'the ack went through');
+    }
+    assert.equal(received, event.id);
+    const jsm = await team.jetstreamManager();
     assert.equal(await jsm.consumers.delete('CHECKOUT', TEAM_DURABLE), true);
+  });
+
+  it('the example team cannot declare a consumer, so it cannot aim a push consumer at the checkout’s subjects', async () => {
+    const adminJsm = await admin.jetstreamManager();
+    const before = (await adminJsm.streams.info('PAYMENTS')).state.messages;
+    const jsm = await team.jetstreamManager();
+    // nats-server does not check a deliver subject against its creator's permissions
+    // (nats-io/nats-server#8274): this consumer would have JetStream publish CHECKOUT's events
+    // onto payments.payment.charged. Creating any consumer is refused to the team.
+    await assertDenied(
+      jsm.consumers.add('CHECKOUT', {
+        durable_name: TEAM_DURABLE,
+        ack_policy: AckPolicy.None,
+        deliver_policy: DeliverPolicy.All,
+        deliver_subject: 'payments.payment.charged',
+      }),
+    );
+    await assertDenied(jsm.consumers.add('CHECKOUT', { durable_name: TEAM_DURABLE, ack_policy: AckPolicy.Explicit }));
+    await assertDenied(
+      jsm.consumers.add('CHECKOUT', { name: 'example-team-ephemeral', ack_policy: AckPolicy.Explicit }),
+    );
+    assert.equal((await adminJsm.streams.info('PAYMENTS')).state.messages, before, 'nothing reached PAYMENTS');
+  });
+
+  it('declaring a team durable replaces a push consumer of that name', async () => {
+    const jsm = await admin.jetstreamManager();
+    await jsm.consumers.add('CHECKOUT', {
+      durable_name: TEAM_DURABLE,
+      ack_policy: AckPolicy.None,
+      deliver_subject: `nats-permissions.sink.${crypto.randomUUID()}`,
+    });
+    assert.equal(await declareTeamDurable(jsm, teamDurable(TEAM_DURABLE)), 'replaced');
+    const info = await jsm.consumers.info('CHECKOUT', TEAM_DURABLE);
+    assert.equal(info.config.deliver_subject, undefined, 'a pull consumer again');
+    assert.equal(info.config.ack_policy, AckPolicy.Explicit);
+    await jsm.consumers.delete('CHECKOUT', TEAM_DURABLE);
   });
 
   it('the example team cannot forge an event: publishing to payments.payment.charged is refused', async () => {

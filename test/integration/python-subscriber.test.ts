@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
+import { declareTeamDurable } from '../../access/team-durables';
+import { teamDurable } from '../../access/teams';
 import { discardDeadLetter, listDeadLetters } from '../../events/dead-letters/admin';
 import { repoRoot, type Config } from '../../lib/config';
 import { installedPythonTool } from '../../scripts/stack';
@@ -60,8 +62,10 @@ describe('the Python example subscriber, against the real NATS', () => {
     nc = await connectTestNats(config, 'python-subscriber-test');
     js = nc.jetstream();
     jsm = await nc.jetstreamManager();
-    // A durable left by an earlier run would resume there instead of at --deliver-from.
+    // The checkout declares the team's durable (as its relay does), from now: one left by an
+    // earlier run would resume there instead.
     await jsm.consumers.delete('CHECKOUT', durable).catch(() => undefined);
+    await declareTeamDurable(jsm, teamDurable(durable), { deliverFrom: new Date() });
     subscriber = processes.startExecutable(
       'python-subscriber',
       python(),
@@ -70,7 +74,6 @@ describe('the Python example subscriber, against the real NATS', () => {
         `--credentials=${join(config.stack.dir, 'nats', 'example-team.json')}`,
         `--durable=${durable}`,
         `--db=${db}`,
-        `--deliver-from=${new Date().toISOString()}`,
       ],
       example,
     );

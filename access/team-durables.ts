@@ -1,0 +1,73 @@
+import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type JetStreamManager } from 'nats';
+import { missingAsUndefined } from '../events/nats-errors';
+import type { Logger } from '../lib/logger';
+import { TEAMS, type Team, type TeamDurable } from './teams';
+
+/** The pull consumer a {@link TeamDurable} stands for. `deliverFrom` only applies to a new durable. */
+export function teamDurableConfig(
+  d: TeamDurable,
+  deliverFrom?: Date,
+): Partial<ConsumerConfig> & { durable_name: string } {
+  return {
+    durable_name: d.name,
+    ack_policy: AckPolicy.Explicit,
+    ...(deliverFrom
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: deliverFrom.toISOString() }
+      : { deliver_policy: DeliverPolicy.All }),
+    filter_subjects: [...d.filterSubjects],
+    max_deliver: d.maxDeliver,
+    ack_wait: nanos(d.ackWaitMs),
+    max_ack_pending: d.maxAckPending,
+  };
+}
+
+export type TeamDurableOutcome = 'created' | 'updated' | 'replaced';
+
+/**
+ * Declares one team durable: creates it, or brings an existing one to its declared settings and
+ * keeps its position. A durable that has a deliver subject is a push consumer nobody here
+ * declared (from before teams lost the right to create consumers): it is deleted and declared
+ * again, because its deliver subject is where JetStream publishes the stream.
+ */
+export async function declareTeamDurable(
+  jsm: JetStreamManager,
+  d: TeamDurable,
+  options: { deliverFrom?: Date } = {},
+): Promise<TeamDurableOutcome> {
+  const config = teamDurableConfig(d, options.deliverFrom);
+  const existing = await missingAsUndefined(jsm.consumers.info(d.stream, d.name));
+  if (existing?.config.deliver_subject) {
+    await jsm.consumers.delete(d.stream, d.name);
+    await jsm.consumers.add(d.stream, config);
+    return 'replaced';
+  }
+  if (!existing) {
+    await jsm.consumers.add(d.stream, config);
+    return 'created';
+  }
+  // Deliver policy and start time cannot change on a durable; everything else is updated.
+  const { deliver_policy: _policy, opt_start_time: _start, ...updatable } = config;
+  await jsm.consumers.update(d.stream, d.name, updatable);
+  return 'updated';
+}
+
+/**
+ * Declares every team's durables after the streams exist (the relay calls it at start; the
+ * relay's NATS user may create, read and delete exactly these durables).
+ *
+ * @example
+ * await declareStreams(nc, config.nats);
+ * await declareTeamDurables(await nc.jetstreamManager(), logger);
+ */
+export async function declareTeamDurables(
+  jsm: JetStreamManager,
+  logger: Logger,
+  teams: readonly Team[] = TEAMS,
+): Promise<void> {
+  for (const team of teams)
+    for (const durable of team.durables) {
+      const outcome = await declareTeamDurable(jsm, durable);
+      if (outcome === 'replaced')
+        logger.warn({ team: team.name, durable: durable.name }, 'replaced a push consumer on a team durable');
+    }
+}
