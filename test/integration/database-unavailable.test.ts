@@ -11,6 +11,7 @@ import { randomIds, systemClock } from '../../lib/runtime';
 import { checkoutRequest, serviceTokenAccess } from '../support/api';
 import { openApiValidator } from '../support/openapi-validator';
 import { freePort } from '../support/ports';
+import { testConfig } from '../support/services';
 
 const TOKEN = 'db-down-token-0123456789abcdef';
 
@@ -25,7 +26,10 @@ describe('PostgreSQL unreachable: routes that need it answer 503 with Retry-Afte
   let app: ReturnType<typeof createApp>;
 
   before(async () => {
-    db = createDb(`postgres://checkout:unused@127.0.0.1:${await freePort()}/checkout`, { applicationName: 'db-down' });
+    db = createDb(`postgres://checkout:unused@127.0.0.1:${await freePort()}/checkout`, {
+      applicationName: 'db-down',
+      timeouts: testConfig().database.timeouts,
+    });
     const logger = createLogger('db-down', 'warn', {
       write: (chunk: string) => {
         for (const line of chunk.split('\n'))
