@@ -169,6 +169,13 @@ function codecConfig(env: z.infer<typeof envSchema>) {
     );
   }
   const keys = env.PAYLOAD_KEYS ?? [{ id: DEV_PAYLOAD_KEY.id, key: Buffer.from(DEV_PAYLOAD_KEY.key) }];
+  // By value, whatever its id: the development key is in this repository, so it protects nothing.
+  const devKey = keys.find((k) => k.key.equals(DEV_PAYLOAD_KEY.key));
+  if (env.NODE_ENV === 'production' && devKey !== undefined) {
+    throw new ConfigError(
+      `Invalid configuration:\n  PAYLOAD_KEYS: key ${devKey.id} is the public development key, refused in production (generate one: openssl rand -base64 32)`,
+    );
+  }
   const ids = keys.map((k) => k.id);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
   if (duplicate !== undefined) {
@@ -182,7 +189,7 @@ function codecConfig(env: z.infer<typeof envSchema>) {
   }
   const ownUrl = `http://${env.CODEC_SERVER_HOST.replace(/^0\.0\.0\.0$/, '127.0.0.1')}:${env.CODEC_SERVER_PORT}/codec`;
   return {
-    // By value, not by absence: docker-compose.yml passes the public key explicitly.
+    // By value, not by absence: a host may pass the public key explicitly (outside production).
     payloadKeys: { keys, currentKeyId: current, usingDevKey: keys.every((k) => k.key.equals(DEV_PAYLOAD_KEY.key)) },
     codecServer: {
       host: env.CODEC_SERVER_HOST,

@@ -21,6 +21,19 @@ async function tlsOptions(config: Config['temporal']): Promise<ConnectionOptions
 }
 
 /**
+ * A connection to the configured Temporal frontend, with its TLS and API key: no data converter,
+ * so what it reads is what the server stores (payloads as encrypted on the wire).
+ *
+ * @example
+ * const connection = await connectTemporal(config.temporal);
+ */
+export async function connectTemporal(config: Config['temporal'], { lazy = false } = {}): Promise<Connection> {
+  const options: ConnectionOptions = { address: config.address, tls: await tlsOptions(config) };
+  if (config.apiKey) options.apiKey = config.apiKey;
+  return lazy ? Connection.lazy(options) : Connection.connect(options);
+}
+
+/**
  * A Temporal client for the configured address, namespace and credentials (local dev server,
  * a self-hosted cluster with mTLS, or Temporal Cloud with an API key), encrypting payloads
  * with the configured keys. With `lazy`, it does not
@@ -34,11 +47,9 @@ export async function createTemporalClient(
   config: Config['temporal'],
   { lazy = false }: { lazy?: boolean } = {},
 ): Promise<Client> {
-  const options: ConnectionOptions = { address: config.address, tls: await tlsOptions(config) };
-  if (config.apiKey) options.apiKey = config.apiKey;
   // Lazy: no round trip now, so a process that must run while Temporal is down (the API, the saga
   // starter) starts anyway; each call then fails or succeeds on its own, within its deadline.
-  const connection = lazy ? Connection.lazy(options) : await Connection.connect(options);
+  const connection = await connectTemporal(config, { lazy });
   // Starts, updates and signals get a span and carry its context in the Temporal headers; with
   // no tracer provider registered both are no-ops.
   return new Client({

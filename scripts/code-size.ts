@@ -3,23 +3,30 @@
  *
  * A function's size is the lines of its own body: lines that belong to a nested function (or
  * class) count for that one instead, so a factory returning ten small closures is measured per
- * closure. `--check` fails when a product file exceeds FILE_LIMIT lines, a function exceeds
- * FUNCTION_LIMIT own lines, or the saga's workflow function spans more than WORKFLOW_LIMIT lines
- * in all: the limits the structure was cut to, kept by `npm test`.
+ * closure. `--check` fails unless every product file is under FILE_LIMIT lines, every function
+ * under FUNCTION_LIMIT own lines, and the saga's workflow function spans under WORKFLOW_LIMIT lines
+ * in all (issue 13: "under 350", "reads top to bottom in under 120"): the limits the structure
+ * was cut to, kept by `npm test`.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ts from 'typescript';
 import { repoRoot } from '../lib/config';
 
-/** Folders of code that ships (tests, scripts and benchmarks are tools, measured but not limited). */
-const PRODUCT_DIRS = [
+/**
+ * Folders of code that ships: every top-level folder of TypeScript but the tools (tests, scripts
+ * and benchmarks are measured but not limited). A unit test keeps this list complete.
+ */
+export const PRODUCT_DIRS = [
   'access',
   'workflows',
   'activities',
   'api',
+  'auth',
   'checkouts',
+  'codec-server',
   'events',
   'outbox',
   'lib',
@@ -28,6 +35,8 @@ const PRODUCT_DIRS = [
   'subscribers',
   'starter',
 ];
+/** Folders of tools: measured with `--all`, never limited. */
+export const TOOL_DIRS = ['scripts', 'bench', 'test'];
 const FILE_LIMIT = 350;
 const FUNCTION_LIMIT = 80;
 const WORKFLOW_LIMIT = 120;
@@ -41,7 +50,8 @@ interface FunctionSize {
   span: number;
 }
 
-function tsFiles(dir: string): string[] {
+/** Every TypeScript file under `dir` (declarations and node_modules left out). */
+export function tsFiles(dir: string): string[] {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -105,45 +115,48 @@ function functionSizes(file: string): FunctionSize[] {
   return out;
 }
 
-const { values } = parseArgs({
-  options: { check: { type: 'boolean' }, top: { type: 'string' }, all: { type: 'boolean' } },
-});
-const top = Number(values.top ?? 10);
-const productFiles = PRODUCT_DIRS.flatMap((d) => tsFiles(join(repoRoot, d)));
-const files = values.all
-  ? [...productFiles, ...['scripts', 'bench', 'test'].flatMap((d) => tsFiles(join(repoRoot, d)))]
-  : productFiles;
+function main(): void {
+  const { values } = parseArgs({
+    options: { check: { type: 'boolean' }, top: { type: 'string' }, all: { type: 'boolean' } },
+  });
+  const top = Number(values.top ?? 10);
+  const productFiles = PRODUCT_DIRS.flatMap((d) => tsFiles(join(repoRoot, d)));
+  const files = values.all ? [...productFiles, ...TOOL_DIRS.flatMap((d) => tsFiles(join(repoRoot, d)))] : productFiles;
 
-const fileSizes = files
-  .map((f) => ({ file: relative(repoRoot, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
-  .sort((a, b) => b.lines - a.lines);
-const functions = files.flatMap(functionSizes).sort((a, b) => b.own - a.own);
+  const fileSizes = files
+    .map((f) => ({ file: relative(repoRoot, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
+    .sort((a, b) => b.lines - a.lines);
+  const functions = files.flatMap(functionSizes).sort((a, b) => b.own - a.own);
 
-console.log(`largest files (of ${fileSizes.length}):`);
-for (const f of fileSizes.slice(0, top)) console.log(`  ${String(f.lines).padStart(5)}  ${f.file}`);
-console.log(`largest functions by own lines (of ${functions.length}):`);
-for (const f of functions.slice(0, top))
-  console.log(`  ${String(f.own).padStart(5)}  ${f.name} (${f.file}:${f.line}, span ${f.span})`);
+  console.log(`largest files (of ${fileSizes.length}):`);
+  for (const f of fileSizes.slice(0, top)) console.log(`  ${String(f.lines).padStart(5)}  ${f.file}`);
+  console.log(`largest functions by own lines (of ${functions.length}):`);
+  for (const f of functions.slice(0, top))
+    console.log(`  ${String(f.own).padStart(5)}  ${f.name} (${f.file}:${f.line}, span ${f.span})`);
 
-if (values.check) {
-  const product = new Set(productFiles.map((f) => relative(repoRoot, f)));
-  const problems = [
-    ...fileSizes
-      .filter((f) => product.has(f.file) && f.lines > FILE_LIMIT)
-      .map((f) => `${f.file}: ${f.lines} lines (limit ${FILE_LIMIT})`),
-    ...functions
-      .filter((f) => product.has(f.file) && f.own > FUNCTION_LIMIT)
-      .map((f) => `${f.file}:${f.line} ${f.name}: ${f.own} own lines (limit ${FUNCTION_LIMIT})`),
-    ...functions
-      .filter((f) => WORKFLOW_FUNCTIONS.has(f.name) && f.span > WORKFLOW_LIMIT)
-      .map(
-        (f) =>
-          `${f.file}:${f.line} ${f.name}: spans ${f.span} lines (a workflow function reads in under ${WORKFLOW_LIMIT})`,
-      ),
-  ];
-  if (problems.length > 0) {
-    console.error(`\ncode size check failed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    process.exit(1);
+  if (values.check) {
+    const product = new Set(productFiles.map((f) => relative(repoRoot, f)));
+    const problems = [
+      ...fileSizes
+        .filter((f) => product.has(f.file) && f.lines >= FILE_LIMIT)
+        .map((f) => `${f.file}: ${f.lines} lines (must be under ${FILE_LIMIT})`),
+      ...functions
+        .filter((f) => product.has(f.file) && f.own >= FUNCTION_LIMIT)
+        .map((f) => `${f.file}:${f.line} ${f.name}: ${f.own} own lines (must be under ${FUNCTION_LIMIT})`),
+      ...functions
+        .filter((f) => WORKFLOW_FUNCTIONS.has(f.name) && f.span >= WORKFLOW_LIMIT)
+        .map(
+          (f) =>
+            `${f.file}:${f.line} ${f.name}: spans ${f.span} lines (a workflow function reads in under ${WORKFLOW_LIMIT})`,
+        ),
+    ];
+    if (problems.length > 0) {
+      console.error(`\ncode size check failed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+      process.exit(1);
+    }
+    console.log('\ncode size check passed');
   }
-  console.log('\ncode size check passed');
 }
+
+// Importable by the test that keeps PRODUCT_DIRS complete; runs only as `tsx scripts/code-size.ts`.
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -24,6 +24,8 @@ export async function runCodecServer(
   onListening?: (port: number) => void,
 ): Promise<void> {
   const { payloadKeys } = config.temporal;
+  // Never true in production: lib/config.ts refuses the development key there (exit 2 before this
+  // runs), so the tokenless path for the UI's origins below exists only on a developer's machine.
   if (payloadKeys.usingDevKey) {
     logger.warn(
       'PAYLOAD_KEYS is not set: using the public development key, and the Web UI origins may decode without a token (never do this in production)',

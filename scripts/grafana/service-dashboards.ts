@@ -14,11 +14,13 @@ export const api: Dashboard = {
         {
           title: 'Requests by route',
           unit: 'reqps',
+          width: 12,
           queries: [{ expr: rate('http_requests_total', 'method, route'), legend: '{{method}} {{route}}' }],
         },
         {
           title: '5xx share',
           unit: 'percentunit',
+          width: 12,
           queries: [
             {
               expr: `sum(rate(http_requests_total{status=~"5.."}${RANGE})) / sum(rate(http_requests_total${RANGE}))`,
@@ -27,8 +29,22 @@ export const api: Dashboard = {
           ],
         },
         {
+          title: 'Errors (5xx) by route',
+          description:
+            "Which route fails, with which status: 500 is a bug (its log line has the traceId); 503 is Temporal, the identity provider's keys, or a provider notification ahead of its saga (with Retry-After).",
+          unit: 'reqps',
+          width: 12,
+          queries: [
+            {
+              expr: rate('http_requests_total', 'method, route, status', '{status=~"5.."}'),
+              legend: '{{method}} {{route}} {{status}}',
+            },
+          ],
+        },
+        {
           title: 'Refused (401, 403, 429) by route',
           unit: 'reqps',
+          width: 12,
           queries: [
             {
               expr: rate('http_requests_total', 'route, status', '{status=~"401|403|429"}'),

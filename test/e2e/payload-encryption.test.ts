@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { checkoutWorkflowId } from '../../domain/order';
 import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
+import { fetchStoredHistory } from '../../lib/saga-history';
 import { runCodecServer } from '../../workers/codec-server';
 import { runRelay } from '../../workers/relay';
 import { runSagaWorker } from '../../workers/saga-worker';
@@ -27,20 +27,9 @@ interface PayloadJson {
   data?: string;
 }
 
-/** The history as the server stores it: fetched over gRPC with no data converter at all. */
-async function rawHistory(config: Config, workflowId: string): Promise<string> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  try {
-    const { history } = await connection.workflowService.getWorkflowExecutionHistory({
-      namespace: config.temporal.namespace,
-      execution: { workflowId },
-    });
-    if (!history) throw new Error(`no history for ${workflowId}`);
-    return historyToJSON(history);
-  } finally {
-    await connection.close();
-  }
-}
+/** The history as the server stores it (no data converter), as JSON. */
+const rawHistory = async (config: Config, workflowId: string): Promise<string> =>
+  historyToJSON(await fetchStoredHistory(config.temporal, workflowId));
 
 /** Every payload's data, base64-decoded: plaintext hides there in an unencrypted history. */
 const payloadTexts = (historyJson: string): string[] =>

@@ -7,7 +7,7 @@ import { Ajv2019 } from 'ajv/dist/2019';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { principalOfProcess } from '../../access/principals';
-import { repoRoot } from '../../lib/config';
+import { DEV_PAYLOAD_KEY, repoRoot } from '../../lib/config';
 import { TUNED_DYNAMIC_CONFIG, TUNED_SQLITE_PRAGMAS } from '../../scripts/stack/temporal-persistence';
 
 interface Service {
@@ -170,6 +170,20 @@ describe('docker-compose.yml', () => {
         doc.services[migrate]?.command?.join(' ') ?? '',
         /scripts\/access-setup.ts && .*scripts\/db-setup.ts/,
       );
+  });
+
+  it('takes PAYLOAD_KEYS from the host, with no default: the image runs in production, which refuses the dev key', () => {
+    const text = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
+    assert.ok(!text.includes(DEV_PAYLOAD_KEY.key.toString('base64')), 'the public development key is not in the file');
+    for (const [name, svc] of Object.entries(doc.services)) {
+      if (!/^(api|workers|scripts)\//.test(svc.command?.at(-1) ?? '') && !name.startsWith('migrate')) continue;
+      // `:?`: compose refuses to start, printing the message, when the variable is unset or empty.
+      assert.match(
+        svc.environment?.PAYLOAD_KEYS ?? '',
+        /^\$\{PAYLOAD_KEYS:\?[^$}]*openssl rand -base64 32[^$}]*\}$/,
+        name,
+      );
+    }
   });
 
   it('starts every app process after its dependencies, with the documented settings', () => {

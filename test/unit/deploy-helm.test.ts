@@ -35,7 +35,11 @@ interface Manifest {
 }
 interface Container {
   args?: string[];
-  env: { name: string; value?: string; valueFrom?: { secretKeyRef: { key: string; name: string } } }[];
+  env: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef: { key: string; name: string; optional?: boolean } };
+  }[];
   resources?: { requests?: object; limits?: object };
   livenessProbe?: { httpGet?: { path: string } };
   readinessProbe?: { httpGet?: { path: string } };
@@ -101,7 +105,14 @@ describe('deploy/helm/checkout-saga, checked by helm and against the Kubernetes 
   }
 
   it('runs every process npm start runs, with replicas and resources', () => {
-    const processes = ['api', 'saga-worker', 'saga-starter', 'outbox-relay', ...SUBSCRIBERS.map((s) => s.name)];
+    const processes = [
+      'api',
+      'saga-worker',
+      'saga-starter',
+      'outbox-relay',
+      'codec-server',
+      ...SUBSCRIBERS.map((s) => s.name),
+    ];
     assert.deepEqual([...deployments.keys()].sort(), processes.sort());
     for (const [name, d] of deployments) {
       assert.ok((d.spec.replicas ?? 0) >= 1, `${name} replicas`);
@@ -124,7 +135,7 @@ describe('deploy/helm/checkout-saga, checked by helm and against the Kubernetes 
     assert.equal(api.livenessProbe?.httpGet?.path, '/healthz');
     assert.equal(api.readinessProbe?.httpGet?.path, '/readyz');
     for (const [name, d] of deployments)
-      if (name !== 'api')
+      if (name !== 'api' && name !== 'codec-server')
         assert.equal(
           containerOf(d).livenessProbe?.httpGet?.path,
           name === 'saga-worker' ? '/metrics' : '/healthz',
@@ -132,10 +143,38 @@ describe('deploy/helm/checkout-saga, checked by helm and against the Kubernetes 
         );
   });
 
+  it('probes the codec server on /healthz of its own port, and listens there on every interface', () => {
+    const codec = containerOf(deployments.get('codec-server') as Manifest) as Container & {
+      startupProbe?: { httpGet?: { path: string; port: string } };
+      ports?: { name: string; containerPort: number }[];
+    };
+    for (const probe of [codec.startupProbe, codec.livenessProbe, codec.readinessProbe])
+      assert.deepEqual(probe?.httpGet, { path: '/healthz', port: 'codec' });
+    const env = new Map(codec.env.map((e) => [e.name, e.value]));
+    assert.equal(env.get('CODEC_SERVER_HOST'), '0.0.0.0');
+    assert.equal(Number(env.get('CODEC_SERVER_PORT')), codec.ports?.find((p) => p.name === 'codec')?.containerPort);
+    assert.deepEqual(codec.args, ['workers/codec-server.ts']);
+  });
+
+  it('gives the codec server its keys and the API tokens, and no database or NATS credentials', () => {
+    const env = containerOf(deployments.get('codec-server') as Manifest).env;
+    const fromSecret = env.filter((e) => e.valueFrom).map((e) => e.valueFrom?.secretKeyRef.key);
+    assert.deepEqual(fromSecret.sort(), ['API_TOKENS', 'PAYLOAD_KEYS', 'PAYLOAD_KEY_CURRENT']);
+    const required = env.filter((e) => e.valueFrom?.secretKeyRef.optional === false);
+    assert.deepEqual(required.map((e) => e.name).sort(), ['API_TOKENS', 'PAYLOAD_KEYS']);
+    for (const key of ['DATABASE_URL', 'NATS_TOKEN', 'NATS_USER', 'NATS_PASSWORD', 'TEMPORAL_API_KEY'])
+      assert.equal(
+        env.find((e) => e.name === key),
+        undefined,
+        `no ${key}`,
+      );
+  });
+
   it('takes credentials only from the Secret, never as plain values', () => {
     const secret = manifests.find((m) => m.kind === 'Secret');
     assert.ok(secret, 'a Secret is rendered');
-    for (const d of [...deployments.values(), ...manifests.filter((m) => m.kind === 'Job')]) {
+    const others = [...deployments].filter(([name]) => name !== 'codec-server').map(([, d]) => d);
+    for (const d of [...others, ...manifests.filter((m) => m.kind === 'Job')]) {
       const env = containerOf(d).env;
       for (const key of ['DATABASE_URL', 'API_TOKENS', 'PAYMENT_WEBHOOK_SECRET'])
         assert.equal(env.find((e) => e.name === key)?.valueFrom?.secretKeyRef.key, key, `${d.metadata.name} ${key}`);
@@ -203,7 +242,14 @@ describe('deploy/helm/checkout-saga, checked by helm and against the Kubernetes 
     const ports = new Set(monitor?.spec.endpoints?.map((e) => e.port));
     const services = manifests.filter((m) => m.kind === 'Service');
     assert.equal(services.length, deployments.size);
-    for (const s of services) {
+    const isCodec = (s: Manifest) => s.metadata.labels?.['app.kubernetes.io/component'] === 'codec-server';
+    // The codec server serves no /metrics: its port is one the ServiceMonitor does not scrape.
+    const codec = services.find(isCodec);
+    assert.ok(
+      codec?.spec.ports?.every((p) => !ports.has(p.name)),
+      'the codec server is not scraped',
+    );
+    for (const s of services.filter((m) => !isCodec(m))) {
       assert.ok(
         s.spec.ports?.some((p) => ports.has(p.name)),
         `${s.metadata.name} has a scraped port`,

@@ -84,6 +84,25 @@ describe('payload key configuration', () => {
     );
   });
 
+  it('refuses the public development key in production, under any id, naming the id and never the key', () => {
+    const dev = DEV_PAYLOAD_KEY.key.toString('base64');
+    assert.throws(
+      () =>
+        loadConfig({
+          NODE_ENV: 'production',
+          API_TOKENS: 'a'.repeat(16),
+          PAYLOAD_KEYS: `k1=${b64()},renamed=${dev}`,
+          PAYLOAD_KEY_CURRENT: 'k1',
+        }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /PAYLOAD_KEYS: key renamed is the public development key, refused in production/.test(err.message) &&
+        !err.message.includes(dev),
+    );
+    const real = loadConfig({ NODE_ENV: 'production', API_TOKENS: 'a'.repeat(16), PAYLOAD_KEYS: `k1=${b64()}` });
+    assert.equal(real.temporal.payloadKeys.usingDevKey, false);
+  });
+
   it('reads several keys and the current one, and needs the current one named when there are several', () => {
     const c = loadConfig({ PAYLOAD_KEYS: `old=${b64()}, new=${b64()}`, PAYLOAD_KEY_CURRENT: 'new' });
     assert.deepEqual(
@@ -127,6 +146,14 @@ describe('saga worker start-up with bad payload keys', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /PAYLOAD_KEYS\.0: key 2026-q4: expected exactly 32 bytes/);
     assert.ok(!r.stderr.includes(short) && !r.stdout.includes(short), 'the key is never printed');
+  });
+
+  it('exits 2 in production when given the public development key, naming its id', () => {
+    const dev = DEV_PAYLOAD_KEY.key.toString('base64');
+    const r = startWorker({ NODE_ENV: 'production', API_TOKENS: 'a'.repeat(16), PAYLOAD_KEYS: `dev=${dev}` });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /PAYLOAD_KEYS: key dev is the public development key, refused in production/);
+    assert.ok(!r.stderr.includes(dev) && !r.stdout.includes(dev), 'the key is never printed');
   });
 
   it('exits 2 in production when no key is configured', () => {

@@ -28,7 +28,7 @@ The Prometheus job of a process: the names deploy/prometheus/prometheus.yml uses
 (OutboxRelayDown selects job="checkout-relay") and dashboards rely on.
 */}}
 {{- define "checkout-saga.metricsJob" -}}
-{{- $jobs := dict "api" "checkout-api" "saga-worker" "checkout-saga-worker" "outbox-relay" "checkout-relay" "saga-starter" "checkout-saga-starter" -}}
+{{- $jobs := dict "api" "checkout-api" "saga-worker" "checkout-saga-worker" "outbox-relay" "checkout-relay" "saga-starter" "checkout-saga-starter" "codec-server" "checkout-codec-server" -}}
 {{- get $jobs . | default "checkout-subscribers" -}}
 {{- end -}}
 
@@ -47,7 +47,9 @@ The environment of a process: the plain settings, the shared secrets, and its cr
 NATS_PASSWORD: docs/access.md lists each process's principal) it connects with least privilege;
 without it, with the shared secret's DATABASE_URL and NATS_TOKEN (the migration Job always does:
 it runs the DDL as the owner).
-Called with (dict "root" $ "credentialsSecret" <name or "">).
+A process with `secretKeys` (the codec server, which holds no database or NATS principal) gets
+exactly those keys of the shared Secret instead.
+Called with (dict "root" $ "credentialsSecret" <name or ""> ["secretKeys" <list>]).
 */}}
 {{- define "checkout-saga.env" -}}
 {{- $root := .root }}
@@ -58,7 +60,9 @@ Called with (dict "root" $ "credentialsSecret" <name or "">).
 - name: SHUTDOWN_GRACE_PERIOD
   value: {{ printf "%ds" (int $root.Values.shutdownGracePeriodSeconds) | quote }}
 {{- $shared := list "API_TOKENS" "PAYMENT_WEBHOOK_SECRET" "TEMPORAL_API_KEY" "PAYLOAD_KEYS" "PAYLOAD_KEY_CURRENT" }}
-{{- if not .credentialsSecret }}
+{{- if .secretKeys }}
+{{- $shared = .secretKeys }}
+{{- else if not .credentialsSecret }}
 {{- $shared = concat (list "DATABASE_URL" "NATS_TOKEN") $shared }}
 {{- end }}
 {{- range $key := $shared }}
