@@ -37,7 +37,8 @@ export async function declareTeamDurable(
   const config = teamDurableConfig(d, options.deliverFrom);
   const existing = await missingAsUndefined(jsm.consumers.info(d.stream, d.name));
   if (existing?.config.deliver_subject) {
-    await jsm.consumers.delete(d.stream, d.name);
+    // Another relay replacing it at the same moment may have deleted it first.
+    await missingAsUndefined(jsm.consumers.delete(d.stream, d.name));
     await jsm.consumers.add(d.stream, config);
     return 'replaced';
   }
@@ -45,15 +46,20 @@ export async function declareTeamDurable(
     await jsm.consumers.add(d.stream, config);
     return 'created';
   }
-  // Deliver policy and start time cannot change on a durable; everything else is updated.
+  // Deliver policy and start time cannot change on a durable; everything else is updated. nats.js
+  // merges the update into the durable's current settings: a single `filter_subject` from an
+  // older declaration must go, or the server refuses both filter forms together.
   const { deliver_policy: _policy, opt_start_time: _start, ...updatable } = config;
-  await jsm.consumers.update(d.stream, d.name, updatable);
+  await jsm.consumers.update(d.stream, d.name, { ...updatable, filter_subject: undefined });
   return 'updated';
 }
 
 /**
  * Declares every team's durables after the streams exist (the relay calls it at start; the
- * relay's NATS user may create, read and delete exactly these durables).
+ * relay's NATS user may create, read and delete exactly these durables). A durable that cannot
+ * be declared (a NATS user whose permissions predate the team entry, a durable whose fixed
+ * settings differ) is logged as an error and skipped: one team's durable must never stop the
+ * relay from publishing the outbox for everyone. Returns how many failed.
  *
  * @example
  * await declareStreams(nc, config.nats);
@@ -63,11 +69,21 @@ export async function declareTeamDurables(
   jsm: JetStreamManager,
   logger: Logger,
   teams: readonly Team[] = TEAMS,
-): Promise<void> {
+): Promise<number> {
+  let failed = 0;
   for (const team of teams)
     for (const durable of team.durables) {
-      const outcome = await declareTeamDurable(jsm, durable);
-      if (outcome === 'replaced')
-        logger.warn({ team: team.name, durable: durable.name }, 'replaced a push consumer on a team durable');
+      try {
+        const outcome = await declareTeamDurable(jsm, durable);
+        if (outcome === 'replaced')
+          logger.warn({ team: team.name, durable: durable.name }, 'replaced a push consumer on a team durable');
+      } catch (err) {
+        failed++;
+        logger.error(
+          { err, team: team.name, stream: durable.stream, durable: durable.name },
+          'could not declare a team durable (the relay needs CONSUMER.INFO/CREATE/DELETE on it: docs/events.md, Adding a team); relaying anyway',
+        );
+      }
     }
+  return failed;
 }

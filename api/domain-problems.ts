@@ -67,7 +67,8 @@ export function databaseUnavailable(err: unknown): ProblemError | undefined {
   return new ProblemError(503, {
     slug: 'database-unavailable',
     title: 'Database unavailable',
-    detail: 'the database cannot be reached right now; nothing was changed by this request, retry it later',
+    detail:
+      'the database cannot be reached right now; the request may not have been applied: retry it later (a checkout with the same Idempotency-Key)',
     headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
   });
 }

@@ -35,7 +35,10 @@ const envSchema = z.object({
   DATABASE_CONNECT_TIMEOUT: duration.default('5s'),
   // The longest one statement may run (0s: no limit): the server cancels it then (statement_timeout),
   // and a connection that has not answered shortly after is abandoned by the client (lib/db.ts).
-  DATABASE_QUERY_TIMEOUT: duration.default('30s'),
+  DATABASE_QUERY_TIMEOUT: duration
+    .default('30s')
+    // Node's timers (pg's client-side query_timeout) hold at most 2^31-1 ms.
+    .refine((d) => durationToMs(d) <= 2_000_000_000, 'at most 2000000000ms (about 23 days); 0s turns it off'),
   NATS_URL: csv
     .pipe(z.array(z.string().regex(/^(nats|tls|wss?):\/\//, 'expected nats:// URLs')).min(1))
     .default(['nats://127.0.0.1:4222']),
@@ -169,13 +172,6 @@ function codecConfig(env: z.infer<typeof envSchema>) {
     );
   }
   const keys = env.PAYLOAD_KEYS ?? [{ id: DEV_PAYLOAD_KEY.id, key: Buffer.from(DEV_PAYLOAD_KEY.key) }];
-  // By value, whatever its id: the development key is in this repository, so it protects nothing.
-  const devKey = keys.find((k) => k.key.equals(DEV_PAYLOAD_KEY.key));
-  if (env.NODE_ENV === 'production' && devKey !== undefined) {
-    throw new ConfigError(
-      `Invalid configuration:\n  PAYLOAD_KEYS: key ${devKey.id} is the public development key, refused in production (generate one: openssl rand -base64 32)`,
-    );
-  }
   const ids = keys.map((k) => k.id);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
   if (duplicate !== undefined) {
@@ -185,6 +181,15 @@ function codecConfig(env: z.infer<typeof envSchema>) {
   if (current === undefined || !ids.includes(current)) {
     throw new ConfigError(
       `Invalid configuration:\n  PAYLOAD_KEY_CURRENT: ${current === undefined ? 'required when PAYLOAD_KEYS holds several keys' : `no key ${current} in PAYLOAD_KEYS`} (ids: ${ids.join(', ')})`,
+    );
+  }
+  // By value, whatever its id: the development key is in this repository, so it protects nothing.
+  // Production never writes with it; it may stay listed as an old key, so that sagas a deployment
+  // started under it (compose did, before it asked for a key) can still be read until they end.
+  const devCurrent = keys.find((k) => k.id === current && k.key.equals(DEV_PAYLOAD_KEY.key));
+  if (env.NODE_ENV === 'production' && devCurrent !== undefined) {
+    throw new ConfigError(
+      `Invalid configuration:\n  PAYLOAD_KEYS: key ${devCurrent.id} is the public development key, refused in production as the current key (generate one: openssl rand -base64 32; the old key may stay listed, not current, until sagas started under it have ended)`,
     );
   }
   const ownUrl = `http://${env.CODEC_SERVER_HOST.replace(/^0\.0\.0\.0$/, '127.0.0.1')}:${env.CODEC_SERVER_PORT}/codec`;

@@ -51,7 +51,7 @@ export async function checkPayloadKeys(
   const { executions } = await client.workflowService.listWorkflowExecutions({
     namespace,
     pageSize: KEY_CHECK_SAMPLE,
-    query: `WorkflowType = '${opts.workflowType}'${opts.narrowTo ? ` AND ${opts.narrowTo}` : ''}`,
+    query: [`WorkflowType = '${opts.workflowType}'`, opts.narrowTo].filter(Boolean).join(' AND '),
   });
   const verified = new Map<string, string>();
   const failed = new Map<string, { workflowId: string; message: string }[]>();
@@ -103,9 +103,10 @@ export async function checkPayloadKeys(
 
 /**
  * {@link checkPayloadKeys} for a process's start-up, on a connection of its own that it closes:
- * the checkout saga's workflow type, the configured namespace and keys. A cluster that does not
- * answer is not a key problem: the check is skipped with a warning (the saga starter must start
- * while Temporal is down), and the process goes on.
+ * the checkout saga's workflow type on the configured task queue, namespace and keys. A cluster
+ * that does not answer, or answers with an error or too slowly, is not a key problem: the check
+ * is skipped with a warning (the saga starter must start while Temporal is down), and the
+ * process goes on.
  */
 export async function checkKeysAgainstCluster(config: Config, logger: Logger): Promise<void> {
   let client: Client;
@@ -117,15 +118,27 @@ export async function checkKeysAgainstCluster(config: Config, logger: Logger): P
     return;
   }
   try {
-    await checkPayloadKeys(client, new EncryptionCodec(config.temporal.payloadKeys), {
-      namespace: config.temporal.namespace,
-      workflowType: SAGA_WORKFLOW_TYPE,
-      logger,
-    });
+    // Bounded: a Temporal that accepts the connection but does not answer must not hold the start.
+    await client.withDeadline(Date.now() + KEY_CHECK_DEADLINE_MS, () =>
+      checkPayloadKeys(client, new EncryptionCodec(config.temporal.payloadKeys), {
+        namespace: config.temporal.namespace,
+        workflowType: SAGA_WORKFLOW_TYPE,
+        // This deployment's sagas: another one may share the namespace under its own keys.
+        narrowTo: `TaskQueue = '${config.temporal.taskQueue}'`,
+        logger,
+      }),
+    );
+  } catch (err) {
+    // Only a key proven wrong stops the process; a failing or slow read is not about the keys.
+    if (err instanceof ConfigError) throw err;
+    logger.warn({ err }, 'payload keys not checked: reading the newest sagas failed');
   } finally {
     await client.connection.close();
   }
 }
+
+/** How long the check may take before the process starts without it. */
+export const KEY_CHECK_DEADLINE_MS = 10_000;
 
 /** The saga's workflow type (the function's name in workflows/checkout-saga.ts). */
 export const SAGA_WORKFLOW_TYPE = 'checkoutSaga';

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AckPolicy, connect, DeliverPolicy, ErrorCode, type NatsConnection } from 'nats';
 import { principalEnv } from '../../access/env';
-import { declareTeamDurable } from '../../access/team-durables';
+import { declareTeamDurable, declareTeamDurables } from '../../access/team-durables';
 import { teamDurable } from '../../access/teams';
+import { createLogger } from '../../lib/logger';
 import { inboxPrefix } from '../../lib/nats';
 import type { PrincipalName } from '../../access/principals';
 import type { Config } from '../../lib/config';
@@ -123,6 +124,34 @@ describe('NATS accounts: each user can do only what its principal needs', () => 
     assert.equal(info.config.deliver_subject, undefined, 'a pull consumer again');
     assert.equal(info.config.ack_policy, AckPolicy.Explicit);
     await jsm.consumers.delete('CHECKOUT', TEAM_DURABLE);
+  });
+
+  it('declaring a team durable brings an older single-filter declaration to its settings', async () => {
+    const jsm = await admin.jetstreamManager();
+    await jsm.consumers.add('CHECKOUT', {
+      durable_name: TEAM_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: 'checkout.order.placed',
+    });
+    assert.equal(await declareTeamDurable(jsm, teamDurable(TEAM_DURABLE)), 'updated');
+    const info = await jsm.consumers.info('CHECKOUT', TEAM_DURABLE);
+    assert.deepEqual(info.config.filter_subjects, [...teamDurable(TEAM_DURABLE).filterSubjects]);
+    assert.equal(info.config.max_deliver, teamDurable(TEAM_DURABLE).maxDeliver);
+    await jsm.consumers.delete('CHECKOUT', TEAM_DURABLE);
+  });
+
+  it('a relay that may not declare a team durable logs it and goes on', async () => {
+    // The read model's user stands for a relay whose NATS permissions predate the team's entry.
+    const lacking = await connectAs(config, 'read-model');
+    const errors: string[] = [];
+    const logger = createLogger('team-durables', 'error', { write: (line: string) => void errors.push(line) });
+    try {
+      assert.equal(await declareTeamDurables(await lacking.jetstreamManager(), logger), 1, 'one durable not declared');
+    } finally {
+      await lacking.close();
+    }
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? '', /could not declare a team durable/);
   });
 
   it('the example team cannot forge an event: publishing to payments.payment.charged is refused', async () => {

@@ -11,6 +11,7 @@ import { createTemporalClient } from '../../lib/temporal';
 import { eventually, testConfig } from '../support/services';
 
 const logger = createLogger('payload-key-check-test', 'silent');
+const DEV_KEYS = { keys: [DEV_PAYLOAD_KEY], currentKeyId: DEV_PAYLOAD_KEY.id, usingDevKey: true };
 
 // Against the stack's real Temporal: sagas started under a key, then read by the start-up check
 // with the right key, a wrong key of the same id, a new key only, and rotated keys.
@@ -99,17 +100,25 @@ describe('the start-up payload key check, against the real Temporal', () => {
   it('stops a saga worker process at start-up, exit 2, when its key for the sagas’ key id is wrong', async () => {
     // A saga under the stack's dev key (what the processes of the test stack write with) is the
     // newest the worker reads; the worker is given another key under the same id.
-    const devWriter = await createTemporalClient({
-      ...config.temporal,
-      payloadKeys: { keys: [DEV_PAYLOAD_KEY], currentKeyId: DEV_PAYLOAD_KEY.id, usingDevKey: true },
-    });
+    const devWriter = await createTemporalClient({ ...config.temporal, payloadKeys: DEV_KEYS });
     const workflowId = `key-check-${randomUUID()}`;
+    // The worker reads its own task queue's sagas: a queue of this test's, where this saga is the only one.
+    const taskQueue = `key-check-${randomUUID()}`;
     try {
-      await devWriter.workflow.start(SAGA_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: `key-check-${randomUUID()}`,
-        args: [{}],
-      });
+      await devWriter.workflow.start(SAGA_WORKFLOW_TYPE, { workflowId, taskQueue, args: [{}] });
+      await eventually(
+        async () => {
+          const listed = await checkPayloadKeys(devWriter, new EncryptionCodec(DEV_KEYS), {
+            namespace: config.temporal.namespace,
+            workflowType: SAGA_WORKFLOW_TYPE,
+            logger,
+            narrowTo: `WorkflowId = '${workflowId}'`,
+          });
+          return listed.sagasRead === 1 ? true : undefined;
+        },
+        15_000,
+        'the saga to be listed',
+      );
       const wrong = randomBytes(32).toString('base64');
       const r = spawnSync(process.execPath, ['--import', 'tsx', 'workers/saga-worker.ts'], {
         cwd: repoRoot,
@@ -117,6 +126,7 @@ describe('the start-up payload key check, against the real Temporal', () => {
           ...process.env,
           PAYLOAD_KEYS: `${DEV_PAYLOAD_KEY.id}=${wrong}`,
           PAYLOAD_KEY_CURRENT: DEV_PAYLOAD_KEY.id,
+          TEMPORAL_TASK_QUEUE: taskQueue,
         },
         encoding: 'utf8',
         timeout: 60_000,

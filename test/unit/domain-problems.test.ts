@@ -162,7 +162,8 @@ describe('checkout errors answered as problem+json by the one table', () => {
         type: problemType('database-unavailable'),
         title: 'Database unavailable',
         status: 503,
-        detail: 'the database cannot be reached right now; nothing was changed by this request, retry it later',
+        detail:
+          'the database cannot be reached right now; the request may not have been applied: retry it later (a checkout with the same Idempotency-Key)',
       },
       { 'Retry-After': '5' },
     );

@@ -84,7 +84,7 @@ describe('payload key configuration', () => {
     );
   });
 
-  it('refuses the public development key in production, under any id, naming the id and never the key', () => {
+  it('refuses the public development key in production as the current key, under any id, naming the id and never the key', () => {
     const dev = DEV_PAYLOAD_KEY.key.toString('base64');
     assert.throws(
       () =>
@@ -92,13 +92,24 @@ describe('payload key configuration', () => {
           NODE_ENV: 'production',
           API_TOKENS: 'a'.repeat(16),
           PAYLOAD_KEYS: `k1=${b64()},renamed=${dev}`,
-          PAYLOAD_KEY_CURRENT: 'k1',
+          PAYLOAD_KEY_CURRENT: 'renamed',
         }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        /PAYLOAD_KEYS: key renamed is the public development key, refused in production/.test(err.message) &&
+        /PAYLOAD_KEYS: key renamed is the public development key, refused in production as the current key/.test(
+          err.message,
+        ) &&
         !err.message.includes(dev),
     );
+    // Listed as an old key only, it reads sagas started under it; the tokenless codec path stays shut.
+    const upgrading = loadConfig({
+      NODE_ENV: 'production',
+      API_TOKENS: 'a'.repeat(16),
+      PAYLOAD_KEYS: `k1=${b64()},dev=${dev}`,
+      PAYLOAD_KEY_CURRENT: 'k1',
+    });
+    assert.equal(upgrading.temporal.payloadKeys.currentKeyId, 'k1');
+    assert.equal(upgrading.temporal.payloadKeys.usingDevKey, false);
     const real = loadConfig({ NODE_ENV: 'production', API_TOKENS: 'a'.repeat(16), PAYLOAD_KEYS: `k1=${b64()}` });
     assert.equal(real.temporal.payloadKeys.usingDevKey, false);
   });
