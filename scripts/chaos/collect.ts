@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JetStreamManager, NatsConnection } from 'nats';
+import { TEAMS } from '../../access/teams';
 import { checkoutWorkflowId } from '../../domain/order';
 import type { Db } from '../../lib/db';
 import { STREAMS } from '../../events/streams';
@@ -58,13 +59,19 @@ export async function readStream(nc: NatsConnection, jsm: JetStreamManager, stre
   return out;
 }
 
-/** Every durable consumer of every stream, with its filters and backlog. */
+/** Durables the relay declares for other teams (access/teams.ts): their readers are not in the chaos stack. */
+const TEAM_DURABLES: ReadonlySet<string> = new Set(TEAMS.flatMap((t) => t.durables.map((d) => d.name)));
+
+/**
+ * Every durable consumer of every stream that the checkout's own subscribers read, with its
+ * filters and backlog (other teams' durables stay unread here, by design).
+ */
 export async function listConsumers(jsm: JetStreamManager): Promise<ConsumerInfo[]> {
   const out: ConsumerInfo[] = [];
   for (const s of STREAMS) {
     const infos = await jsm.consumers.list(s.name).next();
     for (const c of infos) {
-      if (!c.config.durable_name) continue;
+      if (!c.config.durable_name || TEAM_DURABLES.has(c.name)) continue;
       const filters =
         c.config.filter_subjects ?? (c.config.filter_subject ? [c.config.filter_subject] : [...s.subjects]);
       out.push({ stream: s.name, name: c.name, filters, pending: c.num_pending, ackPending: c.num_ack_pending });
