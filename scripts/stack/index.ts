@@ -14,6 +14,7 @@ import { postgresDown, postgresStatus, postgresUp } from './postgres';
 import { displayPath, elapsed, formatReport, stepLine } from './report';
 import { temporalDown, temporalStatus, temporalUp } from './temporal';
 import { pythonReport } from './python';
+import { reserveLocalPorts, stackPorts } from './reserved-ports';
 import { ensureTestServer } from './test-server';
 import { goToolReport } from './tools';
 import { componentNames, type ComponentName, type ComponentReport, type Say, type StackOptions } from './types';
@@ -96,6 +97,9 @@ export async function stackUp(config: Config, opts: StackOptions = {}): Promise<
   const ctx = context(config, say, opts);
   const started = Date.now();
   return withStackLock(ctx.layout.runDir, say, async () => {
+    const reserved = reserveLocalPorts(stackPorts(config));
+    if (reserved?.length)
+      say(stepLine('ports', 'reserved', `${reserved.length} stack ports kept out of the ephemeral range`));
     const reports = await runAll(selected(opts.only), UP, ctx);
     if (opts.natscli) {
       const report = await ensureNatsCli(ctx);

@@ -16,6 +16,7 @@ import { natsClusterDown, natsClusterStatus, natsClusterUp } from './nats-cluste
 import { postgresHaDown, postgresHaStatus, postgresHaUp } from './postgres-ha';
 import { temporalServerDown, temporalServerStatus, temporalServerUp } from './temporal-server';
 import { temporalUiDown, temporalUiStatus, temporalUiUp } from './temporal-ui';
+import { reserveLocalPorts, stackPorts } from '../reserved-ports';
 import { HA_PORTS, type HaPorts } from './topology';
 
 export { failover, type FailoverOptions, type FailoverResult } from './failover';
@@ -69,6 +70,10 @@ export async function haStackUp(config: Config, opts: HaStackOptions = {}): Prom
   const ctx = haContext(config, opts.say ?? ((line) => console.log(line)), opts.ports);
   const started = Date.now();
   return withStackLock(ctx.layout.runDir, ctx.say, async () => {
+    // Before any node starts: no connection of this stack may take one of its ports as a source port.
+    const reserved = reserveLocalPorts([...stackPorts(config), ...Object.values(ctx.ports).flat()]);
+    if (reserved?.length)
+      ctx.say(stepLine('ports', 'reserved', `${reserved.length} stack ports kept out of the ephemeral range`));
     const steps: Step[] = [postgresHaUp, natsClusterUp, temporalServerUp, temporalUiUp];
     if (opts.browser) steps.push(ensureChromium);
     const reports = await runSteps(ctx, steps);
