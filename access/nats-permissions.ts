@@ -1,3 +1,4 @@
+import { STREAMS } from '../events/streams';
 import { inboxPrefix } from '../lib/nats';
 import { EVENT_STREAMS, EVENT_SUBJECTS, PRINCIPALS, type Durable, type Principal } from './principals';
 import { TEAMS, type Team } from './teams';
@@ -80,9 +81,8 @@ export function principalPermissions(p: Principal): NatsPermissions | undefined 
       // beside them the teams' durables (access/teams.ts says why a team cannot declare its own).
       return base(p.name, [
         ...EVENT_SUBJECTS,
-        '$JS.API.STREAM.INFO.*',
-        '$JS.API.STREAM.CREATE.*',
-        '$JS.API.STREAM.UPDATE.*',
+        // The streams it declares by name (events/streams.ts), not any stream of the account.
+        ...STREAMS.flatMap((st) => ['INFO', 'CREATE', 'UPDATE'].map((verb) => `$JS.API.STREAM.${verb}.${st.name}`)),
         ...teamDurables(TEAMS).flatMap((d) => [
           ...declareSubjects(d),
           `$JS.API.CONSUMER.INFO.${d.stream}.${d.name}`,

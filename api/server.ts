@@ -16,7 +16,7 @@ import { createCrashPoints } from '../lib/crash-points';
 import { createSagaClient } from '../checkouts/saga-client';
 import { createCheckoutService } from '../checkouts/service';
 import { createApp } from './app';
-import { trackHttpConnections } from './http-drain';
+import { trackHttpConnections } from '../lib/http-drain';
 import { createKeySweepMetrics, runKeySweeper } from '../checkouts/key-retention';
 import { createHttpMetrics } from './metrics';
 import { postgresRateLimiter, runRateLimitSweeper } from './rate-limiter';

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { createAuthenticator } from '../auth/authenticate';
-import { trackHttpConnections } from '../api/http-drain';
+import { trackHttpConnections } from '../lib/http-drain';
 import { createCodecApp } from '../codec-server/app';
 import { durationToMs, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';

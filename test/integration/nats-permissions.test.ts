@@ -7,7 +7,7 @@ import { principalEnv } from '../../access/env';
 import { declareTeamDurable, declareTeamDurables } from '../../access/team-durables';
 import { teamDurable } from '../../access/teams';
 import { createLogger } from '../../lib/logger';
-import { inboxPrefix } from '../../lib/nats';
+import { declareStreams, inboxPrefix } from '../../lib/nats';
 import type { PrincipalName } from '../../access/principals';
 import type { Config } from '../../lib/config';
 import { orderEvent, publishEvent } from '../support/events';
@@ -138,6 +138,19 @@ describe('NATS accounts: each user can do only what its principal needs', () => 
     assert.deepEqual(info.config.filter_subjects, [...teamDurable(TEAM_DURABLE).filterSubjects]);
     assert.equal(info.config.max_deliver, teamDurable(TEAM_DURABLE).maxDeliver);
     await jsm.consumers.delete('CHECKOUT', TEAM_DURABLE);
+  });
+
+  it('the relay declares the checkout’s streams, and no other stream', async () => {
+    const relay = await connectAs(config, 'outbox-relay');
+    try {
+      await declareStreams(relay, config.nats);
+      const jsm = await relay.jetstreamManager();
+      await assertDenied(jsm.streams.add({ name: `ROGUE_${crypto.randomUUID().slice(0, 8)}`, subjects: ['rogue.>'] }));
+      await assertDenied(jsm.streams.delete('CHECKOUT'));
+      await assertDenied(jsm.streams.purge('PAYMENTS'));
+    } finally {
+      await relay.close();
+    }
   });
 
   it('a relay that may not declare a team durable logs it and goes on', async () => {

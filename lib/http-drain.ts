@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
-import type { Logger } from '../lib/logger';
-import { sleep } from '../lib/wait';
+import type { Logger } from './logger';
+import { sleep } from './wait';
 
 /** Event-loop turns a drain waits at most for connections already queued in the kernel to be accepted. */
 const MAX_SETTLE_TURNS = 50;
