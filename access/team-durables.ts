@@ -1,13 +1,11 @@
-import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type JetStreamManager } from 'nats';
+import { AckPolicy, DeliverPolicy, nanos, type JetStreamManager } from 'nats';
+import { declareDurable, type DurableConfig } from '../events/consumer/durable';
 import { missingAsUndefined } from '../events/nats-errors';
 import type { Logger } from '../lib/logger';
 import { TEAMS, type Team, type TeamDurable } from './teams';
 
 /** The pull consumer a {@link TeamDurable} stands for. `deliverFrom` only applies to a new durable. */
-export function teamDurableConfig(
-  d: TeamDurable,
-  deliverFrom?: Date,
-): Partial<ConsumerConfig> & { durable_name: string } {
+export function teamDurableConfig(d: TeamDurable, deliverFrom?: Date): DurableConfig {
   return {
     durable_name: d.name,
     ack_policy: AckPolicy.Explicit,
@@ -42,16 +40,7 @@ export async function declareTeamDurable(
     await jsm.consumers.add(d.stream, config);
     return 'replaced';
   }
-  if (!existing) {
-    await jsm.consumers.add(d.stream, config);
-    return 'created';
-  }
-  // Deliver policy and start time cannot change on a durable; everything else is updated. nats.js
-  // merges the update into the durable's current settings: a single `filter_subject` from an
-  // older declaration must go, or the server refuses both filter forms together.
-  const { deliver_policy: _policy, opt_start_time: _start, ...updatable } = config;
-  await jsm.consumers.update(d.stream, d.name, { ...updatable, filter_subject: undefined });
-  return 'updated';
+  return (await declareDurable(jsm, d.stream, config)) ? 'updated' : 'created';
 }
 
 /**

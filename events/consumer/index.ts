@@ -20,6 +20,7 @@ export type {
 export { migrateConsumerKit, CONSUMER_KIT_SCHEMA } from './migrate';
 export { DEFAULT_MARK_RETENTION_MS, sweepProcessedMarks } from './mark-retention';
 export { withTransaction, type Db, type Tx } from './transaction';
+export { declareDurable, type DurableConfig } from './durable';
 
 /**
  * A durable, idempotent JetStream pull consumer: the kit other teams use.

@@ -1,15 +1,7 @@
-import {
-  AckPolicy,
-  ConsumerEvents,
-  DeliverPolicy,
-  nanos,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JetStreamManager,
-} from 'nats';
+import { AckPolicy, ConsumerEvents, DeliverPolicy, nanos, type ConsumerMessages, type JetStreamManager } from 'nats';
 import { parseEvent } from '../envelope';
-import { missingAsUndefined } from '../nats-errors';
 import { batchItem } from './batch';
+import { declareDurable, type DurableConfig } from './durable';
 import { Batcher } from './batcher';
 import { sweepParked } from './expiry';
 import { KeyedQueue } from './keyed-queue';
@@ -42,7 +34,7 @@ export async function runPullLoop(rt: ConsumerRuntime, signal: AbortSignal): Pro
   }
 }
 
-function durableConfig(s: ConsumerSettings): Partial<ConsumerConfig> & { durable_name: string } {
+function durableConfig(s: ConsumerSettings): DurableConfig {
   return {
     durable_name: s.name,
     ack_policy: AckPolicy.Explicit,
@@ -59,16 +51,7 @@ function durableConfig(s: ConsumerSettings): Partial<ConsumerConfig> & { durable
 
 /** Creates the durable consumer, or brings an existing one to the declared configuration. */
 async function ensureConsumer(rt: ConsumerRuntime, jsm: JetStreamManager): Promise<void> {
-  const { name, stream } = rt.settings;
-  const config = durableConfig(rt.settings);
-  const existing = await missingAsUndefined(jsm.consumers.info(stream, name));
-  if (!existing) {
-    await jsm.consumers.add(stream, config);
-    return;
-  }
-  // Deliver policy and start time cannot change on a durable; everything else is updated.
-  const { deliver_policy: _policy, opt_start_time: _start, ...updatable } = config;
-  await jsm.consumers.update(stream, name, updatable);
+  await declareDurable(jsm, rt.settings.stream, durableConfig(rt.settings));
 }
 
 /**
