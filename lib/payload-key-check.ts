@@ -5,7 +5,6 @@ import type { Config } from './config';
 import { ConfigError } from './config-values';
 import type { Logger } from './logger';
 import { EncryptionCodec, KEY_ID_METADATA, PayloadDecryptionError } from './payload-codec';
-import { createTemporalClient, isTemporalUnreachable } from './temporal';
 
 /** How many of the newest sagas the check reads: one history page of one event each. */
 export const KEY_CHECK_SAMPLE = 20;
@@ -102,21 +101,13 @@ export async function checkPayloadKeys(
 }
 
 /**
- * {@link checkPayloadKeys} for a process's start-up, on a connection of its own that it closes:
- * the checkout saga's workflow type on the configured task queue, namespace and keys. A cluster
- * that does not answer, or answers with an error or too slowly, is not a key problem: the check
- * is skipped with a warning (the saga starter must start while Temporal is down), and the
- * process goes on.
+ * {@link checkPayloadKeys} for a process's start-up, through the process's own `client` (a lazy
+ * one is fine): the checkout saga's workflow type on the configured task queue, namespace and
+ * keys. A cluster that does not answer, or answers with an error or too slowly, is not a key
+ * problem: the check is skipped with a warning (the saga starter must start while Temporal is
+ * down), and the process goes on.
  */
-export async function checkKeysAgainstCluster(config: Config, logger: Logger): Promise<void> {
-  let client: Client;
-  try {
-    client = await createTemporalClient(config.temporal);
-  } catch (err) {
-    if (!isTemporalUnreachable(err)) throw err;
-    logger.warn({ err }, 'payload keys not checked: Temporal does not answer');
-    return;
-  }
+export async function checkKeysAgainstCluster(client: Client, config: Config, logger: Logger): Promise<void> {
   try {
     // Bounded: a Temporal that accepts the connection but does not answer must not hold the start.
     await client.withDeadline(Date.now() + KEY_CHECK_DEADLINE_MS, () =>
@@ -132,8 +123,6 @@ export async function checkKeysAgainstCluster(config: Config, logger: Logger): P
     // Only a key proven wrong stops the process; a failing or slow read is not about the keys.
     if (err instanceof ConfigError) throw err;
     logger.warn({ err }, 'payload keys not checked: reading the newest sagas failed');
-  } finally {
-    await client.connection.close();
   }
 }
 

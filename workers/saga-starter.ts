@@ -51,11 +51,11 @@ export async function runSagaStarter(
     applicationName: 'checkout-saga-starter',
     timeouts: config.database.timeouts,
   });
-  // A starter writes sagas under the current key: one no worker can read must not start any.
-  if (!options.temporal) await checkKeysAgainstCluster(config, logger);
   const temporal = options.temporal ?? (await createTemporalClient(config.temporal, { lazy: true }));
   let metricsServer: MetricsServer | undefined;
   try {
+    // A starter writes sagas under the current key: one no worker can read must not start any.
+    if (!options.temporal) await checkKeysAgainstCluster(temporal, config, logger);
     const registry = createProcessRegistry();
     const metrics = createStarterMetrics(registry, {
       db,

@@ -11,7 +11,12 @@ import { runIfMain } from '../lib/main';
 import { randomIds, systemClock } from '../lib/runtime';
 import { drainBudgetMs, untilAborted } from '../lib/shutdown';
 import { connectWhenReachable } from '../lib/connect-retry';
-import { createWorkerConnection, isTemporalUnreachable, tracingWorkerOptions } from '../lib/temporal';
+import {
+  createTemporalClient,
+  createWorkerConnection,
+  isTemporalUnreachable,
+  tracingWorkerOptions,
+} from '../lib/temporal';
 import { temporalLogger } from '../lib/temporal-logger';
 import { encryptedDataConverter } from '../lib/payload-codec';
 import { checkKeysAgainstCluster } from '../lib/payload-key-check';
@@ -57,8 +62,14 @@ export async function runSagaWorker(
         logger.warn({ crashPoint: name }, 'crash point reached: dying'),
       ),
     });
-    // Before taking tasks: a well-formed but wrong key would fail every task it touches.
-    await checkKeysAgainstCluster(config, logger);
+    // Before taking tasks: a well-formed but wrong key would fail every task it touches. The
+    // check reads through a client (the worker's native connection serves no client calls).
+    const checkClient = await createTemporalClient(config.temporal, { lazy: true });
+    try {
+      await checkKeysAgainstCluster(checkClient, config, logger);
+    } finally {
+      await checkClient.connection.close();
+    }
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
