@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, repoRoot, type Config } from '../lib/config';
-import { HA_PORTS, haStackEnv, shiftHaPorts, type HaPorts } from '../scripts/stack/ha/topology';
+import { HA_PORT_SETS, haStackEnv, type HaPorts } from '../scripts/stack/ha/topology';
 import { isolatedStackEnv } from '../scripts/stack/isolated';
 import type { BenchPorts } from './args';
 
@@ -11,7 +11,7 @@ export const BENCH_STACK_DIR = join(repoRoot, '.stack', 'bench');
 export const BENCH_HA_STACK_DIR = join(repoRoot, '.stack', 'bench-ha');
 
 /** Ports of the HA bench stack: twenty above `stack:up -- --ha`'s, ten above the chaos runner's. */
-export const BENCH_HA_PORTS: HaPorts = shiftHaPorts(HA_PORTS, 20);
+export const BENCH_HA_PORTS: HaPorts = HA_PORT_SETS.bench;
 
 /** Environment and parsed configuration of the bench's isolated stack instance. */
 export interface BenchEnv {

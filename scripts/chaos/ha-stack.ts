@@ -15,8 +15,7 @@ import {
   signalNatsNode,
   signalTemporalServer,
   temporalServerUp,
-  HA_PORTS,
-  shiftHaPorts,
+  HA_PORT_SETS,
   type HaContext,
   type HaPorts,
 } from '../stack/ha';
@@ -27,7 +26,7 @@ import type { FaultRecord, InfraFaults } from './faults';
 import type { InfraFault } from './plan';
 
 /** Every port of the chaos HA stack: ten above `stack:up -- --ha`'s, so both can run at once. */
-export const CHAOS_HA_PORTS: HaPorts = shiftHaPorts(HA_PORTS, 10);
+export const CHAOS_HA_PORTS: HaPorts = HA_PORT_SETS.chaos;
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Config } from '../../lib/config';
-import { HA_PORTS, shiftHaPorts, type HaPorts } from './ha/topology';
+import { HA_PORT_SETS, type HaPorts } from './ha/topology';
 
 const RESERVED_FILE = '/proc/sys/net/ipv4/ip_local_reserved_ports';
 const RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
@@ -25,8 +25,7 @@ const haPortList = (p: HaPorts): number[] => Object.values(p).flatMap((v: number
 
 /**
  * The fixed ports this machine's stacks listen on: the configured stack's own (PostgreSQL, NATS
- * and its monitor, Temporal and its UI), and every copy of the HA topology (`--ha`, the chaos
- * runner's and the bench's, `shiftHaPorts` 0, 10 and 20).
+ * and its monitor, Temporal and its UI), and every copy of the HA topology (`HA_PORT_SETS`).
  */
 export function stackPorts(config: Config): number[] {
   const portOf = (url: string) => Number(new URL(url).port);
@@ -37,7 +36,7 @@ export function stackPorts(config: Config): number[] {
     portOf(`grpc://${config.temporal.address}`),
     portOf(config.temporal.uiUrl),
   ].filter((p) => Number.isInteger(p) && p > 0);
-  return [...own, ...[0, 10, 20].flatMap((by) => haPortList(shiftHaPorts(HA_PORTS, by)))];
+  return [...own, ...Object.values(HA_PORT_SETS).flatMap(haPortList)];
 }
 
 /**

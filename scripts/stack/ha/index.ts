@@ -22,7 +22,16 @@ import { HA_PORTS, type HaPorts } from './topology';
 export { failover, type FailoverOptions, type FailoverResult } from './failover';
 export { jetStreamLeaders, natsClusterUp, natsNodes, signalNatsNode, type JetStreamLeaders } from './nats-cluster';
 export { signalTemporalServer, temporalServerUp } from './temporal-server';
-export { HA_PORTS, haConfig, haEnvFor, haStackDir, haStackEnv, shiftHaPorts, type HaPorts } from './topology';
+export {
+  HA_PORTS,
+  HA_PORT_SETS,
+  haConfig,
+  haEnvFor,
+  haStackDir,
+  haStackEnv,
+  shiftHaPorts,
+  type HaPorts,
+} from './topology';
 export type { HaContext } from './context';
 
 /** Options of the HA stack commands. */

@@ -71,6 +71,16 @@ export function shiftHaPorts(ports: HaPorts, by: number): HaPorts {
   ) as unknown as HaPorts;
 }
 
+/**
+ * Every copy of the topology this repository runs, each with its own ports so they can all run
+ * at once: `stack:up -- --ha`, the chaos runner's (ten above) and the bench's (twenty above).
+ */
+export const HA_PORT_SETS = {
+  stack: HA_PORTS,
+  chaos: shiftHaPorts(HA_PORTS, 10),
+  bench: shiftHaPorts(HA_PORTS, 20),
+} as const satisfies Record<string, HaPorts>;
+
 /** Replicas of every stream (and the DLQ) on the three-node cluster: a minority may fail. */
 export const HA_STREAM_REPLICAS = 3;
 
